@@ -1,0 +1,97 @@
+//! The audit trail: who did what, when, from where, and how it went. Never a
+//! password, a token or a code; `detail` carries only non-secret context.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::UserId;
+
+/// Every kind of event the trail records; the string form is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKind {
+    UserRegistered,
+    EmailQueued,
+    EmailSent,
+    EmailDeferred,
+    EmailFailed,
+    VerificationSucceeded,
+    VerificationFailed,
+    VerificationResent,
+}
+
+impl AuditKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserRegistered => "user.registered",
+            Self::EmailQueued => "email.queued",
+            Self::EmailSent => "email.sent",
+            Self::EmailDeferred => "email.deferred",
+            Self::EmailFailed => "email.failed",
+            Self::VerificationSucceeded => "verification.succeeded",
+            Self::VerificationFailed => "verification.failed",
+            Self::VerificationResent => "verification.resent",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+/// Where a request came from, as far as the server can tell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl RequestMeta {
+    /// Events raised by the service itself (the outbox worker, the CLI).
+    pub fn internal() -> Self {
+        Self::default()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub at: DateTime<Utc>,
+    pub kind: AuditKind,
+    pub outcome: Outcome,
+    pub user_id: Option<UserId>,
+    pub meta: RequestMeta,
+    pub detail: Option<String>,
+}
+
+impl AuditEvent {
+    pub fn new(at: DateTime<Utc>, kind: AuditKind, outcome: Outcome, user_id: Option<UserId>, meta: &RequestMeta) -> Self {
+        Self { at, kind, outcome, user_id, meta: meta.clone(), detail: None }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// One stored row of the trail, as read back.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRecord {
+    pub at: DateTime<Utc>,
+    pub event: String,
+    pub outcome: String,
+    pub user_id: Option<uuid::Uuid>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Option<String>,
+}

@@ -1,0 +1,125 @@
+//! Configuration: built-in defaults, then an optional `latchkey.toml`, then
+//! `LATCHKEY_*` environment variables, each overriding the one before.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::domain::PasswordPolicy;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Base of every link in emails; never derived from the Host header,
+    /// which an attacker controls.
+    pub public_url: Url,
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database_url: String,
+    /// Unset: emails are written as `.eml` files into `mail_dir`.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub mail_dir: Option<PathBuf>,
+    /// How long a verification link works.
+    #[serde(with = "humantime_serde")]
+    pub verify_ttl: Duration,
+    /// How long the outbox keeps retrying a message before giving up.
+    #[serde(with = "humantime_serde")]
+    pub mail_retry_for: Duration,
+    pub password_min_length: usize,
+    pub password_max_length: usize,
+    pub password_min_score: u8,
+    /// argon2id memory cost in KiB (OWASP: 19456 with t=2, p=1).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// Threads hashing at once; defaults to the number of cores.
+    pub hash_workers: Option<usize>,
+    /// Hash requests allowed to wait for a free thread before the service
+    /// answers 503 `overloaded`.
+    pub hash_queue: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: Url::parse("http://127.0.0.1:8080").unwrap_or_else(|_| unreachable!("constant URL")),
+            database_url: "sqlite://latchkey.db".to_owned(),
+            smtp_url: None,
+            mail_from: "latchkey <no-reply@localhost>".to_owned(),
+            mail_dir: None,
+            verify_ttl: Duration::from_secs(24 * 3600),
+            mail_retry_for: Duration::from_secs(24 * 3600),
+            password_min_length: PasswordPolicy::default().min_length,
+            password_max_length: PasswordPolicy::default().max_length,
+            password_min_score: PasswordPolicy::default().min_score,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            hash_workers: None,
+            hash_queue: 64,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults < `file` (if it exists) < `LATCHKEY_*` variables.
+    pub fn load(file: &Path) -> Result<Self, figment::Error> {
+        Figment::from(Serialized::defaults(Self::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("LATCHKEY_").ignore(&["config"]))
+            .extract()
+    }
+
+    pub fn password_policy(&self) -> PasswordPolicy {
+        PasswordPolicy {
+            min_length: self.password_min_length,
+            max_length: self.password_max_length,
+            min_score: self.password_min_score,
+        }
+    }
+
+    /// Where the file transport writes: the configured folder, else
+    /// `latchkey-mail/` beside the SQLite database (or in the working folder).
+    pub fn mail_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.mail_dir {
+            return dir.clone();
+        }
+        self.database_url
+            .strip_prefix("sqlite://")
+            .map(|path| path.split('?').next().unwrap_or(path))
+            .and_then(|path| Path::new(path).parent())
+            .unwrap_or(Path::new(""))
+            .join("latchkey-mail")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_dir_sits_beside_the_database() {
+        let config = Config { database_url: "sqlite:///var/lib/latchkey/db.sqlite".to_owned(), ..Config::default() };
+        assert_eq!(config.mail_dir(), PathBuf::from("/var/lib/latchkey/latchkey-mail"));
+        assert_eq!(Config::default().mail_dir(), PathBuf::from("latchkey-mail"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("latchkey.toml", "verify_ttl = \"15m\"\nlisten = \"127.0.0.1:9000\"")?;
+            jail.set_env("LATCHKEY_LISTEN", "127.0.0.1:9100");
+            let config = Config::load(Path::new("latchkey.toml"))?;
+            assert_eq!(config.verify_ttl, Duration::from_secs(900));
+            assert_eq!(config.listen.port(), 9100);
+            Ok(())
+        });
+    }
+}

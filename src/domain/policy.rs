@@ -1,0 +1,135 @@
+use serde::{Deserialize, Serialize};
+use zxcvbn::matching::patterns::MatchPattern;
+
+use super::{DisplayName, EmailAddress, Password};
+
+/// zxcvbn's cost grows quickly with length; the first 100 characters decide
+/// the score (as in the reference implementation), the rest only add strength.
+const SCORED_PREFIX_CHARS: usize = 100;
+/// Substrings shorter than this are too common to forbid ("al", "jo").
+const MIN_PERSONAL_FRAGMENT_CHARS: usize = 3;
+
+/// The password rules of NIST SP 800-63B 3.1.1.2 and OWASP ASVS 5.0 V6.2:
+/// a length window counted in code points, a blocklist and a strength
+/// estimate instead of composition rules, and never any truncation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    pub max_length: usize,
+    pub min_score: u8,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self { min_length: 8, max_length: 256, min_score: 3 }
+    }
+}
+
+/// One reason a password was refused; the message tells the person why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyViolation {
+    Required,
+    TooShort { min: usize },
+    TooLong { max: usize },
+    Common,
+    ContainsPersonalInfo,
+    TooWeak { hint: Option<String> },
+}
+
+impl PolicyViolation {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::TooShort { .. } => "too_short",
+            Self::TooLong { .. } => "too_long",
+            Self::Common => "too_common",
+            Self::ContainsPersonalInfo => "contains_personal_info",
+            Self::TooWeak { .. } => "too_weak",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::Required => "Enter a password.".to_owned(),
+            Self::TooShort { min } => format!("Use at least {min} characters."),
+            Self::TooLong { max } => format!("Use at most {max} characters."),
+            Self::Common => "This password is one of the most common passwords; choose another.".to_owned(),
+            Self::ContainsPersonalInfo => "Do not use your name or email address in your password.".to_owned(),
+            Self::TooWeak { hint: Some(hint) } => format!("This password is too easy to guess. {hint}"),
+            Self::TooWeak { hint: None } => {
+                "This password is too easy to guess. Add another word or two; uncommon words are better.".to_owned()
+            }
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// Every reason the password is refused, in the order a person should fix
+    /// them; empty when it is acceptable. `name` and `email` are whatever of
+    /// them parsed, so a password can be judged even when another field is bad.
+    pub fn check(&self, password: &Password, name: Option<&DisplayName>, email: Option<&EmailAddress>) -> Vec<PolicyViolation> {
+        let length = password.char_count();
+        if length == 0 {
+            return vec![PolicyViolation::Required];
+        }
+        if length > self.max_length {
+            // Judge nothing else: the point of the limit is to do no work.
+            return vec![PolicyViolation::TooLong { max: self.max_length }];
+        }
+        let mut violations = Vec::new();
+        if length < self.min_length {
+            violations.push(PolicyViolation::TooShort { min: self.min_length });
+        }
+
+        let lowered = password.expose().to_lowercase();
+        let personal: Vec<String> = personal_fragments(name, email);
+        if personal.iter().any(|fragment| lowered.contains(fragment.as_str())) {
+            violations.push(PolicyViolation::ContainsPersonalInfo);
+        }
+
+        let scored: String = password.expose().chars().take(SCORED_PREFIX_CHARS).collect();
+        let inputs: Vec<&str> = personal.iter().map(String::as_str).collect();
+        let entropy = zxcvbn::zxcvbn(&scored, &inputs);
+        let is_common = is_common_password(entropy.sequence(), scored.chars().count());
+        if is_common {
+            violations.push(PolicyViolation::Common);
+        }
+        if u8::from(entropy.score()) < self.min_score && !is_common {
+            let hint = entropy
+                .feedback()
+                .and_then(|feedback| feedback.warning().map(|w| w.to_string()).or_else(|| feedback.suggestions().first().map(|s| s.to_string())));
+            violations.push(PolicyViolation::TooWeak { hint });
+        }
+        violations
+    }
+}
+
+/// A password is "common" when zxcvbn explains all of it as one entry of its
+/// list of 30,000 most-used passwords, without reversal or l33t tricks.
+fn is_common_password(sequence: &[zxcvbn::Match], length: usize) -> bool {
+    matches!(sequence, [only] if only.i == 0
+        && only.j + 1 == length
+        && matches!(&only.pattern, MatchPattern::Dictionary(dict)
+            // zxcvbn does not export its dictionary enum; its default variant
+            // is the password list (pinned by `common_passwords_are_refused`).
+            if dict.dictionary_name == Default::default() && !dict.reversed && !dict.l33t))
+}
+
+fn personal_fragments(name: Option<&DisplayName>, email: Option<&EmailAddress>) -> Vec<String> {
+    let mut fragments = Vec::new();
+    if let Some(name) = name {
+        fragments.push(name.as_str().to_lowercase());
+        fragments.extend(name.as_str().split_whitespace().map(str::to_lowercase));
+    }
+    if let Some(email) = email {
+        fragments.push(email.local_part().to_lowercase());
+    }
+    fragments.retain(|fragment| fragment.chars().count() >= MIN_PERSONAL_FRAGMENT_CHARS);
+    fragments.sort();
+    fragments.dedup();
+    fragments
+}
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod tests;

@@ -1,0 +1,85 @@
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::hashing::HashError;
+use crate::store::{RegisterError, StoreError};
+
+/// One problem with one field, in words a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Every problem with every field, so a form can show them all at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct FieldErrors(BTreeMap<&'static str, Vec<FieldError>>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, code: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_default().push(FieldError { code, message: message.into() });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, field: &str) -> Option<&[FieldError]> {
+        self.0.get(field).map(Vec::as_slice)
+    }
+
+    /// `Ok` when nothing was added.
+    pub fn into_result(self) -> Result<(), FlowError> {
+        if self.is_empty() { Ok(()) } else { Err(FlowError::Validation(self)) }
+    }
+}
+
+/// How a flow can end other than in success. Everything but `Internal` is the
+/// client's to fix; `Internal` details stay in the server log.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("the input is invalid")]
+    Validation(FieldErrors),
+    #[error("the email address is already registered")]
+    EmailTaken,
+    #[error("the verification link is invalid")]
+    InvalidToken,
+    #[error("the verification link has expired")]
+    TokenExpired,
+    #[error("the server is busy")]
+    Overloaded,
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for FlowError {
+    fn from(error: StoreError) -> Self {
+        Self::Internal(Box::new(error))
+    }
+}
+
+impl From<RegisterError> for FlowError {
+    fn from(error: RegisterError) -> Self {
+        match error {
+            RegisterError::EmailTaken => Self::EmailTaken,
+            RegisterError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<HashError> for FlowError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Overloaded => Self::Overloaded,
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<askama::Error> for FlowError {
+    fn from(error: askama::Error) -> Self {
+        Self::Internal(Box::new(error))
+    }
+}

@@ -1,0 +1,58 @@
+//! POST /register: validate everything, hash, and commit the pending account
+//! with its verification email in one transaction.
+
+use chrono::TimeDelta;
+use uuid::Uuid;
+
+use super::{FieldErrors, FlowError};
+use crate::audit::RequestMeta;
+use crate::domain::{DisplayName, EmailAddress, Password, User, UserId, UserStatus, VerificationToken};
+use crate::state::AppState;
+use crate::store::{NewAccount, NewToken};
+
+/// The fields as the client sent them; `None` when absent.
+#[derive(Debug, Default)]
+pub struct RegisterInput {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<Password>,
+}
+
+#[tracing::instrument(name = "register", skip_all, fields(user.id))]
+pub async fn register(state: &AppState, input: RegisterInput, meta: &RequestMeta) -> Result<User, FlowError> {
+    let mut errors = FieldErrors::default();
+    let name = DisplayName::parse(input.name.as_deref().unwrap_or_default())
+        .map_err(|error| errors.add("name", error.code(), error.to_string()))
+        .ok();
+    let email = EmailAddress::parse(input.email.as_deref().unwrap_or_default())
+        .map_err(|error| errors.add("email", error.code(), error.to_string()))
+        .ok();
+    let password = input.password.unwrap_or_else(|| Password::new(""));
+    for violation in state.policy.check(&password, name.as_ref(), email.as_ref()) {
+        errors.add("password", violation.code(), violation.message());
+    }
+    let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {
+        return Err(FlowError::Validation(errors));
+    };
+
+    let password_hash = state.hasher.hash(&password).await?;
+    let now = state.clock.now();
+    let user = User { id: UserId::generate(), name, email, status: UserStatus::Pending, created_at: now, verified_at: None };
+    tracing::Span::current().record("user.id", tracing::field::display(user.id));
+
+    let token = VerificationToken::generate();
+    let new_token = NewToken { id: Uuid::now_v7(), digest: token.digest(), created_at: now, expires_at: expiry(state, now) };
+    let mail = state.composer.verification_email(&user, &token, state.verify_ttl, now)?;
+    state.store.register(&NewAccount { user: &user, password_hash: &password_hash }, &new_token, &mail, meta).await?;
+
+    state.mail_wake.notify_one();
+    if state.log_links {
+        tracing::info!(link = %state.composer.verification_link(&token), "verification link (no SMTP configured: the email is in the mail folder)");
+    }
+    tracing::info!("account registered, verification email queued");
+    Ok(user)
+}
+
+pub(super) fn expiry(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    now.checked_add_signed(TimeDelta::from_std(state.verify_ttl).unwrap_or(TimeDelta::MAX)).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+}

@@ -1,0 +1,69 @@
+//! GET /verify?token=: prove the address and activate the account.
+
+use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
+use crate::domain::{User, UserStatus, VerificationToken};
+use crate::state::AppState;
+use crate::store::Activation;
+
+use super::FlowError;
+
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub user: User,
+    /// The link had already done its work (a mail scanner may have opened it
+    /// first); the person is told their account is active, not that it failed.
+    pub already_verified: bool,
+}
+
+#[tracing::instrument(name = "verify", skip_all, fields(user.id))]
+pub async fn verify_email(state: &AppState, raw_token: Option<&str>, meta: &RequestMeta) -> Result<Verified, FlowError> {
+    let now = state.clock.now();
+    let failed = |reason: &'static str, user: Option<&User>| {
+        AuditEvent::new(now, AuditKind::VerificationFailed, Outcome::Failure, user.map(|u| u.id), meta).with_detail(reason)
+    };
+    let Ok(token) = VerificationToken::parse(raw_token.unwrap_or_default()) else {
+        state.store.audit(&failed("malformed token", None)).await?;
+        return Err(FlowError::InvalidToken);
+    };
+    let Some(record) = state.store.token_by_digest(&token.digest()).await? else {
+        state.store.audit(&failed("unknown token", None)).await?;
+        return Err(FlowError::InvalidToken);
+    };
+    tracing::Span::current().record("user.id", tracing::field::display(record.user.id));
+    if record.revoked_at.is_some() {
+        state.store.audit(&failed("superseded token", Some(&record.user))).await?;
+        return Err(FlowError::InvalidToken);
+    }
+    if now >= record.expires_at {
+        state.store.audit(&failed("expired token", Some(&record.user))).await?;
+        return Err(FlowError::TokenExpired);
+    }
+    let mut user = record.user;
+    if record.used_at.is_some() {
+        return Ok(Verified { user, already_verified: true });
+    }
+    match state.store.activate(record.id, user.id, now, meta).await? {
+        Activation::Activated => {
+            if user.status == UserStatus::Pending {
+                user.status = UserStatus::Active;
+                user.verified_at = Some(now);
+            }
+            tracing::info!("email verified, account active");
+            Ok(Verified { user, already_verified: false })
+        }
+        // Lost a race with another click of the same link.
+        Activation::AlreadyUsed => Ok(Verified { user: activated(user, now), already_verified: true }),
+        Activation::Revoked => {
+            state.store.audit(&failed("superseded token", Some(&user))).await?;
+            Err(FlowError::InvalidToken)
+        }
+    }
+}
+
+fn activated(mut user: User, now: chrono::DateTime<chrono::Utc>) -> User {
+    if user.status == UserStatus::Pending {
+        user.status = UserStatus::Active;
+        user.verified_at.get_or_insert(now);
+    }
+    user
+}

@@ -1,0 +1,84 @@
+//! The error body of every failure:
+//! `{"error": {"code": "...", "message": "...", "fields": {...}?}}`.
+//! 4xx carry a stable code for programs and a message for people; 5xx say
+//! nothing about the cause, which is logged here, once.
+
+use axum::Json;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::flows::{FieldErrors, FlowError};
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    fields: Option<FieldErrors>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a FieldErrors>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), fields: None }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl From<FlowError> for ApiError {
+    fn from(error: FlowError) -> Self {
+        match error {
+            FlowError::Validation(fields) => Self {
+                fields: Some(fields),
+                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Some fields need attention.")
+            },
+            FlowError::EmailTaken => Self::new(StatusCode::CONFLICT, "email_taken", "This email is already registered."),
+            FlowError::InvalidToken => Self::new(StatusCode::BAD_REQUEST, "invalid_token", "This verification link is not valid. Ask for a new one."),
+            FlowError::TokenExpired => Self::new(StatusCode::GONE, "token_expired", "This verification link has expired. Ask for a new one."),
+            FlowError::Overloaded => Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "The server is busy. Try again in a moment."),
+            FlowError::Internal(source) => {
+                tracing::error!(error = %source, cause = ?source.source(), "request failed");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side. Try again later.")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body { error: Inner { code: self.code, message: &self.message, fields: self.fields.as_ref() } };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+pub(super) async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.")
+}
+
+pub(super) async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here.")
+}

@@ -1,0 +1,48 @@
+//! The HTTP edge: thin handlers that decode a request, call a flow and
+//! render its answer. One error type (`ApiError`) shapes every failure.
+
+mod error;
+mod health;
+mod json;
+mod meta;
+mod register;
+mod resend;
+mod verify;
+mod views;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::routing::{get, post};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use error::ApiError;
+
+use crate::state::AppState;
+
+/// Bodies are small JSON documents; anything larger is refused unread.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/register", post(register::post))
+        .route("/verify", get(verify::get))
+        .route("/verify/resend", post(resend::post))
+        .route("/healthz", get(health::get))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(
+            TraceLayer::new_for_http()
+                // The path only: query strings carry tokens.
+                .make_span_with(|request: &Request<_>| tracing::info_span!("request", method = %request.method(), path = %request.uri().path()))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,138 @@
+//! Rendering messages from `templates/email/<kind>/{subject.txt,body.txt,body.html}`.
+
+use std::time::Duration;
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+use url::Url;
+use uuid::Uuid;
+
+use crate::domain::{User, VerificationToken};
+use crate::store::NewMessage;
+
+#[derive(Template)]
+#[template(path = "email/verify/subject.txt")]
+struct VerifySubject;
+
+#[derive(Template)]
+#[template(path = "email/verify/body.txt")]
+struct VerifyText<'a> {
+    name: &'a str,
+    link: &'a str,
+    ttl: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/verify/body.html")]
+struct VerifyHtml<'a> {
+    name: &'a str,
+    link: &'a str,
+    ttl: &'a str,
+}
+
+/// Builds outbox messages; knows the public URL links point to.
+#[derive(Debug, Clone)]
+pub struct Composer {
+    public_url: Url,
+    message_id_domain: String,
+}
+
+impl Composer {
+    pub fn new(public_url: Url) -> Self {
+        let message_id_domain = public_url.host_str().unwrap_or("localhost").to_owned();
+        Self { public_url, message_id_domain }
+    }
+
+    /// `{public_url}/verify?token=...`, built from configuration only.
+    pub fn verification_link(&self, token: &VerificationToken) -> String {
+        let mut link = self.public_url.clone();
+        let base = link.path().trim_end_matches('/').to_owned();
+        link.set_path(&format!("{base}/verify"));
+        link.set_query(None);
+        link.query_pairs_mut().append_pair("token", &token.encode());
+        link.into()
+    }
+
+    pub fn verification_email(
+        &self,
+        user: &User,
+        token: &VerificationToken,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let link = self.verification_link(token);
+        let ttl = describe(ttl);
+        let name = user.name.as_str();
+        let id = Uuid::now_v7();
+        Ok(NewMessage {
+            id,
+            message_id: format!("<{id}@{}>", self.message_id_domain),
+            kind: "verify_email",
+            user_id: Some(user.id),
+            recipient: user.email.as_str().to_owned(),
+            subject: VerifySubject.render()?.trim().to_owned(),
+            text_body: VerifyText { name, link: &link, ttl: &ttl }.render()?,
+            html_body: VerifyHtml { name, link: &link, ttl: &ttl }.render()?,
+            created_at: now,
+        })
+    }
+}
+
+/// "24 hours", "15 minutes": how long a link lasts, in words for people.
+fn describe(ttl: Duration) -> String {
+    let secs = ttl.as_secs();
+    let (count, unit) = match secs {
+        s if s >= 3600 && s % 3600 == 0 => (s / 3600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    if count == 1 { format!("1 {unit}") } else { format!("{count} {unit}s") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DisplayName, EmailAddress, UserId, UserStatus};
+
+    fn user(name: &str) -> User {
+        User {
+            id: UserId::generate(),
+            name: DisplayName::parse(name).unwrap(),
+            email: EmailAddress::parse("ada@example.com").unwrap(),
+            status: UserStatus::Pending,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            verified_at: None,
+        }
+    }
+
+    #[test]
+    fn lifetimes_read_as_words() {
+        assert_eq!(describe(Duration::from_secs(86_400)), "24 hours");
+        assert_eq!(describe(Duration::from_secs(900)), "15 minutes");
+        assert_eq!(describe(Duration::from_secs(1)), "1 second");
+        assert_eq!(describe(Duration::from_secs(90)), "90 seconds");
+    }
+
+    #[test]
+    fn links_use_the_public_url_and_keep_its_path() {
+        let composer = Composer::new(Url::parse("https://auth.example.com/base/").unwrap());
+        let token = VerificationToken::generate();
+        let link = composer.verification_link(&token);
+        assert_eq!(link, format!("https://auth.example.com/base/verify?token={}", token.encode()));
+    }
+
+    #[test]
+    fn html_part_escapes_the_name_and_text_part_carries_the_link() {
+        let composer = Composer::new(Url::parse("http://127.0.0.1:8080").unwrap());
+        let token = VerificationToken::generate();
+        let message = composer
+            .verification_email(&user("<script>alert(1)</script>"), &token, Duration::from_secs(86_400), chrono::DateTime::UNIX_EPOCH)
+            .unwrap();
+        assert!(!message.html_body.contains("<script>alert(1)"));
+        assert!(message.html_body.contains("&lt;script&gt;"));
+        assert!(message.text_body.contains(&composer.verification_link(&token)));
+        assert!(message.text_body.contains("24 hours"));
+        assert_eq!(message.subject, "Confirm your email address");
+        assert!(message.message_id.ends_with("@127.0.0.1>"));
+    }
+}

@@ -1,0 +1,11 @@
+//! Email: messages are rendered from template files into the outbox when a
+//! flow commits, and delivered later by the worker (`worker.rs`) through a
+//! transport (`transport.rs`). A request never waits on SMTP.
+
+mod compose;
+mod transport;
+mod worker;
+
+pub use compose::Composer;
+pub use transport::{DeliveryError, Transport};
+pub use worker::{OutboxWorker, WorkerSettings};

@@ -1,0 +1,104 @@
+//! Building and running the service. Production (`latchkey serve`) and the
+//! tests start the very same `App`; tests bind port 0 and may inject a clock.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use lettre::message::Mailbox;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::hashing::Hasher;
+use crate::mail::{Composer, OutboxWorker, Transport, WorkerSettings};
+use crate::state::AppState;
+use crate::store;
+
+#[derive(Debug)]
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    worker: OutboxWorker,
+}
+
+impl App {
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Opens (and migrates) the database, prepares mail, and binds the port.
+    /// Once this returns the service can answer: `/healthz` is 200 at once.
+    pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = store::connect(&config.database_url).await.context("cannot open the database")?;
+        let transport = Transport::from_config(config.smtp_url.as_deref(), config.mail_dir())?;
+        let from: Mailbox = config.mail_from.parse().context("LATCHKEY_MAIL_FROM is not a valid mailbox")?;
+        let workers = config.hash_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        let hasher = Hasher::new(config.argon2_memory_kib, config.argon2_iterations, config.argon2_parallelism, workers, config.hash_queue)?;
+        let mail_wake = Arc::new(Notify::new());
+        let log_links = transport.is_file();
+        let state = AppState {
+            store: store.clone(),
+            hasher,
+            composer: Composer::new(config.public_url.clone()),
+            clock: clock.clone(),
+            policy: config.password_policy(),
+            verify_ttl: config.verify_ttl,
+            mail_wake: mail_wake.clone(),
+            log_links,
+        };
+        let settings = WorkerSettings { retry_for: config.mail_retry_for, ..WorkerSettings::default() };
+        let worker = OutboxWorker { store, transport, from, clock, settings, wake: mail_wake };
+        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        Ok(Self { listener, state, worker })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let worker = tokio::spawn(self.worker.run());
+        let app = crate::http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        // A message being sent when the worker stops keeps its lease; another
+        // worker retries it when the lease ends.
+        worker.abort();
+        served.context("the HTTP server failed")
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

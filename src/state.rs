@@ -1,0 +1,27 @@
+//! Everything a flow needs, passed explicitly: no globals.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::domain::PasswordPolicy;
+use crate::hashing::Hasher;
+use crate::mail::Composer;
+use crate::store::Store;
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub hasher: Hasher,
+    pub composer: Composer,
+    pub clock: Arc<dyn Clock>,
+    pub policy: PasswordPolicy,
+    pub verify_ttl: Duration,
+    /// Rings the outbox worker after a message is committed.
+    pub mail_wake: Arc<Notify>,
+    /// With no SMTP server configured, verification links are also logged so
+    /// a newcomer can click them from the console. Never with real SMTP.
+    pub log_links: bool,
+}

@@ -1,0 +1,110 @@
+//! Storage: one contract (`Store`), two engines. The embedded SQLite default
+//! and PostgreSQL share every query (`sql.rs`); only the migrations and the
+//! outbox's row locking differ.
+
+mod postgres;
+mod records;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+pub use records::{NewAccount, NewMessage, NewToken, OutboxMessage, OutboxSummary, TokenRecord, UserCredentials};
+
+use crate::audit::{AuditEvent, AuditRecord, RequestMeta};
+use crate::domain::{EmailAddress, TokenDigest, User, UserId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL (expected sqlite://PATH or postgres://...)")]
+    UnsupportedUrl,
+    #[error("stored data is invalid: {0}")]
+    Corrupt(&'static str),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("the email address is already registered")]
+    EmailTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What consuming a verification token did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// This call used the token and activated the account.
+    Activated,
+    /// The token had already been used (by a mail scanner, or a double click).
+    AlreadyUsed,
+    /// The token was superseded by a newer link.
+    Revoked,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Fails unless the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// The pending account, its first verification token and the email that
+    /// carries it, committed together: either all exist or none does.
+    async fn register(&self, account: &NewAccount<'_>, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> Result<(), RegisterError>;
+
+    async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<User>>;
+
+    async fn credentials_by_email(&self, email: &EmailAddress) -> StoreResult<Option<UserCredentials>>;
+
+    async fn users(&self, limit: i64) -> StoreResult<Vec<User>>;
+
+    async fn token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;
+
+    /// Uses the token and activates its account, once.
+    async fn activate(&self, token_id: Uuid, user_id: UserId, now: DateTime<Utc>, meta: &RequestMeta) -> StoreResult<Activation>;
+
+    /// Revokes every unused link of the account (and cancels their unsent
+    /// emails), then stores a fresh token and its email.
+    async fn replace_verification(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<()>;
+
+    async fn audit(&self, event: &AuditEvent) -> StoreResult<()>;
+
+    async fn audit_trail(&self, user_id: Option<UserId>, limit: i64) -> StoreResult<Vec<AuditRecord>>;
+
+    /// Leases up to `limit` due messages until `lease_until`; several workers
+    /// (on several instances) never receive the same message at once.
+    async fn claim_messages(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMessage>>;
+
+    /// The server accepted the message: record it and erase the body.
+    async fn message_sent(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Delivery failed; try again at `retry_at`, or give up when it is `None`.
+    async fn message_failed(&self, id: Uuid, error: &str, retry_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> StoreResult<()>;
+
+    async fn messages(&self, limit: i64) -> StoreResult<Vec<OutboxSummary>>;
+}
+
+/// Opens the database named by `url`, creating it (SQLite) and applying
+/// migrations as needed.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// Applies pending migrations without serving (`latchkey migrate`).
+pub async fn migrate(url: &str) -> StoreResult<()> {
+    connect(url).await.map(drop)
+}

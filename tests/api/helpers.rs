@@ -1,0 +1,255 @@
+//! Spawning the app, its database and an SMTP sink for one test.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use latchkey::clock::ShiftedClock;
+use latchkey::store::Store;
+use latchkey::{App, Config};
+use mailin_embedded::response::{OK, Response};
+use mailin_embedded::{Handler, Server};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named async test once per storage engine.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use both_backends;
+
+/// A strong password that passes the default policy.
+pub const PASSWORD: &str = "violet submarine harvests 42 clouds";
+
+/// One email as the SMTP server received it.
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    pub to: Vec<String>,
+    pub raw: Vec<u8>,
+}
+
+impl ReceivedMail {
+    pub fn parsed(&self) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default().parse(&self.raw).expect("a parsable email")
+    }
+
+    pub fn text(&self) -> String {
+        self.parsed().body_text(0).expect("a text part").into_owned()
+    }
+
+    pub fn html(&self) -> String {
+        self.parsed().body_html(0).expect("an html part").into_owned()
+    }
+
+    pub fn message_id(&self) -> String {
+        self.parsed().message_id().expect("a Message-ID").to_owned()
+    }
+
+    /// The verification link in the text part.
+    pub fn link(&self) -> String {
+        let text = self.text();
+        let start = text.find("http").expect("a link in the email");
+        text[start..].split_whitespace().next().unwrap().to_owned()
+    }
+}
+
+#[derive(Clone, Default)]
+struct SinkHandler {
+    inbox: Arc<Mutex<Vec<ReceivedMail>>>,
+    to: Vec<String>,
+    data: Vec<u8>,
+}
+
+impl Handler for SinkHandler {
+    fn rcpt(&mut self, to: &str) -> Response {
+        self.to.push(to.to_owned());
+        OK
+    }
+
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, _to: &[String]) -> Response {
+        self.data.clear();
+        OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.data.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let mail = ReceivedMail { to: std::mem::take(&mut self.to), raw: std::mem::take(&mut self.data) };
+        self.inbox.lock().unwrap().push(mail);
+        OK
+    }
+}
+
+/// A real SMTP server on loopback (mailin-embedded) that keeps what it gets.
+#[derive(Clone)]
+pub struct MailSink {
+    pub port: u16,
+    inbox: Arc<Mutex<Vec<ReceivedMail>>>,
+}
+
+impl MailSink {
+    /// Starts listening on `port` (0: any free port).
+    pub fn start(port: u16) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the SMTP sink");
+        let port = listener.local_addr().unwrap().port();
+        let inbox = Arc::new(Mutex::new(Vec::new()));
+        let handler = SinkHandler { inbox: inbox.clone(), ..SinkHandler::default() };
+        let mut server = Server::new(handler);
+        server.with_name("sink.test").with_num_threads(2).with_tcp_listener(listener);
+        std::thread::spawn(move || server.serve());
+        Self { port, inbox }
+    }
+
+    /// A loopback port with nothing listening (yet).
+    pub fn unused_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    pub fn received(&self) -> Vec<ReceivedMail> {
+        self.inbox.lock().unwrap().clone()
+    }
+
+    pub fn received_for(&self, address: &str) -> Vec<ReceivedMail> {
+        self.received().into_iter().filter(|mail| mail.to.iter().any(|to| to.eq_ignore_ascii_case(address))).collect()
+    }
+
+    /// Waits until `count` emails reached `address`, or fails the test.
+    pub async fn wait_for(&self, address: &str, count: usize) -> Vec<ReceivedMail> {
+        for _ in 0..300 {
+            let mails = self.received_for(address);
+            if mails.len() >= count {
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{address} did not receive {count} email(s) in 15 s; got {}", self.received_for(address).len());
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ShiftedClock>,
+    pub store: Arc<dyn Store>,
+    pub mail: Option<MailSink>,
+    pub config: Config,
+    pub dir: tempfile::TempDir,
+}
+
+/// A fresh, empty database for one test.
+pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("latchkey.db").display()),
+        Backend::Postgres => {
+            let admin = std::env::var("LATCHKEY_TEST_DATABASE_URL")
+                .expect("PostgreSQL tests need LATCHKEY_TEST_DATABASE_URL (scripts/test.sh starts a throwaway server and sets it)");
+            let name = format!("latchkey_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the test PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+            let mut url = url::Url::parse(&admin).unwrap();
+            url.set_path(&name);
+            url.to_string()
+        }
+    }
+}
+
+impl TestApp {
+    /// The app with a fresh database and its own SMTP sink.
+    pub async fn spawn(backend: Backend) -> Self {
+        let sink = MailSink::start(0);
+        let port = sink.port;
+        let mut app = Self::spawn_with(backend, |config| config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+        app.mail = Some(sink);
+        app
+    }
+
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: fresh_database(backend, dir.path()).await,
+            mail_dir: Some(dir.path().join("mail")),
+            ..Config::default()
+        };
+        configure(&mut config);
+        let clock = Arc::new(ShiftedClock::default());
+        let app = App::build_with_clock(&config, clock.clone()).await.expect("the app builds");
+        let addr = app.local_addr().unwrap();
+        let store = app.state().store.clone();
+        tokio::spawn(app.run_until(std::future::pending()));
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { addr, base: format!("http://{addr}"), client, clock, store, mail: None, config, dir }
+    }
+
+    pub fn sink(&self) -> &MailSink {
+        self.mail.as_ref().expect("this app has an SMTP sink")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    pub async fn register(&self, name: &str, email: &str, password: &str) -> reqwest::Response {
+        self.post_json("/register", &json!({ "name": name, "email": email, "password": password })).await
+    }
+
+    /// Registers and returns the verification link from the delivered email.
+    pub async fn register_and_get_link(&self, email: &str) -> String {
+        let response = self.register("Ada Lovelace", email, PASSWORD).await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        let mails = self.sink().wait_for(email, 1).await;
+        mails.last().unwrap().link()
+    }
+
+    /// Opens a link (or a path) as an API client would.
+    pub async fn get_json(&self, url_or_path: &str) -> reqwest::Response {
+        let url = if url_or_path.starts_with("http") { url_or_path.to_owned() } else { self.url(url_or_path) };
+        self.client.get(url).header("accept", "application/json").send().await.unwrap()
+    }
+}
+
+/// Reads a JSON body, checking the content type on the way.
+pub async fn json_body(response: reqwest::Response) -> Value {
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/json"), "every answer is JSON");
+    response.json().await.unwrap()
+}
+
+/// The token part of a verification link.
+pub fn token_of(link: &str) -> String {
+    let url = url::Url::parse(link).unwrap();
+    url.query_pairs().find(|(k, _)| k == "token").unwrap().1.into_owned()
+}
