@@ -74,8 +74,21 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    pub fn new(at: DateTime<Utc>, kind: AuditKind, outcome: Outcome, user_id: Option<UserId>, meta: &RequestMeta) -> Self {
-        Self { at, kind, outcome, user_id, meta: meta.clone(), detail: None }
+    pub fn new(
+        at: DateTime<Utc>,
+        kind: AuditKind,
+        outcome: Outcome,
+        user_id: Option<UserId>,
+        meta: &RequestMeta,
+    ) -> Self {
+        Self {
+            at,
+            kind,
+            outcome,
+            user_id,
+            meta: meta.clone(),
+            detail: None,
+        }
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {

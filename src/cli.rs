@@ -13,10 +13,19 @@ use crate::startup::App;
 use crate::store;
 
 #[derive(Debug, Parser)]
-#[command(name = "latchkey", version, about = "Sign-up, email verification and two-factor login in one binary")]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Sign-up, email verification and two-factor login in one binary"
+)]
 struct Cli {
     /// Configuration file; LATCHKEY_* environment variables override it.
-    #[arg(long, env = "LATCHKEY_CONFIG", default_value = "latchkey.toml", global = true)]
+    #[arg(
+        long,
+        env = "LATCHKEY_CONFIG",
+        default_value = "latchkey.toml",
+        global = true
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -59,7 +68,10 @@ enum OutboxCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             tracing::error!(error = %error, "cannot start the async runtime");
@@ -76,8 +88,12 @@ pub fn main() -> ExitCode {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -95,21 +111,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Users(UsersCommand::List { limit }) => {
             let store = store::connect(&config.database_url).await?;
-            writeln!(out, "{:<36}  {:<8}  {:<25}  {:<32}  NAME", "ID", "STATUS", "CREATED", "EMAIL")?;
+            writeln!(
+                out,
+                "{:<36}  {:<8}  {:<25}  {:<32}  NAME",
+                "ID", "STATUS", "CREATED", "EMAIL"
+            )?;
             for user in store.users(limit).await? {
-                writeln!(out, "{:<36}  {:<8}  {:<25}  {:<32}  {}", user.id, user.status.as_str(), user.created_at.to_rfc3339(), user.email, user.name)?;
+                writeln!(
+                    out,
+                    "{:<36}  {:<8}  {:<25}  {:<32}  {}",
+                    user.id,
+                    user.status.as_str(),
+                    user.created_at.to_rfc3339(),
+                    user.email,
+                    user.name
+                )?;
             }
         }
         Command::Users(UsersCommand::Show { email }) => {
             let store = store::connect(&config.database_url).await?;
             let email = EmailAddress::parse(&email).context("not an email address")?;
-            let user = store.user_by_email(&email).await?.context("no account has this email address")?;
+            let user = store
+                .user_by_email(&email)
+                .await?
+                .context("no account has this email address")?;
             writeln!(out, "id:          {}", user.id)?;
             writeln!(out, "name:        {}", user.name)?;
             writeln!(out, "email:       {}", user.email)?;
             writeln!(out, "status:      {}", user.status.as_str())?;
             writeln!(out, "created_at:  {}", user.created_at.to_rfc3339())?;
-            writeln!(out, "verified_at: {}", user.verified_at.map_or_else(|| "-".to_owned(), |at| at.to_rfc3339()))?;
+            writeln!(
+                out,
+                "verified_at: {}",
+                user.verified_at
+                    .map_or_else(|| "-".to_owned(), |at| at.to_rfc3339())
+            )?;
             writeln!(out, "audit trail:")?;
             for record in store.audit_trail(Some(user.id), 1000).await? {
                 writeln!(
@@ -125,7 +161,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Outbox(OutboxCommand::List { limit }) => {
             let store = store::connect(&config.database_url).await?;
-            writeln!(out, "{:<36}  {:<12}  {:<9}  {:>8}  {:<25}  {:<32}  LAST ERROR", "ID", "KIND", "STATUS", "ATTEMPTS", "CREATED", "RECIPIENT")?;
+            writeln!(
+                out,
+                "{:<36}  {:<12}  {:<9}  {:>8}  {:<25}  {:<32}  LAST ERROR",
+                "ID", "KIND", "STATUS", "ATTEMPTS", "CREATED", "RECIPIENT"
+            )?;
             for message in store.messages(limit).await? {
                 writeln!(
                     out,

@@ -14,7 +14,10 @@ pub trait Clock: Send + Sync + Debug + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[allow(clippy::disallowed_methods, reason = "the one place that reads the wall clock")]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place that reads the wall clock"
+    )]
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
@@ -30,14 +33,20 @@ pub struct ShiftedClock {
 impl ShiftedClock {
     pub fn advance(&self, by: std::time::Duration) {
         let by = TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
-        let mut offset = self.offset.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut offset = self
+            .offset
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *offset = offset.checked_add(&by).unwrap_or(TimeDelta::MAX);
     }
 }
 
 impl Clock for ShiftedClock {
     fn now(&self) -> DateTime<Utc> {
-        let offset = *self.offset.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let offset = *self
+            .offset
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         SystemClock.now() + offset
     }
 }

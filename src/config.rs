@@ -49,7 +49,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_url: Url::parse("http://127.0.0.1:8080").unwrap_or_else(|_| unreachable!("constant URL")),
+            public_url: Url::parse("http://127.0.0.1:8080")
+                .unwrap_or_else(|_| unreachable!("constant URL")),
             database_url: "sqlite://latchkey.db".to_owned(),
             smtp_url: None,
             mail_from: "latchkey <no-reply@localhost>".to_owned(),
@@ -70,11 +71,12 @@ impl Default for Config {
 
 impl Config {
     /// Defaults < `file` (if it exists) < `LATCHKEY_*` variables.
-    pub fn load(file: &Path) -> Result<Self, figment::Error> {
+    pub fn load(file: &Path) -> Result<Self, Box<figment::Error>> {
         Figment::from(Serialized::defaults(Self::default()))
             .merge(Toml::file(file))
             .merge(Env::prefixed("LATCHKEY_").ignore(&["config"]))
             .extract()
+            .map_err(Box::new)
     }
 
     pub fn password_policy(&self) -> PasswordPolicy {
@@ -106,17 +108,30 @@ mod tests {
 
     #[test]
     fn mail_dir_sits_beside_the_database() {
-        let config = Config { database_url: "sqlite:///var/lib/latchkey/db.sqlite".to_owned(), ..Config::default() };
-        assert_eq!(config.mail_dir(), PathBuf::from("/var/lib/latchkey/latchkey-mail"));
+        let config = Config {
+            database_url: "sqlite:///var/lib/latchkey/db.sqlite".to_owned(),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.mail_dir(),
+            PathBuf::from("/var/lib/latchkey/latchkey-mail")
+        );
         assert_eq!(Config::default().mail_dir(), PathBuf::from("latchkey-mail"));
     }
 
     #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment's test jail decides the error type"
+    )]
     fn environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("latchkey.toml", "verify_ttl = \"15m\"\nlisten = \"127.0.0.1:9000\"")?;
+            jail.create_file(
+                "latchkey.toml",
+                "verify_ttl = \"15m\"\nlisten = \"127.0.0.1:9000\"",
+            )?;
             jail.set_env("LATCHKEY_LISTEN", "127.0.0.1:9100");
-            let config = Config::load(Path::new("latchkey.toml"))?;
+            let config = Config::load(Path::new("latchkey.toml")).map_err(|e| *e)?;
             assert_eq!(config.verify_ttl, Duration::from_secs(900));
             assert_eq!(config.listen.port(), 9100);
             Ok(())

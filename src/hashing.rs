@@ -35,8 +35,15 @@ pub struct Hasher {
 }
 
 impl Hasher {
-    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32, workers: usize, queue: usize) -> Result<Self, HashError> {
-        let params = Params::new(memory_kib, iterations, parallelism, None).map_err(HashError::Params)?;
+    pub fn new(
+        memory_kib: u32,
+        iterations: u32,
+        parallelism: u32,
+        workers: usize,
+        queue: usize,
+    ) -> Result<Self, HashError> {
+        let params =
+            Params::new(memory_kib, iterations, parallelism, None).map_err(HashError::Params)?;
         let workers = workers.max(1);
         Ok(Self {
             params,
@@ -63,19 +70,37 @@ impl Hasher {
     }
 
     /// Checks `password` against `hash` with the parameters stored in the hash.
-    pub async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
+    pub async fn verify(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<bool, HashError> {
         let password = password.clone();
         let hash = hash.clone();
         self.run(move || {
             let parsed = argon2::PasswordHash::new(hash.as_str()).map_err(HashError::Hash)?;
-            Ok(Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok())
+            Ok(Argon2::default()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok())
         })
         .await
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> Result<T, HashError> + Send + 'static) -> Result<T, HashError> {
-        let _admitted = self.admitted.clone().try_acquire_owned().map_err(|_| HashError::Overloaded)?;
-        let _running = self.running.clone().acquire_owned().await.map_err(|_| HashError::Overloaded)?;
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _admitted = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| HashError::Overloaded)?;
+        let _running = self
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| HashError::Overloaded)?;
         tokio::task::spawn_blocking(work).await?
     }
 }
@@ -93,9 +118,18 @@ mod tests {
         let hasher = Hasher::new(19_456, 2, 1, 1, 0).unwrap();
         let password = Password::new("correct horse battery staple");
         let hash = hasher.hash(&password).await.unwrap();
-        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.as_str());
+        assert!(
+            hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.as_str()
+        );
         assert!(hasher.verify(&password, &hash).await.unwrap());
-        assert!(!hasher.verify(&Password::new("correct horse battery stapl"), &hash).await.unwrap());
+        assert!(
+            !hasher
+                .verify(&Password::new("correct horse battery stapl"), &hash)
+                .await
+                .unwrap()
+        );
         // Old hashes keep verifying after the parameters change.
         assert!(cheap(1, 0).verify(&password, &hash).await.unwrap());
     }
@@ -104,7 +138,10 @@ mod tests {
     async fn salts_differ() {
         let hasher = cheap(1, 0);
         let password = Password::new("same password twice");
-        assert_ne!(hasher.hash(&password).await.unwrap(), hasher.hash(&password).await.unwrap());
+        assert_ne!(
+            hasher.hash(&password).await.unwrap(),
+            hasher.hash(&password).await.unwrap()
+        );
     }
 
     #[tokio::test]
@@ -124,7 +161,13 @@ mod tests {
                 overloaded += 1;
             }
         }
-        assert!(overloaded >= 1, "six hashes on one thread with one queue slot must shed load");
-        assert!(overloaded <= 4, "the running and the queued hash must complete");
+        assert!(
+            overloaded >= 1,
+            "six hashes on one thread with one queue slot must shed load"
+        );
+        assert!(
+            overloaded <= 4,
+            "the running and the queued hash must complete"
+        );
     }
 }

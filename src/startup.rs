@@ -32,11 +32,24 @@ impl App {
     /// Opens (and migrates) the database, prepares mail, and binds the port.
     /// Once this returns the service can answer: `/healthz` is 200 at once.
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let store = store::connect(&config.database_url).await.context("cannot open the database")?;
+        let store = store::connect(&config.database_url)
+            .await
+            .context("cannot open the database")?;
         let transport = Transport::from_config(config.smtp_url.as_deref(), config.mail_dir())?;
-        let from: Mailbox = config.mail_from.parse().context("LATCHKEY_MAIL_FROM is not a valid mailbox")?;
-        let workers = config.hash_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-        let hasher = Hasher::new(config.argon2_memory_kib, config.argon2_iterations, config.argon2_parallelism, workers, config.hash_queue)?;
+        let from: Mailbox = config
+            .mail_from
+            .parse()
+            .context("LATCHKEY_MAIL_FROM is not a valid mailbox")?;
+        let workers = config
+            .hash_workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        let hasher = Hasher::new(
+            config.argon2_memory_kib,
+            config.argon2_iterations,
+            config.argon2_parallelism,
+            workers,
+            config.hash_queue,
+        )?;
         let mail_wake = Arc::new(Notify::new());
         let log_links = transport.is_file();
         let state = AppState {
@@ -49,10 +62,26 @@ impl App {
             mail_wake: mail_wake.clone(),
             log_links,
         };
-        let settings = WorkerSettings { retry_for: config.mail_retry_for, ..WorkerSettings::default() };
-        let worker = OutboxWorker { store, transport, from, clock, settings, wake: mail_wake };
-        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
-        Ok(Self { listener, state, worker })
+        let settings = WorkerSettings {
+            retry_for: config.mail_retry_for,
+            ..WorkerSettings::default()
+        };
+        let worker = OutboxWorker {
+            store,
+            transport,
+            from,
+            clock,
+            settings,
+            wake: mail_wake,
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        Ok(Self {
+            listener,
+            state,
+            worker,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -68,10 +97,16 @@ impl App {
         self.run_until(shutdown_signal()).await
     }
 
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let worker = tokio::spawn(self.worker.run());
-        let app = crate::http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        let app =
+            crate::http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
         // A message being sent when the worker stops keeps its lease; another
         // worker retries it when the lease ends.
         worker.abort();

@@ -77,7 +77,9 @@ impl EmailAddress {
     /// Rebuilds an address that was checked when it was stored. Rules may
     /// tighten later; a stored account must stay readable when they do.
     pub fn from_stored(address: String) -> Self {
-        let local_len = address.rfind('@').unwrap_or(address.len().saturating_sub(1));
+        let local_len = address
+            .rfind('@')
+            .unwrap_or(address.len().saturating_sub(1));
         Self { address, local_len }
     }
 

@@ -19,7 +19,17 @@ fn accepts_internationalised_domains() {
 
 #[test]
 fn rejects_what_is_not_an_address() {
-    for raw in ["", "   ", "plain", "@example.com", "a@", "a@b", "a b@example.com", "a@[127.0.0.1]", "Ann <a@example.com>"] {
+    for raw in [
+        "",
+        "   ",
+        "plain",
+        "@example.com",
+        "a@",
+        "a@b",
+        "a b@example.com",
+        "a@[127.0.0.1]",
+        "Ann <a@example.com>",
+    ] {
         assert!(EmailAddress::parse(raw).is_err(), "{raw:?} was accepted");
     }
     assert_eq!(EmailAddress::parse(" ").unwrap_err(), EmailError::Empty);
@@ -30,10 +40,16 @@ fn enforces_rfc_5321_lengths() {
     let local = "a".repeat(64);
     assert!(EmailAddress::parse(&format!("{local}@example.com")).is_ok());
     let local = "a".repeat(65);
-    assert_eq!(EmailAddress::parse(&format!("{local}@example.com")).unwrap_err(), EmailError::TooLong);
+    assert_eq!(
+        EmailAddress::parse(&format!("{local}@example.com")).unwrap_err(),
+        EmailError::TooLong
+    );
     let label = "b".repeat(60);
     let domain = format!("{label}.{label}.{label}.{label}.com");
-    assert_eq!(EmailAddress::parse(&format!("{}@{domain}", "a".repeat(10))).unwrap_err(), EmailError::TooLong);
+    assert_eq!(
+        EmailAddress::parse(&format!("{}@{domain}", "a".repeat(10))).unwrap_err(),
+        EmailError::TooLong
+    );
 }
 
 #[test]

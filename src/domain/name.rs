@@ -80,14 +80,21 @@ mod tests {
     fn trims_and_counts_code_points() {
         assert_eq!(DisplayName::parse("  Ada  ").unwrap().as_str(), "Ada");
         assert!(DisplayName::parse(&"é".repeat(100)).is_ok());
-        assert_eq!(DisplayName::parse(&"é".repeat(101)).unwrap_err(), NameError::TooLong);
+        assert_eq!(
+            DisplayName::parse(&"é".repeat(101)).unwrap_err(),
+            NameError::TooLong
+        );
         assert_eq!(DisplayName::parse(" \t ").unwrap_err(), NameError::Empty);
     }
 
     #[test]
     fn rejects_control_characters() {
         for raw in ["Ada\nLovelace", "Ada\u{0}", "Ada\u{7f}", "\u{202E}evil"] {
-            assert_eq!(DisplayName::parse(raw).unwrap_err(), NameError::ControlCharacter, "{raw:?}");
+            assert_eq!(
+                DisplayName::parse(raw).unwrap_err(),
+                NameError::ControlCharacter,
+                "{raw:?}"
+            );
         }
     }
 

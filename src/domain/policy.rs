@@ -21,7 +21,11 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        Self { min_length: 8, max_length: 256, min_score: 3 }
+        Self {
+            min_length: 8,
+            max_length: 256,
+            min_score: 3,
+        }
     }
 }
 
@@ -67,27 +71,43 @@ impl PasswordPolicy {
     /// Every reason the password is refused, in the order a person should fix
     /// them; empty when it is acceptable. `name` and `email` are whatever of
     /// them parsed, so a password can be judged even when another field is bad.
-    pub fn check(&self, password: &Password, name: Option<&DisplayName>, email: Option<&EmailAddress>) -> Vec<PolicyViolation> {
+    pub fn check(
+        &self,
+        password: &Password,
+        name: Option<&DisplayName>,
+        email: Option<&EmailAddress>,
+    ) -> Vec<PolicyViolation> {
         let length = password.char_count();
         if length == 0 {
             return vec![PolicyViolation::Required];
         }
         if length > self.max_length {
             // Judge nothing else: the point of the limit is to do no work.
-            return vec![PolicyViolation::TooLong { max: self.max_length }];
+            return vec![PolicyViolation::TooLong {
+                max: self.max_length,
+            }];
         }
         let mut violations = Vec::new();
         if length < self.min_length {
-            violations.push(PolicyViolation::TooShort { min: self.min_length });
+            violations.push(PolicyViolation::TooShort {
+                min: self.min_length,
+            });
         }
 
         let lowered = password.expose().to_lowercase();
         let personal: Vec<String> = personal_fragments(name, email);
-        if personal.iter().any(|fragment| lowered.contains(fragment.as_str())) {
+        if personal
+            .iter()
+            .any(|fragment| lowered.contains(fragment.as_str()))
+        {
             violations.push(PolicyViolation::ContainsPersonalInfo);
         }
 
-        let scored: String = password.expose().chars().take(SCORED_PREFIX_CHARS).collect();
+        let scored: String = password
+            .expose()
+            .chars()
+            .take(SCORED_PREFIX_CHARS)
+            .collect();
         let inputs: Vec<&str> = personal.iter().map(String::as_str).collect();
         let entropy = zxcvbn::zxcvbn(&scored, &inputs);
         let is_common = is_common_password(entropy.sequence(), scored.chars().count());
@@ -95,9 +115,12 @@ impl PasswordPolicy {
             violations.push(PolicyViolation::Common);
         }
         if u8::from(entropy.score()) < self.min_score && !is_common {
-            let hint = entropy
-                .feedback()
-                .and_then(|feedback| feedback.warning().map(|w| w.to_string()).or_else(|| feedback.suggestions().first().map(|s| s.to_string())));
+            let hint = entropy.feedback().and_then(|feedback| {
+                feedback
+                    .warning()
+                    .map(|w| w.to_string())
+                    .or_else(|| feedback.suggestions().first().map(|s| s.to_string()))
+            });
             violations.push(PolicyViolation::TooWeak { hint });
         }
         violations

@@ -20,8 +20,18 @@ fn accepts_a_long_passphrase_without_composition_rules() {
 
 #[test]
 fn common_passwords_are_refused() {
-    for common in ["password", "123456789", "qwertyuiop", "iloveyou", "Password"] {
-        assert!(check(common).contains(&"too_common"), "{common}: {:?}", check(common));
+    for common in [
+        "password",
+        "123456789",
+        "qwertyuiop",
+        "iloveyou",
+        "Password",
+    ] {
+        assert!(
+            check(common).contains(&"too_common"),
+            "{common}: {:?}",
+            check(common)
+        );
     }
 }
 
@@ -54,14 +64,23 @@ fn personal_information_is_refused() {
 fn weak_passwords_say_why() {
     let policy = PasswordPolicy::default();
     let violations = policy.check(&Password::new("abcabcabc1"), None, None);
-    let weak = violations.iter().find(|v| v.code() == "too_weak").expect("too weak");
-    assert!(weak.message().starts_with("This password is too easy to guess."));
+    let weak = violations
+        .iter()
+        .find(|v| v.code() == "too_weak")
+        .expect("too weak");
+    assert!(
+        weak.message()
+            .starts_with("This password is too easy to guess.")
+    );
 }
 
 #[test]
 fn every_broken_rule_is_reported() {
     let codes = check("ada");
-    assert!(codes.contains(&"too_short") && codes.contains(&"contains_personal_info"), "{codes:?}");
+    assert!(
+        codes.contains(&"too_short") && codes.contains(&"contains_personal_info"),
+        "{codes:?}"
+    );
 }
 
 #[test]
@@ -71,8 +90,15 @@ fn empty_is_required() {
 
 #[test]
 fn min_score_is_configurable() {
-    let lenient = PasswordPolicy { min_score: 0, ..PasswordPolicy::default() };
-    assert!(lenient.check(&Password::new("abcabcabc1"), None, None).is_empty());
+    let lenient = PasswordPolicy {
+        min_score: 0,
+        ..PasswordPolicy::default()
+    };
+    assert!(
+        lenient
+            .check(&Password::new("abcabcabc1"), None, None)
+            .is_empty()
+    );
 }
 
 proptest! {

@@ -85,18 +85,30 @@ mod tests {
         let encoded = token.encode();
         assert_eq!(encoded.len(), TOKEN_CHARS);
         assert_eq!(VerificationToken::parse(&encoded).unwrap(), token);
-        assert_eq!(VerificationToken::parse(&encoded).unwrap().digest(), token.digest());
+        assert_eq!(
+            VerificationToken::parse(&encoded).unwrap().digest(),
+            token.digest()
+        );
     }
 
     #[test]
     fn two_tokens_differ() {
-        assert_ne!(VerificationToken::generate().encode(), VerificationToken::generate().encode());
+        assert_ne!(
+            VerificationToken::generate().encode(),
+            VerificationToken::generate().encode()
+        );
     }
 
     #[test]
     fn rejects_malformed_tokens() {
         let good = VerificationToken::generate().encode();
-        for bad in [String::new(), good[1..].to_owned(), format!("{good}A"), good.replace(|_| true, "+"), "=".repeat(43)] {
+        for bad in [
+            String::new(),
+            good[1..].to_owned(),
+            format!("{good}A"),
+            good.replace(|_| true, "+"),
+            "=".repeat(43),
+        ] {
             assert!(VerificationToken::parse(&bad).is_err(), "{bad:?}");
         }
     }

@@ -19,7 +19,10 @@ pub struct FieldErrors(BTreeMap<&'static str, Vec<FieldError>>);
 
 impl FieldErrors {
     pub fn add(&mut self, field: &'static str, code: &'static str, message: impl Into<String>) {
-        self.0.entry(field).or_default().push(FieldError { code, message: message.into() });
+        self.0.entry(field).or_default().push(FieldError {
+            code,
+            message: message.into(),
+        });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -32,7 +35,11 @@ impl FieldErrors {
 
     /// `Ok` when nothing was added.
     pub fn into_result(self) -> Result<(), FlowError> {
-        if self.is_empty() { Ok(()) } else { Err(FlowError::Validation(self)) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(FlowError::Validation(self))
+        }
     }
 }
 

@@ -6,7 +6,9 @@ use uuid::Uuid;
 
 use super::{FieldErrors, FlowError};
 use crate::audit::RequestMeta;
-use crate::domain::{DisplayName, EmailAddress, Password, User, UserId, UserStatus, VerificationToken};
+use crate::domain::{
+    DisplayName, EmailAddress, Password, User, UserId, UserStatus, VerificationToken,
+};
 use crate::state::AppState;
 use crate::store::{NewAccount, NewToken};
 
@@ -19,7 +21,11 @@ pub struct RegisterInput {
 }
 
 #[tracing::instrument(name = "register", skip_all, fields(user.id))]
-pub async fn register(state: &AppState, input: RegisterInput, meta: &RequestMeta) -> Result<User, FlowError> {
+pub async fn register(
+    state: &AppState,
+    input: RegisterInput,
+    meta: &RequestMeta,
+) -> Result<User, FlowError> {
     let mut errors = FieldErrors::default();
     let name = DisplayName::parse(input.name.as_deref().unwrap_or_default())
         .map_err(|error| errors.add("name", error.code(), error.to_string()))
@@ -37,13 +43,38 @@ pub async fn register(state: &AppState, input: RegisterInput, meta: &RequestMeta
 
     let password_hash = state.hasher.hash(&password).await?;
     let now = state.clock.now();
-    let user = User { id: UserId::generate(), name, email, status: UserStatus::Pending, created_at: now, verified_at: None };
+    let user = User {
+        id: UserId::generate(),
+        name,
+        email,
+        status: UserStatus::Pending,
+        created_at: now,
+        verified_at: None,
+    };
     tracing::Span::current().record("user.id", tracing::field::display(user.id));
 
     let token = VerificationToken::generate();
-    let new_token = NewToken { id: Uuid::now_v7(), digest: token.digest(), created_at: now, expires_at: expiry(state, now) };
-    let mail = state.composer.verification_email(&user, &token, state.verify_ttl, now)?;
-    state.store.register(&NewAccount { user: &user, password_hash: &password_hash }, &new_token, &mail, meta).await?;
+    let new_token = NewToken {
+        id: Uuid::now_v7(),
+        digest: token.digest(),
+        created_at: now,
+        expires_at: expiry(state, now),
+    };
+    let mail = state
+        .composer
+        .verification_email(&user, &token, state.verify_ttl, now)?;
+    state
+        .store
+        .register(
+            &NewAccount {
+                user: &user,
+                password_hash: &password_hash,
+            },
+            &new_token,
+            &mail,
+            meta,
+        )
+        .await?;
 
     state.mail_wake.notify_one();
     if state.log_links {
@@ -53,6 +84,10 @@ pub async fn register(state: &AppState, input: RegisterInput, meta: &RequestMeta
     Ok(user)
 }
 
-pub(super) fn expiry(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-    now.checked_add_signed(TimeDelta::from_std(state.verify_ttl).unwrap_or(TimeDelta::MAX)).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+pub(super) fn expiry(
+    state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
+    now.checked_add_signed(TimeDelta::from_std(state.verify_ttl).unwrap_or(TimeDelta::MAX))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
 }

@@ -12,7 +12,11 @@ use crate::state::AppState;
 use crate::store::NewToken;
 
 #[tracing::instrument(name = "resend_verification", skip_all, fields(user.id))]
-pub async fn resend_verification(state: &AppState, email: Option<&str>, meta: &RequestMeta) -> Result<(), FlowError> {
+pub async fn resend_verification(
+    state: &AppState,
+    email: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
     let email = match EmailAddress::parse(email.unwrap_or_default()) {
         Ok(email) => email,
         Err(error) => {
@@ -30,9 +34,19 @@ pub async fn resend_verification(state: &AppState, email: Option<&str>, meta: &R
     tracing::Span::current().record("user.id", tracing::field::display(user.id));
     let now = state.clock.now();
     let token = VerificationToken::generate();
-    let new_token = NewToken { id: Uuid::now_v7(), digest: token.digest(), created_at: now, expires_at: expiry(state, now) };
-    let mail = state.composer.verification_email(&user, &token, state.verify_ttl, now)?;
-    state.store.replace_verification(user.id, &new_token, &mail, meta).await?;
+    let new_token = NewToken {
+        id: Uuid::now_v7(),
+        digest: token.digest(),
+        created_at: now,
+        expires_at: expiry(state, now),
+    };
+    let mail = state
+        .composer
+        .verification_email(&user, &token, state.verify_ttl, now)?;
+    state
+        .store
+        .replace_verification(user.id, &new_token, &mail, meta)
+        .await?;
     state.mail_wake.notify_one();
     if state.log_links {
         tracing::info!(link = %state.composer.verification_link(&token), "verification link (no SMTP configured: the email is in the mail folder)");

@@ -16,10 +16,21 @@ pub struct Verified {
 }
 
 #[tracing::instrument(name = "verify", skip_all, fields(user.id))]
-pub async fn verify_email(state: &AppState, raw_token: Option<&str>, meta: &RequestMeta) -> Result<Verified, FlowError> {
+pub async fn verify_email(
+    state: &AppState,
+    raw_token: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<Verified, FlowError> {
     let now = state.clock.now();
     let failed = |reason: &'static str, user: Option<&User>| {
-        AuditEvent::new(now, AuditKind::VerificationFailed, Outcome::Failure, user.map(|u| u.id), meta).with_detail(reason)
+        AuditEvent::new(
+            now,
+            AuditKind::VerificationFailed,
+            Outcome::Failure,
+            user.map(|u| u.id),
+            meta,
+        )
+        .with_detail(reason)
     };
     let Ok(token) = VerificationToken::parse(raw_token.unwrap_or_default()) else {
         state.store.audit(&failed("malformed token", None)).await?;
@@ -31,16 +42,25 @@ pub async fn verify_email(state: &AppState, raw_token: Option<&str>, meta: &Requ
     };
     tracing::Span::current().record("user.id", tracing::field::display(record.user.id));
     if record.revoked_at.is_some() {
-        state.store.audit(&failed("superseded token", Some(&record.user))).await?;
+        state
+            .store
+            .audit(&failed("superseded token", Some(&record.user)))
+            .await?;
         return Err(FlowError::InvalidToken);
     }
     if now >= record.expires_at {
-        state.store.audit(&failed("expired token", Some(&record.user))).await?;
+        state
+            .store
+            .audit(&failed("expired token", Some(&record.user)))
+            .await?;
         return Err(FlowError::TokenExpired);
     }
     let mut user = record.user;
     if record.used_at.is_some() {
-        return Ok(Verified { user, already_verified: true });
+        return Ok(Verified {
+            user,
+            already_verified: true,
+        });
     }
     match state.store.activate(record.id, user.id, now, meta).await? {
         Activation::Activated => {
@@ -49,12 +69,21 @@ pub async fn verify_email(state: &AppState, raw_token: Option<&str>, meta: &Requ
                 user.verified_at = Some(now);
             }
             tracing::info!("email verified, account active");
-            Ok(Verified { user, already_verified: false })
+            Ok(Verified {
+                user,
+                already_verified: false,
+            })
         }
         // Lost a race with another click of the same link.
-        Activation::AlreadyUsed => Ok(Verified { user: activated(user, now), already_verified: true }),
+        Activation::AlreadyUsed => Ok(Verified {
+            user: activated(user, now),
+            already_verified: true,
+        }),
         Activation::Revoked => {
-            state.store.audit(&failed("superseded token", Some(&user))).await?;
+            state
+                .store
+                .audit(&failed("superseded token", Some(&user)))
+                .await?;
             Err(FlowError::InvalidToken)
         }
     }

@@ -33,7 +33,12 @@ struct Inner<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), fields: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            fields: None,
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -50,15 +55,39 @@ impl From<FlowError> for ApiError {
         match error {
             FlowError::Validation(fields) => Self {
                 fields: Some(fields),
-                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Some fields need attention.")
+                ..Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    "Some fields need attention.",
+                )
             },
-            FlowError::EmailTaken => Self::new(StatusCode::CONFLICT, "email_taken", "This email is already registered."),
-            FlowError::InvalidToken => Self::new(StatusCode::BAD_REQUEST, "invalid_token", "This verification link is not valid. Ask for a new one."),
-            FlowError::TokenExpired => Self::new(StatusCode::GONE, "token_expired", "This verification link has expired. Ask for a new one."),
-            FlowError::Overloaded => Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "The server is busy. Try again in a moment."),
+            FlowError::EmailTaken => Self::new(
+                StatusCode::CONFLICT,
+                "email_taken",
+                "This email is already registered.",
+            ),
+            FlowError::InvalidToken => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_token",
+                "This verification link is not valid. Ask for a new one.",
+            ),
+            FlowError::TokenExpired => Self::new(
+                StatusCode::GONE,
+                "token_expired",
+                "This verification link has expired. Ask for a new one.",
+            ),
+            FlowError::Overloaded => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "The server is busy. Try again in a moment.",
+            ),
             FlowError::Internal(source) => {
                 tracing::error!(error = %source, cause = ?source.source(), "request failed");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side. Try again later.")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "Something went wrong on our side. Try again later.",
+                )
             }
         }
     }
@@ -66,19 +95,35 @@ impl From<FlowError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body { error: Inner { code: self.code, message: &self.message, fields: self.fields.as_ref() } };
+        let body = Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                fields: self.fields.as_ref(),
+            },
+        };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         }
         response
     }
 }
 
 pub(super) async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is nothing at this address.",
+    )
 }
 
 pub(super) async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here.")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This method is not allowed here.",
+    )
 }

@@ -14,16 +14,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(request, state).await.map(|axum::Json(value)| Self(value)).map_err(rejection)
+        axum::Json::<T>::from_request(request, state)
+            .await
+            .map(|axum::Json(value)| Self(value))
+            .map_err(rejection)
     }
 }
 
 fn rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send the body as application/json.")
-        }
-        JsonRejection::JsonSyntaxError(_) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "The body is not valid JSON."),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as application/json.",
+        ),
+        JsonRejection::JsonSyntaxError(_) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "The body is not valid JSON.",
+        ),
         // serde's message would echo the offending value back; say what is expected instead.
         JsonRejection::JsonDataError(_) => ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -33,7 +42,10 @@ fn rejection(rejection: JsonRejection) -> ApiError {
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("The body is larger than {} KiB.", super::MAX_BODY_BYTES / 1024),
+            format!(
+                "The body is larger than {} KiB.",
+                super::MAX_BODY_BYTES / 1024
+            ),
         ),
         other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text()),
     }

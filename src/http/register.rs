@@ -4,10 +4,10 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::ApiError;
 use super::json::ApiJson;
 use super::meta::Meta;
 use super::views::UserView;
-use super::ApiError;
 use crate::domain::Password;
 use crate::flows::{self, RegisterInput};
 use crate::state::AppState;
@@ -19,8 +19,19 @@ pub(super) struct RegisterBody {
     password: Option<String>,
 }
 
-pub(super) async fn post(State(state): State<AppState>, Meta(meta): Meta, ApiJson(body): ApiJson<RegisterBody>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let input = RegisterInput { name: body.name, email: body.email, password: body.password.as_deref().map(Password::new) };
+pub(super) async fn post(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let input = RegisterInput {
+        name: body.name,
+        email: body.email,
+        password: body.password.as_deref().map(Password::new),
+    };
     let user = flows::register(&state, input, &meta).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "user": UserView::from(&user) }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "user": UserView::from(&user) })),
+    ))
 }

@@ -16,6 +16,12 @@ pub(super) struct UserView<'a> {
 
 impl<'a> From<&'a User> for UserView<'a> {
     fn from(user: &'a User) -> Self {
-        Self { id: user.id, name: user.name.as_str(), email: user.email.as_str(), status: user.status, created_at: user.created_at }
+        Self {
+            id: user.id,
+            name: user.name.as_str(),
+            email: user.email.as_str(),
+            status: user.status,
+            created_at: user.created_at,
+        }
     }
 }

@@ -47,7 +47,9 @@ impl WorkerSettings {
     /// Delay before the next try after `failures` failed attempts (>= 1).
     pub fn backoff(&self, failures: u32) -> Duration {
         let factor = 2_u32.saturating_pow(failures.saturating_sub(1));
-        self.first_retry.saturating_mul(factor).min(self.max_backoff)
+        self.first_retry
+            .saturating_mul(factor)
+            .min(self.max_backoff)
     }
 }
 
@@ -80,7 +82,11 @@ impl OutboxWorker {
     pub async fn deliver_due(&self) -> i64 {
         let now = self.clock.now();
         let lease_until = now + TimeDelta::from_std(self.settings.lease).unwrap_or(TimeDelta::MAX);
-        let batch = match self.store.claim_messages(now, lease_until, self.settings.batch).await {
+        let batch = match self
+            .store
+            .claim_messages(now, lease_until, self.settings.batch)
+            .await
+        {
             Ok(batch) => batch,
             Err(error) => {
                 tracing::error!(error = %error, "cannot read the outbox");
@@ -107,15 +113,23 @@ impl OutboxWorker {
                 self.store.message_sent(message.id, now).await
             }
             Err(error) => {
-                let failures = u32::try_from(message.attempts).unwrap_or(0).saturating_add(1);
+                let failures = u32::try_from(message.attempts)
+                    .unwrap_or(0)
+                    .saturating_add(1);
                 let age = (now - message.created_at).to_std().unwrap_or_default();
-                let retry_at = (!error.permanent && age < self.settings.retry_for)
-                    .then(|| now + TimeDelta::from_std(self.settings.backoff(failures)).unwrap_or(TimeDelta::MAX));
+                let retry_at = (!error.permanent && age < self.settings.retry_for).then(|| {
+                    now + TimeDelta::from_std(self.settings.backoff(failures))
+                        .unwrap_or(TimeDelta::MAX)
+                });
                 match retry_at {
-                    Some(at) => tracing::warn!(error = %error, retry_at = %at, "email delivery failed; will retry"),
+                    Some(at) => {
+                        tracing::warn!(error = %error, retry_at = %at, "email delivery failed; will retry");
+                    }
                     None => tracing::error!(error = %error, "email delivery failed; giving up"),
                 }
-                self.store.message_failed(message.id, &error.reason, retry_at, now).await
+                self.store
+                    .message_failed(message.id, &error.reason, retry_at, now)
+                    .await
             }
         };
         if let Err(error) = recorded {

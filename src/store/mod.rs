@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-pub use records::{NewAccount, NewMessage, NewToken, OutboxMessage, OutboxSummary, TokenRecord, UserCredentials};
+pub use records::{
+    NewAccount, NewMessage, NewToken, OutboxMessage, OutboxSummary, TokenRecord, UserCredentials,
+};
 
 use crate::audit::{AuditEvent, AuditRecord, RequestMeta};
 use crate::domain::{EmailAddress, TokenDigest, User, UserId};
@@ -58,36 +60,72 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The pending account, its first verification token and the email that
     /// carries it, committed together: either all exist or none does.
-    async fn register(&self, account: &NewAccount<'_>, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> Result<(), RegisterError>;
+    async fn register(
+        &self,
+        account: &NewAccount<'_>,
+        token: &NewToken,
+        mail: &NewMessage,
+        meta: &RequestMeta,
+    ) -> Result<(), RegisterError>;
 
     async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<User>>;
 
-    async fn credentials_by_email(&self, email: &EmailAddress) -> StoreResult<Option<UserCredentials>>;
+    async fn credentials_by_email(
+        &self,
+        email: &EmailAddress,
+    ) -> StoreResult<Option<UserCredentials>>;
 
     async fn users(&self, limit: i64) -> StoreResult<Vec<User>>;
 
     async fn token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;
 
     /// Uses the token and activates its account, once.
-    async fn activate(&self, token_id: Uuid, user_id: UserId, now: DateTime<Utc>, meta: &RequestMeta) -> StoreResult<Activation>;
+    async fn activate(
+        &self,
+        token_id: Uuid,
+        user_id: UserId,
+        now: DateTime<Utc>,
+        meta: &RequestMeta,
+    ) -> StoreResult<Activation>;
 
     /// Revokes every unused link of the account (and cancels their unsent
     /// emails), then stores a fresh token and its email.
-    async fn replace_verification(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<()>;
+    async fn replace_verification(
+        &self,
+        user_id: UserId,
+        token: &NewToken,
+        mail: &NewMessage,
+        meta: &RequestMeta,
+    ) -> StoreResult<()>;
 
     async fn audit(&self, event: &AuditEvent) -> StoreResult<()>;
 
-    async fn audit_trail(&self, user_id: Option<UserId>, limit: i64) -> StoreResult<Vec<AuditRecord>>;
+    async fn audit_trail(
+        &self,
+        user_id: Option<UserId>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRecord>>;
 
     /// Leases up to `limit` due messages until `lease_until`; several workers
     /// (on several instances) never receive the same message at once.
-    async fn claim_messages(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMessage>>;
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxMessage>>;
 
     /// The server accepted the message: record it and erase the body.
     async fn message_sent(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
 
     /// Delivery failed; try again at `retry_at`, or give up when it is `None`.
-    async fn message_failed(&self, id: Uuid, error: &str, retry_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn message_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     async fn messages(&self, limit: i64) -> StoreResult<Vec<OutboxSummary>>;
 }

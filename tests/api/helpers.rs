@@ -1,6 +1,6 @@
 //! Spawning the app, its database and an SMTP sink for one test.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code, reason = "each test uses a different part of the harness")]
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
@@ -55,15 +55,23 @@ pub struct ReceivedMail {
 
 impl ReceivedMail {
     pub fn parsed(&self) -> mail_parser::Message<'_> {
-        mail_parser::MessageParser::default().parse(&self.raw).expect("a parsable email")
+        mail_parser::MessageParser::default()
+            .parse(&self.raw)
+            .expect("a parsable email")
     }
 
     pub fn text(&self) -> String {
-        self.parsed().body_text(0).expect("a text part").into_owned()
+        self.parsed()
+            .body_text(0)
+            .expect("a text part")
+            .into_owned()
     }
 
     pub fn html(&self) -> String {
-        self.parsed().body_html(0).expect("an html part").into_owned()
+        self.parsed()
+            .body_html(0)
+            .expect("an html part")
+            .into_owned()
     }
 
     pub fn message_id(&self) -> String {
@@ -91,7 +99,13 @@ impl Handler for SinkHandler {
         OK
     }
 
-    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, _to: &[String]) -> Response {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _is8bit: bool,
+        _to: &[String],
+    ) -> Response {
         self.data.clear();
         OK
     }
@@ -102,7 +116,10 @@ impl Handler for SinkHandler {
     }
 
     fn data_end(&mut self) -> Response {
-        let mail = ReceivedMail { to: std::mem::take(&mut self.to), raw: std::mem::take(&mut self.data) };
+        let mail = ReceivedMail {
+            to: std::mem::take(&mut self.to),
+            raw: std::mem::take(&mut self.data),
+        };
         self.inbox.lock().unwrap().push(mail);
         OK
     }
@@ -121,16 +138,28 @@ impl MailSink {
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the SMTP sink");
         let port = listener.local_addr().unwrap().port();
         let inbox = Arc::new(Mutex::new(Vec::new()));
-        let handler = SinkHandler { inbox: inbox.clone(), ..SinkHandler::default() };
+        let handler = SinkHandler {
+            inbox: inbox.clone(),
+            ..SinkHandler::default()
+        };
         let mut server = Server::new(handler);
-        server.with_name("sink.test").with_num_threads(2).with_tcp_listener(listener);
-        std::thread::spawn(move || server.serve());
+        server
+            .with_name("sink.test")
+            .with_num_threads(2)
+            .with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
         Self { port, inbox }
     }
 
     /// A loopback port with nothing listening (yet).
     pub fn unused_port() -> u16 {
-        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
     }
 
     pub fn received(&self) -> Vec<ReceivedMail> {
@@ -138,7 +167,10 @@ impl MailSink {
     }
 
     pub fn received_for(&self, address: &str) -> Vec<ReceivedMail> {
-        self.received().into_iter().filter(|mail| mail.to.iter().any(|to| to.eq_ignore_ascii_case(address))).collect()
+        self.received()
+            .into_iter()
+            .filter(|mail| mail.to.iter().any(|to| to.eq_ignore_ascii_case(address)))
+            .collect()
     }
 
     /// Waits until `count` emails reached `address`, or fails the test.
@@ -150,7 +182,10 @@ impl MailSink {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{address} did not receive {count} email(s) in 15 s; got {}", self.received_for(address).len());
+        panic!(
+            "{address} did not receive {count} email(s) in 15 s; got {}",
+            self.received_for(address).len()
+        );
     }
 }
 
@@ -173,8 +208,13 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
             let admin = std::env::var("LATCHKEY_TEST_DATABASE_URL")
                 .expect("PostgreSQL tests need LATCHKEY_TEST_DATABASE_URL (scripts/test.sh starts a throwaway server and sets it)");
             let name = format!("latchkey_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the test PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("connect to the test PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
             let mut url = url::Url::parse(&admin).unwrap();
             url.set_path(&name);
             url.to_string()
@@ -187,7 +227,10 @@ impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         let sink = MailSink::start(0);
         let port = sink.port;
-        let mut app = Self::spawn_with(backend, |config| config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+        let mut app = Self::spawn_with(backend, |config| {
+            config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        })
+        .await;
         app.mail = Some(sink);
         app
     }
@@ -202,12 +245,26 @@ impl TestApp {
         };
         configure(&mut config);
         let clock = Arc::new(ShiftedClock::default());
-        let app = App::build_with_clock(&config, clock.clone()).await.expect("the app builds");
+        let app = App::build_with_clock(&config, clock.clone())
+            .await
+            .expect("the app builds");
         let addr = app.local_addr().unwrap();
         let store = app.state().store.clone();
         tokio::spawn(app.run_until(std::future::pending()));
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { addr, base: format!("http://{addr}"), client, clock, store, mail: None, config, dir }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            addr,
+            base: format!("http://{addr}"),
+            client,
+            clock,
+            store,
+            mail: None,
+            config,
+            dir,
+        }
     }
 
     pub fn sink(&self) -> &MailSink {
@@ -219,11 +276,20 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client.post(self.url(path)).json(body).send().await.unwrap()
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn register(&self, name: &str, email: &str, password: &str) -> reqwest::Response {
-        self.post_json("/register", &json!({ "name": name, "email": email, "password": password })).await
+        self.post_json(
+            "/register",
+            &json!({ "name": name, "email": email, "password": password }),
+        )
+        .await
     }
 
     /// Registers and returns the verification link from the delivered email.
@@ -236,20 +302,40 @@ impl TestApp {
 
     /// Opens a link (or a path) as an API client would.
     pub async fn get_json(&self, url_or_path: &str) -> reqwest::Response {
-        let url = if url_or_path.starts_with("http") { url_or_path.to_owned() } else { self.url(url_or_path) };
-        self.client.get(url).header("accept", "application/json").send().await.unwrap()
+        let url = if url_or_path.starts_with("http") {
+            url_or_path.to_owned()
+        } else {
+            self.url(url_or_path)
+        };
+        self.client
+            .get(url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
     }
 }
 
 /// Reads a JSON body, checking the content type on the way.
 pub async fn json_body(response: reqwest::Response) -> Value {
-    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
-    assert_eq!(content_type.as_deref(), Some("application/json"), "every answer is JSON");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/json"),
+        "every answer is JSON"
+    );
     response.json().await.unwrap()
 }
 
 /// The token part of a verification link.
 pub fn token_of(link: &str) -> String {
     let url = url::Url::parse(link).unwrap();
-    url.query_pairs().find(|(k, _)| k == "token").unwrap().1.into_owned()
+    url.query_pairs()
+        .find(|(k, _)| k == "token")
+        .unwrap()
+        .1
+        .into_owned()
 }

@@ -2,6 +2,14 @@
 //! real app on port 0 with a fresh database, on SQLite and on PostgreSQL,
 //! delivering mail to a real SMTP server on loopback.
 
+#![allow(
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation is a failed test"
+)]
+
 mod helpers;
 
 mod audit;

@@ -1,0 +1,62 @@
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, both_backends, json_body, token_of};
+
+both_backends!(
+    resend_sends_a_fresh_link_and_kills_the_old_ones,
+    resend_never_reveals_whether_an_account_exists
+);
+
+async fn resend_sends_a_fresh_link_and_kills_the_old_ones(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let first = token_of(&app.register_and_get_link("again@example.com").await);
+    let response = app
+        .post_json("/verify/resend", &json!({ "email": "Again@EXAMPLE.com" }))
+        .await;
+    assert_eq!(response.status(), 202);
+    let mails = app.sink().wait_for("again@example.com", 2).await;
+    let second = token_of(&mails[1].link());
+    assert_ne!(first, second);
+
+    let old = app.get_json(&format!("/verify?token={first}")).await;
+    assert_eq!(old.status(), 400, "an earlier link stops working");
+    assert_eq!(json_body(old).await["error"]["code"], "invalid_token");
+    let new = app.get_json(&format!("/verify?token={second}")).await;
+    assert_eq!(new.status(), 200);
+    assert_eq!(json_body(new).await["already_verified"], false);
+
+    // Once active, a resend sends nothing.
+    assert_eq!(
+        app.post_json("/verify/resend", &json!({ "email": "again@example.com" }))
+            .await
+            .status(),
+        202
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(app.sink().received_for("again@example.com").len(), 2);
+}
+
+async fn resend_never_reveals_whether_an_account_exists(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.register_and_get_link("known@example.com").await;
+    let known = app
+        .post_json("/verify/resend", &json!({ "email": "known@example.com" }))
+        .await;
+    let unknown = app
+        .post_json("/verify/resend", &json!({ "email": "nobody@example.com" }))
+        .await;
+    assert_eq!(known.status(), 202);
+    assert_eq!(unknown.status(), 202);
+    assert_eq!(json_body(known).await, json_body(unknown).await);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(app.sink().received_for("nobody@example.com").is_empty());
+
+    let invalid = app
+        .post_json("/verify/resend", &json!({ "email": "nope" }))
+        .await;
+    assert_eq!(invalid.status(), 422);
+    assert_eq!(
+        json_body(invalid).await["error"]["fields"]["email"][0]["code"],
+        "invalid_email"
+    );
+}

@@ -1,0 +1,103 @@
+use std::time::Duration;
+
+use crate::helpers::{Backend, TestApp, both_backends, json_body, token_of};
+
+both_backends!(
+    a_link_opened_twice_reports_already_verified,
+    an_expired_link_is_410_and_activates_nothing,
+    unknown_and_malformed_tokens_are_400,
+    simultaneous_clicks_activate_once,
+    healthz_answers_when_ready,
+);
+
+async fn a_link_opened_twice_reports_already_verified(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = token_of(&app.register_and_get_link("scan@example.com").await);
+    let path = format!("/verify?token={token}");
+    let first = json_body(app.get_json(&path).await).await;
+    assert_eq!(first["already_verified"], false);
+    // A mail scanner got there first; the person clicking later is not told it failed.
+    let second = app.get_json(&path).await;
+    assert_eq!(second.status(), 200);
+    let second = json_body(second).await;
+    assert_eq!(second["already_verified"], true);
+    assert_eq!(second["user"]["status"], "active");
+}
+
+async fn an_expired_link_is_410_and_activates_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = token_of(&app.register_and_get_link("late@example.com").await);
+    app.clock.advance(Duration::from_secs(24 * 3600 + 1));
+    let response = app.get_json(&format!("/verify?token={token}")).await;
+    assert_eq!(response.status(), 410);
+    assert_eq!(json_body(response).await["error"]["code"], "token_expired");
+    let user = app.store.users(1).await.unwrap().remove(0);
+    assert_eq!(user.status, latchkey::domain::UserStatus::Pending);
+}
+
+async fn unknown_and_malformed_tokens_are_400(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let unknown = latchkey::domain::VerificationToken::generate().encode();
+    for path in [
+        format!("/verify?token={unknown}"),
+        "/verify?token=short".to_owned(),
+        "/verify".to_owned(),
+        "/verify?token=".to_owned(),
+        "/verify?token=%ZZ%".to_owned(),
+        format!("/verify?token={}", "%F0%9F%92%A9".repeat(20)),
+    ] {
+        let response = app.get_json(&path).await;
+        assert_eq!(response.status(), 400, "{path}");
+        assert_eq!(
+            json_body(response).await["error"]["code"],
+            "invalid_token",
+            "{path}"
+        );
+    }
+}
+
+async fn simultaneous_clicks_activate_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = token_of(&app.register_and_get_link("double@example.com").await);
+    let clicks: Vec<_> = (0..8)
+        .map(|_| {
+            let client = app.client.clone();
+            let url = app.url(&format!("/verify?token={token}"));
+            tokio::spawn(async move {
+                client
+                    .get(url)
+                    .header("accept", "application/json")
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut fresh = 0;
+    for click in clicks {
+        let body = click.await.unwrap();
+        assert_eq!(body["user"]["status"], "active");
+        if body["already_verified"] == false {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 1);
+    let trail = app.store.audit_trail(None, 100).await.unwrap();
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|r| r.event == "verification.succeeded")
+            .count(),
+        1
+    );
+}
+
+async fn healthz_answers_when_ready(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let response = app.get_json("/healthz").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(json_body(response).await["status"], "ok");
+}
