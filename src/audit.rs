@@ -17,6 +17,8 @@ pub enum AuditKind {
     VerificationSucceeded,
     VerificationFailed,
     VerificationResent,
+    SessionStarted,
+    SessionEnded,
 }
 
 impl AuditKind {
@@ -30,6 +32,8 @@ impl AuditKind {
             Self::VerificationSucceeded => "verification.succeeded",
             Self::VerificationFailed => "verification.failed",
             Self::VerificationResent => "verification.resent",
+            Self::SessionStarted => "session.started",
+            Self::SessionEnded => "session.ended",
         }
     }
 }

@@ -31,6 +31,12 @@ pub struct Config {
     /// How long the outbox keeps retrying a message before giving up.
     #[serde(with = "humantime_serde")]
     pub mail_retry_for: Duration,
+    /// A session ends after this long without a request (OWASP ASVS 7.3.1).
+    #[serde(with = "humantime_serde")]
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after sign-in, however active (ASVS 7.3.2).
+    #[serde(with = "humantime_serde")]
+    pub session_absolute_timeout: Duration,
     pub password_min_length: usize,
     pub password_max_length: usize,
     pub password_min_score: u8,
@@ -57,6 +63,8 @@ impl Default for Config {
             mail_dir: None,
             verify_ttl: Duration::from_secs(24 * 3600),
             mail_retry_for: Duration::from_secs(24 * 3600),
+            session_idle_timeout: Duration::from_secs(3600),
+            session_absolute_timeout: Duration::from_secs(24 * 3600),
             password_min_length: PasswordPolicy::default().min_length,
             password_max_length: PasswordPolicy::default().max_length,
             password_min_score: PasswordPolicy::default().min_score,
@@ -85,6 +93,11 @@ impl Config {
             max_length: self.password_max_length,
             min_score: self.password_min_score,
         }
+    }
+
+    /// Cookies get `Secure` and the `__Host-` prefix when served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
     }
 
     /// Where the file transport writes: the configured folder, else

@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::mail::{Composer, OutboxWorker, Transport, WorkerSettings};
 use crate::state::AppState;
@@ -59,6 +60,11 @@ impl App {
             clock: clock.clone(),
             policy: config.password_policy(),
             verify_ttl: config.verify_ttl,
+            sessions: SessionPolicy {
+                idle: config.session_idle_timeout,
+                absolute: config.session_absolute_timeout,
+            },
+            secure_cookies: config.secure_cookies(),
             mail_wake: mail_wake.clone(),
             log_links,
         };

@@ -7,6 +7,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::domain::PasswordPolicy;
+use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::mail::Composer;
 use crate::store::Store;
@@ -19,6 +20,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub policy: PasswordPolicy,
     pub verify_ttl: Duration,
+    pub sessions: SessionPolicy,
+    /// The public URL is https: cookies are `Secure` and `__Host-` prefixed.
+    pub secure_cookies: bool,
     /// Rings the outbox worker after a message is committed.
     pub mail_wake: Arc<Notify>,
     /// With no SMTP server configured, verification links are also logged so

@@ -12,5 +12,5 @@ pub use email::{EmailAddress, EmailError};
 pub use name::{DisplayName, NameError};
 pub use password::{Password, PasswordHash};
 pub use policy::{PasswordPolicy, PolicyViolation};
-pub use token::{TokenDigest, TokenError, VerificationToken};
+pub use token::{SessionToken, Token, TokenDigest, TokenError, TokenKind, VerificationToken};
 pub use user::{User, UserId, UserStatus};

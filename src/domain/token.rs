@@ -1,4 +1,5 @@
 use std::fmt;
+use std::marker::PhantomData;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,11 +11,36 @@ const TOKEN_BYTES: usize = 32;
 /// 32 bytes in unpadded base64url.
 const TOKEN_CHARS: usize = 43;
 
-/// A 256-bit secret from the OS CSPRNG, sent to the person in a link and
-/// never stored: the database keeps only its SHA-256 digest, so a leaked
-/// database does not hand out working links.
-#[derive(Clone, PartialEq, Eq)]
-pub struct VerificationToken([u8; TOKEN_BYTES]);
+/// A 256-bit secret from the OS CSPRNG, handed to the person (in a link, a
+/// cookie) and never stored: the database keeps only its SHA-256 digest, so
+/// a leaked database does not hand out working links or sessions. `K` says
+/// what the token is for, so a session id can never be taken for a link.
+pub struct Token<K> {
+    bytes: [u8; TOKEN_BYTES],
+    kind: PhantomData<K>,
+}
+
+/// What a `Token` is for.
+pub trait TokenKind {
+    const NAME: &'static str;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verification;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session;
+
+impl TokenKind for Verification {
+    const NAME: &'static str = "VerificationToken";
+}
+impl TokenKind for Session {
+    const NAME: &'static str = "SessionToken";
+}
+
+/// The secret in a verification link.
+pub type VerificationToken = Token<Verification>;
+/// The secret in a session cookie.
+pub type SessionToken = Token<Session>;
 
 /// The stored, looked-up form of a token. A plain hash suffices because the
 /// token already has 256 bits of entropy: there is nothing to brute-force.
@@ -25,11 +51,14 @@ pub struct TokenDigest([u8; 32]);
 #[error("the token is malformed")]
 pub struct TokenError;
 
-impl VerificationToken {
+impl<K> Token<K> {
     pub fn generate() -> Self {
         let mut bytes = [0_u8; TOKEN_BYTES];
         OsRng.fill_bytes(&mut bytes);
-        Self(bytes)
+        Self {
+            bytes,
+            kind: PhantomData,
+        }
     }
 
     /// Accepts exactly the form `encode` produces and nothing else.
@@ -39,17 +68,38 @@ impl VerificationToken {
         }
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| TokenError)?;
         let bytes: [u8; TOKEN_BYTES] = bytes.try_into().map_err(|_| TokenError)?;
-        Ok(Self(bytes))
+        Ok(Self {
+            bytes,
+            kind: PhantomData,
+        })
     }
 
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.0)
+        URL_SAFE_NO_PAD.encode(self.bytes)
     }
 
     pub fn digest(&self) -> TokenDigest {
-        TokenDigest(Sha256::digest(self.0).into())
+        TokenDigest(Sha256::digest(self.bytes).into())
     }
 }
+
+// Written out rather than derived: derives would demand `K: Clone` etc.
+impl<K> Clone for Token<K> {
+    fn clone(&self) -> Self {
+        Self {
+            bytes: self.bytes,
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K> PartialEq for Token<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl<K> Eq for Token<K> {}
 
 impl TokenDigest {
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
@@ -61,9 +111,9 @@ impl TokenDigest {
     }
 }
 
-impl fmt::Debug for VerificationToken {
+impl<K: TokenKind> fmt::Debug for Token<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("VerificationToken(<redacted>)")
+        write!(f, "{}(<redacted>)", K::NAME)
     }
 }
 

@@ -4,9 +4,11 @@
 mod error;
 mod register;
 mod resend;
+mod session;
 mod verify;
 
 pub use error::{FieldError, FieldErrors, FlowError};
 pub use register::{RegisterInput, register};
 pub use resend::resend_verification;
+pub use session::{CurrentSession, SessionPolicy, end_session, resume_session, start_session};
 pub use verify::{Verified, verify_email};

@@ -4,9 +4,11 @@
 mod error;
 mod health;
 mod json;
+mod me;
 mod meta;
 mod register;
 mod resend;
+mod session;
 mod verify;
 mod views;
 
@@ -33,6 +35,8 @@ pub fn router(state: AppState) -> Router {
         .route("/register", post(register::post))
         .route("/verify", get(verify::get))
         .route("/verify/resend", post(resend::post))
+        .route("/me", get(me::get))
+        .route("/logout", post(me::logout))
         .route("/healthz", get(health::get))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -158,7 +158,8 @@ mod tests {
             .unwrap();
         assert!(!message.html_body.contains("<script>alert(1)"));
         assert!(
-            message.html_body.contains("&lt;script&gt;") || message.html_body.contains("&#60;script&#62;"),
+            message.html_body.contains("&lt;script&gt;")
+                || message.html_body.contains("&#60;script&#62;"),
             "{}",
             message.html_body
         );

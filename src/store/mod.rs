@@ -1,6 +1,6 @@
-//! Storage: one contract (`Store`), two engines. The embedded SQLite default
-//! and PostgreSQL share every query (`sql.rs`); only the migrations and the
-//! outbox's row locking differ.
+//! Storage: one contract (`Store`, made of one trait per concern), two
+//! engines. The embedded SQLite default and PostgreSQL share every query
+//! (`sql/`); only the migrations and the outbox's row locking differ.
 
 mod postgres;
 mod records;
@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use records::{
-    NewAccount, NewMessage, NewToken, OutboxMessage, OutboxSummary, TokenRecord, UserCredentials,
+    NewAccount, NewMessage, NewSession, NewToken, OutboxMessage, OutboxSummary, SessionRecord,
+    TokenRecord, UserCredentials,
 };
 
 use crate::audit::{AuditEvent, AuditRecord, RequestMeta};
@@ -53,8 +54,9 @@ pub enum Activation {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Accounts and their verification links.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+pub trait UserStore: Send + Sync {
     /// Fails unless the database answers.
     async fn ping(&self) -> StoreResult<()>;
 
@@ -69,6 +71,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), RegisterError>;
 
     async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<User>>;
+
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
 
     async fn credentials_by_email(
         &self,
@@ -97,7 +101,41 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         mail: &NewMessage,
         meta: &RequestMeta,
     ) -> StoreResult<()>;
+}
 
+/// Server-side sessions, looked up by the digest of the cookie's secret.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, session: &NewSession, meta: &RequestMeta) -> StoreResult<()>;
+
+    /// The session and its account, whatever its state; the caller judges expiry.
+    async fn session_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<SessionRecord>>;
+
+    async fn touch_session(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Revokes one session of `user_id`; false when there was none to revoke.
+    async fn revoke_session(
+        &self,
+        user_id: UserId,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Revokes every live session of the account but `keep`.
+    async fn revoke_sessions(
+        &self,
+        user_id: UserId,
+        keep: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    /// The account's sessions that are not revoked, newest first.
+    async fn sessions_of(&self, user_id: UserId) -> StoreResult<Vec<SessionRecord>>;
+}
+
+/// The audit trail.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
     async fn audit(&self, event: &AuditEvent) -> StoreResult<()>;
 
     async fn audit_trail(
@@ -105,7 +143,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         user_id: Option<UserId>,
         limit: i64,
     ) -> StoreResult<Vec<AuditRecord>>;
+}
 
+/// The mail outbox.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
     /// Leases up to `limit` due messages until `lease_until`; several workers
     /// (on several instances) never receive the same message at once.
     async fn claim_messages(
@@ -128,6 +170,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<()>;
 
     async fn messages(&self, limit: i64) -> StoreResult<Vec<OutboxSummary>>;
+}
+
+/// Everything latchkey keeps, on one engine.
+pub trait Store:
+    UserStore + SessionStore + AuditStore + OutboxStore + std::fmt::Debug + 'static
+{
+}
+
+impl<T: UserStore + SessionStore + AuditStore + OutboxStore + std::fmt::Debug + 'static> Store
+    for T
+{
 }
 
 /// Opens the database named by `url`, creating it (SQLite) and applying

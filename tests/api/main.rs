@@ -18,4 +18,5 @@ mod naughty;
 mod outbox;
 mod register;
 mod resend;
+mod session;
 mod verify;

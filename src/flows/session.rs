@@ -1,0 +1,130 @@
+//! Server-side sessions: started when a person proves who they are, resumed
+//! from the cookie on each request, ended at logout or by a timeout.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+use super::FlowError;
+use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
+use crate::domain::{SessionToken, User, UserStatus};
+use crate::state::AppState;
+use crate::store::NewSession;
+
+/// `last_seen_at` is written at most this often: a busy session costs one
+/// write a minute, not one per request. The idle timeout is therefore
+/// measured to within this interval.
+const TOUCH_INTERVAL: TimeDelta = TimeDelta::seconds(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+/// A live session and its (active) account.
+#[derive(Debug, Clone)]
+pub struct CurrentSession {
+    pub id: Uuid,
+    pub user: User,
+    pub created_at: DateTime<Utc>,
+    /// When the person last proved who they are in this session.
+    pub authenticated_at: DateTime<Utc>,
+}
+
+fn delta(duration: Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
+}
+
+/// A new session for `user`, with a fresh id: ids are never reused, so a
+/// session fixed before sign-in is worthless after it.
+pub async fn start_session(
+    state: &AppState,
+    user: &User,
+    meta: &RequestMeta,
+) -> Result<SessionToken, FlowError> {
+    let now = state.clock.now();
+    let token = SessionToken::generate();
+    let session = NewSession {
+        id: Uuid::now_v7(),
+        user_id: user.id,
+        digest: token.digest(),
+        created_at: now,
+        authenticated_at: now,
+        expires_at: now
+            .checked_add_signed(delta(state.sessions.absolute))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+    };
+    state.store.create_session(&session, meta).await?;
+    let event = AuditEvent::new(
+        now,
+        AuditKind::SessionStarted,
+        Outcome::Success,
+        Some(user.id),
+        meta,
+    )
+    .with_detail(session.id.to_string());
+    state.store.audit(&event).await?;
+    Ok(token)
+}
+
+/// The live session the cookie names, or `None` for a missing, unknown,
+/// revoked, idle or expired one.
+pub async fn resume_session(
+    state: &AppState,
+    raw_token: &str,
+) -> Result<Option<CurrentSession>, FlowError> {
+    let Ok(token) = SessionToken::parse(raw_token) else {
+        return Ok(None);
+    };
+    let Some(record) = state.store.session_by_digest(&token.digest()).await? else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let idle_until = record
+        .last_seen_at
+        .checked_add_signed(delta(state.sessions.idle))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    if record.revoked_at.is_some()
+        || now >= record.expires_at
+        || now >= idle_until
+        || record.user.status != UserStatus::Active
+    {
+        return Ok(None);
+    }
+    if now - record.last_seen_at >= TOUCH_INTERVAL {
+        state.store.touch_session(record.id, now).await?;
+    }
+    Ok(Some(CurrentSession {
+        id: record.id,
+        user: record.user,
+        created_at: record.created_at,
+        authenticated_at: record.authenticated_at,
+    }))
+}
+
+/// Revokes the session server-side; the cookie is then worthless.
+pub async fn end_session(
+    state: &AppState,
+    session: &CurrentSession,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
+    let now = state.clock.now();
+    if state
+        .store
+        .revoke_session(session.user.id, session.id, now)
+        .await?
+    {
+        let event = AuditEvent::new(
+            now,
+            AuditKind::SessionEnded,
+            Outcome::Success,
+            Some(session.user.id),
+            meta,
+        )
+        .with_detail(session.id.to_string());
+        state.store.audit(&event).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,28 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum_extra::extract::CookieJar;
+use serde_json::json;
+
+use super::ApiError;
+use super::meta::Meta;
+use super::session::{SignedIn, removal_cookie};
+use super::views::UserView;
+use crate::flows;
+use crate::state::AppState;
+
+/// The signed-in account.
+pub(super) async fn get(SignedIn(session): SignedIn) -> Json<serde_json::Value> {
+    Json(json!({ "user": UserView::from(&session.user) }))
+}
+
+/// Ends the session server-side and clears the cookie.
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    SignedIn(session): SignedIn,
+) -> Result<(StatusCode, CookieJar), ApiError> {
+    flows::end_session(&state, &session, &meta).await?;
+    Ok((StatusCode::NO_CONTENT, jar.add(removal_cookie(&state))))
+}

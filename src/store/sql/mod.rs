@@ -1,0 +1,116 @@
+//! The queries, written once. `sql_store!` implements the storage traits for
+//! a concrete sqlx engine; both engines accept `$n` placeholders and the same
+//! types (UUIDs, UTC timestamps, bytes), so the only dialect difference left
+//! is how the outbox claim locks rows, passed in as `skip_locked`.
+//!
+//! Macros rather than generic code: sqlx's generic bounds over `Database`
+//! would have to be restated on every function, and the result is the same
+//! concrete code for each engine. One file per concern, like the traits.
+
+mod audit;
+mod outbox;
+mod sessions;
+mod users;
+
+/// Helpers shared by the per-concern query macros, expanded once per engine.
+macro_rules! sql_common {
+    ($db:ty) => {
+        use async_trait::async_trait;
+        use chrono::{DateTime, Utc};
+        use sqlx::Row as _;
+        use uuid::Uuid;
+
+        use crate::audit::{AuditEvent, AuditKind, AuditRecord, Outcome, RequestMeta};
+        use crate::domain::{DisplayName, EmailAddress, PasswordHash, TokenDigest, User, UserId, UserStatus};
+        use crate::store::{
+            Activation, AuditStore, NewAccount, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary,
+            RegisterError, SessionRecord, SessionStore, StoreError, StoreResult, TokenRecord, UserCredentials, UserStore,
+        };
+
+        type DbRow = <$db as sqlx::Database>::Row;
+        type Tx<'c> = sqlx::Transaction<'c, $db>;
+
+        const USER_COLUMNS: &str = "u.id, u.name, u.email, u.status, u.created_at, u.verified_at";
+
+        fn user_from_row(row: &DbRow) -> StoreResult<User> {
+            let status: String = row.try_get("status")?;
+            Ok(User {
+                id: UserId::from_uuid(row.try_get("id")?),
+                name: DisplayName::from_stored(row.try_get("name")?),
+                email: EmailAddress::from_stored(row.try_get("email")?),
+                status: UserStatus::parse(&status).ok_or(StoreError::Corrupt("unknown user status"))?,
+                created_at: row.try_get("created_at")?,
+                verified_at: row.try_get("verified_at")?,
+            })
+        }
+
+        async fn insert_audit(tx: &mut Tx<'_>, event: &AuditEvent) -> StoreResult<()> {
+            sqlx::query("INSERT INTO audit_log (at, event, outcome, user_id, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(event.at)
+                .bind(event.kind.as_str())
+                .bind(event.outcome.as_str())
+                .bind(event.user_id.map(|id| id.as_uuid()))
+                .bind(event.meta.ip.as_deref())
+                .bind(event.meta.user_agent.as_deref())
+                .bind(event.detail.as_deref())
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn insert_token(tx: &mut Tx<'_>, user_id: UserId, token: &NewToken) -> StoreResult<()> {
+            sqlx::query("INSERT INTO verification_tokens (id, user_id, digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(token.id)
+                .bind(user_id.as_uuid())
+                .bind(token.digest.as_bytes())
+                .bind(token.created_at)
+                .bind(token.expires_at)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn insert_message(tx: &mut Tx<'_>, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO outbox (id, message_id, kind, user_id, recipient, subject, text_body, html_body, status, attempts, created_at, next_attempt_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9)",
+            )
+            .bind(mail.id)
+            .bind(&mail.message_id)
+            .bind(mail.kind)
+            .bind(mail.user_id.map(|id| id.as_uuid()))
+            .bind(&mail.recipient)
+            .bind(&mail.subject)
+            .bind(&mail.text_body)
+            .bind(&mail.html_body)
+            .bind(mail.created_at)
+            .execute(&mut **tx)
+            .await?;
+            let event = AuditEvent::new(mail.created_at, AuditKind::EmailQueued, Outcome::Success, mail.user_id, meta)
+                .with_detail(format!("{} {}", mail.kind, mail.id));
+            insert_audit(tx, &event).await
+        }
+
+        fn is_unique_violation(error: &sqlx::Error) -> bool {
+            error.as_database_error().is_some_and(|db| db.is_unique_violation())
+        }
+
+    };
+}
+
+/// Implements every storage trait for `$store` on engine `$db`.
+macro_rules! sql_store {
+    ($store:ty, $db:ty, skip_locked = $skip_locked:literal) => {
+        $crate::store::sql::sql_common!($db);
+        $crate::store::sql::sql_users!($store);
+        $crate::store::sql::sql_sessions!($store);
+        $crate::store::sql::sql_audit!($store);
+        $crate::store::sql::sql_outbox!($store, $skip_locked);
+    };
+}
+
+pub(crate) use audit::sql_audit;
+pub(crate) use outbox::sql_outbox;
+pub(crate) use sessions::sql_sessions;
+pub(crate) use users::sql_users;
+pub(crate) use {sql_common, sql_store};

@@ -1,0 +1,142 @@
+//! Accounts and their verification links.
+
+macro_rules! sql_users {
+    ($store:ty) => {
+        #[async_trait]
+        impl UserStore for $store {
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(self.reader()).await?;
+                Ok(())
+            }
+
+            async fn register(&self, account: &NewAccount<'_>, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> Result<(), RegisterError> {
+                let user = account.user;
+                let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
+                let inserted = sqlx::query(
+                    "INSERT INTO users (id, name, email, email_key, password_hash, status, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                )
+                .bind(user.id.as_uuid())
+                .bind(user.name.as_str())
+                .bind(user.email.as_str())
+                .bind(user.email.unique_key())
+                .bind(account.password_hash.as_str())
+                .bind(user.status.as_str())
+                .bind(user.created_at)
+                .execute(&mut *tx)
+                .await;
+                match inserted {
+                    Ok(_) => {}
+                    // The unique index is the judge: of two racing sign-ups, exactly one wins.
+                    Err(error) if is_unique_violation(&error) => return Err(RegisterError::EmailTaken),
+                    Err(error) => return Err(StoreError::from(error).into()),
+                }
+                let registered = AuditEvent::new(user.created_at, AuditKind::UserRegistered, Outcome::Success, Some(user.id), meta);
+                insert_audit(&mut tx, &registered).await?;
+                insert_token(&mut tx, user.id, token).await?;
+                insert_message(&mut tx, mail, meta).await?;
+                tx.commit().await.map_err(StoreError::from)?;
+                Ok(())
+            }
+
+            async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<User>> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email_key = $1");
+                let row = sqlx::query(&sql).bind(email.unique_key()).fetch_optional(self.reader()).await?;
+                row.as_ref().map(user_from_row).transpose()
+            }
+
+            async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
+                let row = sqlx::query(&sql).bind(id.as_uuid()).fetch_optional(self.reader()).await?;
+                row.as_ref().map(user_from_row).transpose()
+            }
+
+            async fn credentials_by_email(&self, email: &EmailAddress) -> StoreResult<Option<UserCredentials>> {
+                let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email_key = $1");
+                let Some(row) = sqlx::query(&sql).bind(email.unique_key()).fetch_optional(self.reader()).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(UserCredentials { user: user_from_row(&row)?, password_hash: PasswordHash::from_phc(row.try_get("password_hash")?) }))
+            }
+
+            async fn users(&self, limit: i64) -> StoreResult<Vec<User>> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.created_at DESC, u.id DESC LIMIT $1");
+                let rows = sqlx::query(&sql).bind(limit).fetch_all(self.reader()).await?;
+                rows.iter().map(user_from_row).collect()
+            }
+
+            async fn token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
+                let sql = format!(
+                    "SELECT t.id AS token_id, t.expires_at, t.used_at, t.revoked_at, {USER_COLUMNS} \
+                     FROM verification_tokens t JOIN users u ON u.id = t.user_id WHERE t.digest = $1"
+                );
+                let Some(row) = sqlx::query(&sql).bind(digest.as_bytes()).fetch_optional(self.reader()).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(TokenRecord {
+                    id: row.try_get("token_id")?,
+                    user: user_from_row(&row)?,
+                    expires_at: row.try_get("expires_at")?,
+                    used_at: row.try_get("used_at")?,
+                    revoked_at: row.try_get("revoked_at")?,
+                }))
+            }
+
+            async fn activate(&self, token_id: Uuid, user_id: UserId, now: DateTime<Utc>, meta: &RequestMeta) -> StoreResult<Activation> {
+                let mut tx = self.writer().begin().await?;
+                // The conditional update is what makes two simultaneous clicks safe:
+                // only one of them changes a row.
+                let used = sqlx::query("UPDATE verification_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(token_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if used.rows_affected() == 0 {
+                    let revoked: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT revoked_at FROM verification_tokens WHERE id = $1")
+                        .bind(token_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    tx.rollback().await?;
+                    return Ok(if revoked.is_some() { Activation::Revoked } else { Activation::AlreadyUsed });
+                }
+                sqlx::query("UPDATE users SET status = 'active', verified_at = $1, updated_at = $1 WHERE id = $2 AND status = 'pending'")
+                    .bind(now)
+                    .bind(user_id.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                let event = AuditEvent::new(now, AuditKind::VerificationSucceeded, Outcome::Success, Some(user_id), meta);
+                insert_audit(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(Activation::Activated)
+            }
+
+            async fn replace_verification(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<()> {
+                let now = token.created_at;
+                let mut tx = self.writer().begin().await?;
+                sqlx::query("UPDATE verification_tokens SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(user_id.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                // An unsent email of an old link would only deliver a dead link.
+                sqlx::query(
+                    "UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL \
+                     WHERE user_id = $1 AND kind = $2 AND status = 'pending'",
+                )
+                .bind(user_id.as_uuid())
+                .bind(mail.kind)
+                .execute(&mut *tx)
+                .await?;
+                insert_token(&mut tx, user_id, token).await?;
+                let resent = AuditEvent::new(now, AuditKind::VerificationResent, Outcome::Success, Some(user_id), meta);
+                insert_audit(&mut tx, &resent).await?;
+                insert_message(&mut tx, mail, meta).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+        }
+    };
+}
+
+pub(crate) use sql_users;

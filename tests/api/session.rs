@@ -1,0 +1,153 @@
+use std::time::Duration;
+
+use crate::helpers::{Backend, TestApp, both_backends, json_body, token_of};
+
+both_backends!(
+    verifying_signs_in_once_and_logout_ends_the_session,
+    sessions_end_after_idle_and_absolute_timeouts,
+    an_https_public_url_gives_a_host_prefixed_secure_cookie,
+);
+
+/// The `name=value` pair and the attributes of the session cookie set by `response`.
+fn session_cookie(response: &reqwest::Response) -> Option<(String, String)> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|value| {
+            let value = value.to_str().unwrap();
+            value.contains("latchkey_session=").then(|| {
+                let pair = value.split(';').next().unwrap().trim().to_owned();
+                (pair, value.to_owned())
+            })
+        })
+}
+
+async fn me(app: &TestApp, cookie: &str) -> reqwest::StatusCode {
+    app.client
+        .get(app.url("/me"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn verify_and_sign_in(app: &TestApp, email: &str) -> String {
+    let token = token_of(&app.register_and_get_link(email).await);
+    let response = app.get_json(&format!("/verify?token={token}")).await;
+    assert_eq!(response.status(), 200);
+    session_cookie(&response)
+        .expect("verification signs the person in")
+        .0
+}
+
+async fn verifying_signs_in_once_and_logout_ends_the_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = token_of(&app.register_and_get_link("session@example.com").await);
+    let response = app.get_json(&format!("/verify?token={token}")).await;
+    let (cookie, attributes) = session_cookie(&response).expect("a session cookie");
+    assert!(cookie.starts_with("latchkey_session="));
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(
+            attributes.contains(attribute),
+            "{attribute} missing: {attributes}"
+        );
+    }
+    assert!(
+        !attributes.contains("Secure"),
+        "plain http public URL: {attributes}"
+    );
+
+    // Opening the link again reports success but is no sign-in credential.
+    let again = app.get_json(&format!("/verify?token={token}")).await;
+    assert!(session_cookie(&again).is_none());
+
+    let signed_in = app
+        .client
+        .get(app.url("/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    assert_eq!(
+        json_body(signed_in).await["user"]["email"],
+        "session@example.com"
+    );
+    assert_eq!(me(&app, "latchkey_session=forged").await, 401);
+    assert_eq!(
+        app.client
+            .get(app.url("/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    let logout = app
+        .client
+        .post(app.url("/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    let (cleared, _) = session_cookie(&logout).expect("the cookie is cleared");
+    assert_eq!(cleared, "latchkey_session=");
+    assert_eq!(
+        me(&app, &cookie).await,
+        401,
+        "the session is gone server-side"
+    );
+
+    let trail = app.store.audit_trail(None, 100).await.unwrap();
+    assert!(trail.iter().any(|r| r.event == "session.started"));
+    assert!(trail.iter().any(|r| r.event == "session.ended"));
+}
+
+async fn sessions_end_after_idle_and_absolute_timeouts(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idle = verify_and_sign_in(&app, "idle@example.com").await;
+    let busy = verify_and_sign_in(&app, "busy@example.com").await;
+    // Busy keeps using its session every 50 minutes; idle does not.
+    for _ in 0..2 {
+        app.clock.advance(Duration::from_secs(50 * 60));
+        assert_eq!(me(&app, &busy).await, 200);
+    }
+    assert_eq!(
+        me(&app, &idle).await,
+        401,
+        "idle for 100 minutes, past the 1 h idle timeout"
+    );
+    // ... but activity does not extend a session past its absolute lifetime.
+    for _ in 0..30 {
+        app.clock.advance(Duration::from_secs(50 * 60));
+        if me(&app, &busy).await == 401 {
+            return;
+        }
+    }
+    panic!("the session outlived the 24 h absolute timeout");
+}
+
+async fn an_https_public_url_gives_a_host_prefixed_secure_cookie(backend: Backend) {
+    let sink = crate::helpers::MailSink::start(0);
+    let port = sink.port;
+    let mut app = TestApp::spawn_with(backend, |config| {
+        config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        config.public_url = "https://auth.example.com".parse().unwrap();
+    })
+    .await;
+    app.mail = Some(sink);
+    let token = token_of(&app.register_and_get_link("secure@example.com").await);
+    let response = app.get_json(&format!("/verify?token={token}")).await;
+    let (cookie, attributes) = session_cookie(&response).unwrap();
+    assert!(cookie.starts_with("__Host-latchkey_session="), "{cookie}");
+    assert!(
+        attributes.contains("Secure")
+            && attributes.contains("Path=/")
+            && !attributes.contains("Domain"),
+        "{attributes}"
+    );
+}
