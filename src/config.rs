@@ -44,6 +44,10 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
+    /// 32 bytes, base64: seals secrets at rest and keys code digests. Unset:
+    /// a key file beside the database is created on first start. Every
+    /// instance of one deployment must share it.
+    pub secret_key: Option<String>,
     /// Threads hashing at once; defaults to the number of cores.
     pub hash_workers: Option<usize>,
     /// Hash requests allowed to wait for a free thread before the service
@@ -71,6 +75,7 @@ impl Default for Config {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
+            secret_key: None,
             hash_workers: None,
             hash_queue: 64,
         }
@@ -95,6 +100,21 @@ impl Config {
         }
     }
 
+    /// Where the generated secret key lives when none is configured.
+    pub fn secret_key_file(&self) -> PathBuf {
+        self.data_dir().join("latchkey.key")
+    }
+
+    /// The folder of the SQLite database, or the working folder.
+    fn data_dir(&self) -> PathBuf {
+        self.database_url
+            .strip_prefix("sqlite://")
+            .map(|path| path.split('?').next().unwrap_or(path))
+            .and_then(|path| Path::new(path).parent())
+            .unwrap_or(Path::new(""))
+            .to_path_buf()
+    }
+
     /// Cookies get `Secure` and the `__Host-` prefix when served over https.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.scheme() == "https"
@@ -106,12 +126,7 @@ impl Config {
         if let Some(dir) = &self.mail_dir {
             return dir.clone();
         }
-        self.database_url
-            .strip_prefix("sqlite://")
-            .map(|path| path.split('?').next().unwrap_or(path))
-            .and_then(|path| Path::new(path).parent())
-            .unwrap_or(Path::new(""))
-            .join("latchkey-mail")
+        self.data_dir().join("latchkey-mail")
     }
 }
 

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod domain;
 pub mod flows;
 pub mod hashing;

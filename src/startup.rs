@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::crypto::Sealer;
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::mail::{Composer, OutboxWorker, Transport, WorkerSettings};
@@ -51,11 +52,13 @@ impl App {
             workers,
             config.hash_queue,
         )?;
+        let sealer = Sealer::load(config.secret_key.as_deref(), &config.secret_key_file())?;
         let mail_wake = Arc::new(Notify::new());
         let log_links = transport.is_file();
         let state = AppState {
             store: store.clone(),
             hasher,
+            sealer,
             composer: Composer::new(config.public_url.clone()),
             clock: clock.clone(),
             policy: config.password_policy(),

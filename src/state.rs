@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
+use crate::crypto::Sealer;
 use crate::domain::PasswordPolicy;
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
@@ -16,6 +17,8 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub hasher: Hasher,
+    /// Seals secrets at rest and keys the digests of one-time codes.
+    pub sealer: Sealer,
     pub composer: Composer,
     pub clock: Arc<dyn Clock>,
     pub policy: PasswordPolicy,
