@@ -1,16 +1,24 @@
 //! Domain types: every value here was checked when it was made, so the rest
 //! of the crate can trust it ("parse, don't validate").
 
+mod codes;
 mod email;
+mod mfa;
 mod name;
 mod password;
+mod phone;
 mod policy;
 mod token;
+mod totp;
 mod user;
 
+pub use codes::{EnteredCode, OneTimeCode, RecoveryCode};
 pub use email::{EmailAddress, EmailError};
+pub use mfa::{FactorKind, MfaPolicy};
 pub use name::{DisplayName, NameError};
 pub use password::{Password, PasswordHash};
+pub use phone::{PhoneError, PhoneNumber};
 pub use policy::{PasswordPolicy, PolicyViolation};
 pub use token::{SessionToken, Token, TokenDigest, TokenError, TokenKind, VerificationToken};
+pub use totp::TotpSecret;
 pub use user::{User, UserId, UserStatus};

@@ -241,7 +241,10 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url: fresh_database(backend, dir.path()).await,
             mail_dir: Some(dir.path().join("mail")),
-            secret_key: Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, rand::random::<[u8; 32]>())),
+            secret_key: Some(base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                rand::random::<[u8; 32]>(),
+            )),
             ..Config::default()
         };
         configure(&mut config);
