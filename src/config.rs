@@ -24,6 +24,13 @@ pub struct Config {
     /// Unset: emails are written as `.eml` files into `mail_dir`.
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// Unset: SMS are written as text files into `mail_dir/sms/`. Set: the
+    /// base URL of a provider with a Twilio-style Messages API.
+    pub sms_url: Option<String>,
+    pub sms_account: Option<String>,
+    pub sms_token: Option<String>,
+    /// The sender number or name.
+    pub sms_from: Option<String>,
     pub mail_dir: Option<PathBuf>,
     /// How long a verification link works.
     #[serde(with = "humantime_serde")]
@@ -64,6 +71,10 @@ impl Default for Config {
             database_url: "sqlite://latchkey.db".to_owned(),
             smtp_url: None,
             mail_from: "latchkey <no-reply@localhost>".to_owned(),
+            sms_url: None,
+            sms_account: None,
+            sms_token: None,
+            sms_from: None,
             mail_dir: None,
             verify_ttl: Duration::from_secs(24 * 3600),
             mail_retry_for: Duration::from_secs(24 * 3600),

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::crypto::Sealer;
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
-use crate::mail::{Composer, OutboxWorker, Transport, WorkerSettings};
+use crate::mail::{Composer, OutboxWorker, SmsTransport, Transport, WorkerSettings};
 use crate::state::AppState;
 use crate::store;
 
@@ -38,6 +38,13 @@ impl App {
             .await
             .context("cannot open the database")?;
         let transport = Transport::from_config(config.smtp_url.as_deref(), config.mail_dir())?;
+        let sms = SmsTransport::from_config(
+            config.sms_url.as_deref(),
+            config.sms_account.as_deref(),
+            config.sms_token.as_deref(),
+            config.sms_from.as_deref(),
+            config.mail_dir(),
+        )?;
         let from: Mailbox = config
             .mail_from
             .parse()
@@ -78,6 +85,7 @@ impl App {
         let worker = OutboxWorker {
             store,
             transport,
+            sms,
             from,
             clock,
             settings,

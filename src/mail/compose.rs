@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use url::Url;
 use uuid::Uuid;
 
-use crate::domain::{User, VerificationToken};
-use crate::store::NewMessage;
+use crate::domain::{FactorKind, OneTimeCode, PhoneNumber, User, VerificationToken};
+use crate::store::{Channel, NewMessage};
 
 #[derive(Template)]
 #[template(path = "email/verify/subject.txt")]
@@ -28,6 +28,53 @@ struct VerifyHtml<'a> {
     name: &'a str,
     link: &'a str,
     ttl: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/mfa_code/subject.txt")]
+struct CodeSubject;
+
+#[derive(Template)]
+#[template(path = "email/mfa_code/body.txt")]
+struct CodeText<'a> {
+    name: &'a str,
+    code: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/mfa_code/body.html")]
+struct CodeHtml<'a> {
+    name: &'a str,
+    code: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "sms/code.txt")]
+struct CodeSms<'a> {
+    code: &'a str,
+    host: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/factor_changed/subject.txt")]
+struct FactorSubject {
+    added: bool,
+}
+
+#[derive(Template)]
+#[template(path = "email/factor_changed/body.txt")]
+struct FactorText<'a> {
+    name: &'a str,
+    method: &'a str,
+    added: bool,
+}
+
+#[derive(Template)]
+#[template(path = "email/factor_changed/body.html")]
+struct FactorHtml<'a> {
+    name: &'a str,
+    method: &'a str,
+    added: bool,
 }
 
 /// Builds outbox messages; knows the public URL links point to.
@@ -66,28 +113,132 @@ impl Composer {
         let link = self.verification_link(token);
         let ttl = describe(ttl);
         let name = user.name.as_str();
+        Ok(self.email(
+            "verify_email",
+            user,
+            VerifySubject.render()?,
+            VerifyText {
+                name,
+                link: &link,
+                ttl: &ttl,
+            }
+            .render()?,
+            VerifyHtml {
+                name,
+                link: &link,
+                ttl: &ttl,
+            }
+            .render()?,
+            now,
+        ))
+    }
+
+    /// A sign-in or enrolment code sent by email.
+    pub fn code_email(
+        &self,
+        user: &User,
+        code: &OneTimeCode,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let (name, code) = (user.name.as_str(), code.as_str());
+        Ok(self.email(
+            "mfa_code",
+            user,
+            CodeSubject.render()?,
+            CodeText { name, code }.render()?,
+            CodeHtml { name, code }.render()?,
+            now,
+        ))
+    }
+
+    /// A sign-in or enrolment code sent by SMS. The last line is the
+    /// domain-bound form (WebOTP) that lets browsers offer the code only on
+    /// this site.
+    pub fn code_sms(
+        &self,
+        user: &User,
+        phone: &PhoneNumber,
+        code: &OneTimeCode,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
         let id = Uuid::now_v7();
         Ok(NewMessage {
             id,
+            channel: Channel::Sms,
             message_id: format!("<{id}@{}>", self.message_id_domain),
-            kind: "verify_email",
+            kind: "mfa_code",
             user_id: Some(user.id),
-            recipient: user.email.as_str().to_owned(),
-            subject: VerifySubject.render()?.trim().to_owned(),
-            text_body: VerifyText {
-                name,
-                link: &link,
-                ttl: &ttl,
+            recipient: phone.as_str().to_owned(),
+            subject: String::new(),
+            text_body: CodeSms {
+                code: code.as_str(),
+                host: &self.message_id_domain,
             }
-            .render()?,
-            html_body: VerifyHtml {
-                name,
-                link: &link,
-                ttl: &ttl,
-            }
-            .render()?,
+            .render()?
+            .trim()
+            .to_owned(),
+            html_body: String::new(),
             created_at: now,
         })
+    }
+
+    /// "A two-factor method was added/removed" (OWASP ASVS: notify on
+    /// changes to authentication details).
+    pub fn factor_changed_email(
+        &self,
+        user: &User,
+        kind: FactorKind,
+        added: bool,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let name = user.name.as_str();
+        let method = match kind {
+            FactorKind::Totp => "authenticator app",
+            FactorKind::Sms => "text message (SMS) codes",
+            FactorKind::Email => "email codes",
+        };
+        Ok(self.email(
+            "factor_changed",
+            user,
+            FactorSubject { added }.render()?,
+            FactorText {
+                name,
+                method,
+                added,
+            }
+            .render()?,
+            FactorHtml {
+                name,
+                method,
+                added,
+            }
+            .render()?,
+            now,
+        ))
+    }
+
+    fn email(
+        &self,
+        kind: &'static str,
+        user: &User,
+        subject: String,
+        text_body: String,
+        html_body: String,
+        now: DateTime<Utc>,
+    ) -> NewMessage {
+        let id = Uuid::now_v7();
+        NewMessage {
+            id,
+            channel: Channel::Email,
+            message_id: format!("<{id}@{}>", self.message_id_domain),
+            kind,
+            user_id: Some(user.id),
+            recipient: user.email.as_str().to_owned(),
+            subject: subject.trim().to_owned(),
+            text_body,
+            html_body,
+            created_at: now,
+        }
     }
 }
 

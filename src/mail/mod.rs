@@ -3,9 +3,11 @@
 //! transport (`transport.rs`). A request never waits on SMTP.
 
 mod compose;
+mod sms;
 mod transport;
 mod worker;
 
 pub use compose::Composer;
+pub use sms::{SmsConfigError, SmsTransport};
 pub use transport::{DeliveryError, Transport};
 pub use worker::{OutboxWorker, WorkerSettings};

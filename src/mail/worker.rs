@@ -13,9 +13,9 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use super::Transport;
+use super::{SmsTransport, Transport};
 use crate::clock::Clock;
-use crate::store::{OutboxMessage, Store};
+use crate::store::{Channel, OutboxMessage, Store};
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -57,6 +57,7 @@ impl WorkerSettings {
 pub struct OutboxWorker {
     pub store: Arc<dyn Store>,
     pub transport: Transport,
+    pub sms: SmsTransport,
     pub from: Mailbox,
     pub clock: Arc<dyn Clock>,
     pub settings: WorkerSettings,
@@ -105,7 +106,10 @@ impl OutboxWorker {
     }
 
     async fn deliver(&self, message: OutboxMessage) {
-        let outcome = self.transport.deliver(&self.from, &message).await;
+        let outcome = match message.channel {
+            Channel::Email => self.transport.deliver(&self.from, &message).await,
+            Channel::Sms => self.sms.deliver(&message).await,
+        };
         let now = self.clock.now();
         let recorded = match outcome {
             Ok(()) => {

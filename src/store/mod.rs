@@ -14,12 +14,13 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use records::{
-    NewAccount, NewMessage, NewSession, NewToken, OutboxMessage, OutboxSummary, SessionRecord,
-    TokenRecord, UserCredentials,
+    ChallengePurpose, ChallengeRecord, Channel, FactorRecord, NewAccount, NewChallenge, NewMessage,
+    NewSession, NewToken, OutboxMessage, OutboxSummary, PendingFactor, SessionRecord, TokenRecord,
+    UserCredentials,
 };
 
 use crate::audit::{AuditEvent, AuditRecord, RequestMeta};
-use crate::domain::{EmailAddress, TokenDigest, User, UserId};
+use crate::domain::{EmailAddress, FactorKind, TokenDigest, User, UserId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -31,6 +32,14 @@ pub enum StoreError {
     UnsupportedUrl,
     #[error("stored data is invalid: {0}")]
     Corrupt(&'static str),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnrolError {
+    #[error("this kind of factor is already enrolled")]
+    AlreadyEnrolled,
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,16 +179,87 @@ pub trait OutboxStore: Send + Sync {
     ) -> StoreResult<()>;
 
     async fn messages(&self, limit: i64) -> StoreResult<Vec<OutboxSummary>>;
+
+    /// Queues one message on its own (codes, notifications).
+    async fn enqueue(&self, message: &NewMessage, meta: &RequestMeta) -> StoreResult<()>;
+}
+
+/// Second factors, recovery codes and login challenges.
+#[async_trait]
+pub trait MfaStore: Send + Sync {
+    async fn factors_of(&self, user_id: UserId) -> StoreResult<Vec<FactorRecord>>;
+
+    /// Starts (or restarts) an enrolment; refused while a confirmed factor of
+    /// that kind exists.
+    async fn begin_enrolment(&self, factor: &PendingFactor) -> Result<(), EnrolError>;
+
+    /// Counts one wrong enrolment code; returns the attempts so far.
+    async fn count_enrolment_attempt(&self, user_id: UserId, kind: FactorKind) -> StoreResult<i32>;
+
+    /// Confirms a pending enrolment; false when there was none.
+    async fn confirm_factor(
+        &self,
+        user_id: UserId,
+        kind: FactorKind,
+        last_step: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Records `step` as the last TOTP step used, only if it is later than
+    /// the one recorded: two requests with one code cannot both pass.
+    async fn advance_totp_step(&self, user_id: UserId, step: i64) -> StoreResult<bool>;
+
+    /// Removes a confirmed factor (and the recovery codes with the last one).
+    async fn delete_factor(&self, user_id: UserId, kind: FactorKind) -> StoreResult<bool>;
+
+    async fn replace_recovery_codes(
+        &self,
+        user_id: UserId,
+        digests: &[[u8; 32]],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Uses an unused recovery code; false when it is unknown or used.
+    async fn use_recovery_code(
+        &self,
+        user_id: UserId,
+        digest: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    async fn recovery_codes_left(&self, user_id: UserId) -> StoreResult<i64>;
+
+    async fn create_challenge(&self, challenge: &NewChallenge) -> StoreResult<()>;
+
+    async fn challenge_by_digest(
+        &self,
+        digest: &TokenDigest,
+    ) -> StoreResult<Option<ChallengeRecord>>;
+
+    /// Stores a fresh delivered code; the attempt count is kept.
+    async fn set_challenge_code(
+        &self,
+        id: Uuid,
+        method: FactorKind,
+        digest: &[u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Counts one wrong code; returns the attempts so far.
+    async fn count_challenge_attempt(&self, id: Uuid) -> StoreResult<i32>;
+
+    /// Marks the challenge done, once; false when it already was.
+    async fn complete_challenge(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
 }
 
 /// Everything latchkey keeps, on one engine.
 pub trait Store:
-    UserStore + SessionStore + AuditStore + OutboxStore + std::fmt::Debug + 'static
+    UserStore + SessionStore + AuditStore + OutboxStore + MfaStore + std::fmt::Debug + 'static
 {
 }
 
-impl<T: UserStore + SessionStore + AuditStore + OutboxStore + std::fmt::Debug + 'static> Store
-    for T
+impl<T> Store for T where
+    T: UserStore + SessionStore + AuditStore + OutboxStore + MfaStore + std::fmt::Debug + 'static
 {
 }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::{PasswordHash, TokenDigest, User, UserId};
+use crate::domain::{FactorKind, PasswordHash, TokenDigest, User, UserId};
 
 #[derive(Debug)]
 pub struct NewAccount<'a> {
@@ -19,10 +19,12 @@ pub struct NewToken {
     pub expires_at: DateTime<Utc>,
 }
 
-/// A rendered email waiting in the outbox.
+/// A rendered message (email or SMS) waiting in the outbox. For SMS the
+/// recipient is the phone number and only `text_body` is used.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub id: Uuid,
+    pub channel: Channel,
     /// The `Message-ID` header, fixed when queued so retries are recognisable
     /// as the same message.
     pub message_id: String,
@@ -38,6 +40,7 @@ pub struct NewMessage {
 #[derive(Debug, Clone)]
 pub struct OutboxMessage {
     pub id: Uuid,
+    pub channel: Channel,
     pub message_id: String,
     pub user_id: Option<UserId>,
     pub recipient: String,
@@ -99,4 +102,99 @@ pub struct SessionRecord {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// How a message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "email" => Some(Self::Email),
+            "sms" => Some(Self::Sms),
+            _ => None,
+        }
+    }
+}
+
+/// A second factor, enrolled or being enrolled.
+#[derive(Debug, Clone)]
+pub struct FactorRecord {
+    pub id: Uuid,
+    pub user_id: UserId,
+    pub kind: FactorKind,
+    /// Sealed TOTP seed.
+    pub secret: Option<Vec<u8>>,
+    pub phone: Option<String>,
+    pub last_step: Option<i64>,
+    pub code_digest: Option<Vec<u8>>,
+    pub code_expires_at: Option<DateTime<Utc>>,
+    pub code_attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+/// An enrolment waiting for its confirming code.
+#[derive(Debug, Clone)]
+pub struct PendingFactor {
+    pub id: Uuid,
+    pub user_id: UserId,
+    pub kind: FactorKind,
+    pub secret: Option<Vec<u8>>,
+    pub phone: Option<String>,
+    pub code_digest: Option<[u8; 32]>,
+    pub code_expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a challenge token lets its holder do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengePurpose {
+    /// Finish a login with a second factor.
+    Login,
+    /// Enrol a first factor, which the server requires before any session.
+    Enroll,
+}
+
+impl ChallengePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Enroll => "enroll",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChallenge {
+    pub id: Uuid,
+    pub user_id: UserId,
+    pub digest: TokenDigest,
+    pub purpose: ChallengePurpose,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChallengeRecord {
+    pub id: Uuid,
+    pub user: User,
+    pub purpose: ChallengePurpose,
+    pub expires_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub code_method: Option<FactorKind>,
+    pub code_digest: Option<Vec<u8>>,
+    pub code_expires_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
 }

@@ -8,6 +8,7 @@
 //! concrete code for each engine. One file per concern, like the traits.
 
 mod audit;
+mod mfa;
 mod outbox;
 mod sessions;
 mod users;
@@ -21,10 +22,11 @@ macro_rules! sql_common {
         use uuid::Uuid;
 
         use crate::audit::{AuditEvent, AuditKind, AuditRecord, Outcome, RequestMeta};
-        use crate::domain::{DisplayName, EmailAddress, PasswordHash, TokenDigest, User, UserId, UserStatus};
+        use crate::domain::{DisplayName, EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus};
         use crate::store::{
-            Activation, AuditStore, NewAccount, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary,
-            RegisterError, SessionRecord, SessionStore, StoreError, StoreResult, TokenRecord, UserCredentials, UserStore,
+            Activation, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
+            NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PendingFactor, RegisterError,
+            SessionRecord, SessionStore, StoreError, StoreResult, TokenRecord, UserCredentials, UserStore,
         };
 
         type DbRow = <$db as sqlx::Database>::Row;
@@ -72,8 +74,8 @@ macro_rules! sql_common {
 
         async fn insert_message(tx: &mut Tx<'_>, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<()> {
             sqlx::query(
-                "INSERT INTO outbox (id, message_id, kind, user_id, recipient, subject, text_body, html_body, status, attempts, created_at, next_attempt_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9)",
+                "INSERT INTO outbox (id, message_id, kind, user_id, recipient, subject, text_body, html_body, status, attempts, created_at, next_attempt_at, channel) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9, $10)",
             )
             .bind(mail.id)
             .bind(&mail.message_id)
@@ -84,6 +86,7 @@ macro_rules! sql_common {
             .bind(&mail.text_body)
             .bind(&mail.html_body)
             .bind(mail.created_at)
+            .bind(mail.channel.as_str())
             .execute(&mut **tx)
             .await?;
             let event = AuditEvent::new(mail.created_at, AuditKind::EmailQueued, Outcome::Success, mail.user_id, meta)
@@ -106,10 +109,12 @@ macro_rules! sql_store {
         $crate::store::sql::sql_sessions!($store);
         $crate::store::sql::sql_audit!($store);
         $crate::store::sql::sql_outbox!($store, $skip_locked);
+        $crate::store::sql::sql_mfa!($store);
     };
 }
 
 pub(crate) use audit::sql_audit;
+pub(crate) use mfa::sql_mfa;
 pub(crate) use outbox::sql_outbox;
 pub(crate) use sessions::sql_sessions;
 pub(crate) use users::sql_users;

@@ -4,13 +4,20 @@ macro_rules! sql_outbox {
     ($store:ty, $skip_locked:literal) => {
         #[async_trait]
         impl OutboxStore for $store {
+            async fn enqueue(&self, message: &NewMessage, meta: &RequestMeta) -> StoreResult<()> {
+                let mut tx = self.writer().begin().await?;
+                insert_message(&mut tx, message, meta).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn claim_messages(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
                 let rows = sqlx::query(concat!(
                     "UPDATE outbox SET locked_until = $1 WHERE id IN (",
                     "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 ",
                     "AND (locked_until IS NULL OR locked_until <= $2) ORDER BY next_attempt_at LIMIT $3 ",
                     $skip_locked,
-                    ") RETURNING id, message_id, user_id, recipient, subject, text_body, html_body, attempts, created_at"
+                    ") RETURNING id, channel, message_id, user_id, recipient, subject, text_body, html_body, attempts, created_at"
                 ))
                 .bind(lease_until)
                 .bind(now)
@@ -22,8 +29,10 @@ macro_rules! sql_outbox {
                         let user_id: Option<Uuid> = row.try_get("user_id")?;
                         let text_body: Option<String> = row.try_get("text_body")?;
                         let html_body: Option<String> = row.try_get("html_body")?;
+                        let channel: String = row.try_get("channel")?;
                         Ok(OutboxMessage {
                             id: row.try_get("id")?,
+                            channel: Channel::parse(&channel).ok_or(StoreError::Corrupt("unknown channel"))?,
                             message_id: row.try_get("message_id")?,
                             user_id: user_id.map(UserId::from_uuid),
                             recipient: row.try_get("recipient")?,
