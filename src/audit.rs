@@ -19,6 +19,14 @@ pub enum AuditKind {
     VerificationResent,
     SessionStarted,
     SessionEnded,
+    LoginSucceeded,
+    LoginFailed,
+    MfaCodeSent,
+    MfaSucceeded,
+    MfaFailed,
+    FactorAdded,
+    FactorRemoved,
+    RecoveryCodesIssued,
 }
 
 impl AuditKind {
@@ -34,6 +42,14 @@ impl AuditKind {
             Self::VerificationResent => "verification.resent",
             Self::SessionStarted => "session.started",
             Self::SessionEnded => "session.ended",
+            Self::LoginSucceeded => "login.succeeded",
+            Self::LoginFailed => "login.failed",
+            Self::MfaCodeSent => "mfa.code_sent",
+            Self::MfaSucceeded => "mfa.succeeded",
+            Self::MfaFailed => "mfa.failed",
+            Self::FactorAdded => "mfa.factor_added",
+            Self::FactorRemoved => "mfa.factor_removed",
+            Self::RecoveryCodesIssued => "mfa.recovery_codes_issued",
         }
     }
 }

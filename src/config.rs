@@ -10,7 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::domain::PasswordPolicy;
+use crate::domain::{FactorKind, MfaPolicy, PasswordPolicy};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
@@ -51,6 +51,11 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
+    /// `off`, `optional` (a second factor when the account has one) or
+    /// `required` (every account must enrol one).
+    pub mfa: MfaPolicy,
+    /// Which second factors may be used, comma-separated: `totp,sms,email`.
+    pub mfa_methods: String,
     /// 32 bytes, base64: seals secrets at rest and keys code digests. Unset:
     /// a key file beside the database is created on first start. Every
     /// instance of one deployment must share it.
@@ -86,6 +91,8 @@ impl Default for Config {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
+            mfa: MfaPolicy::Optional,
+            mfa_methods: "totp,sms,email".to_owned(),
             secret_key: None,
             hash_workers: None,
             hash_queue: 64,
@@ -109,6 +116,27 @@ impl Config {
             max_length: self.password_max_length,
             min_score: self.password_min_score,
         }
+    }
+
+    /// The enabled second factors; an unknown name is a configuration error.
+    pub fn mfa_methods(&self) -> Result<Vec<FactorKind>, String> {
+        let mut methods = Vec::new();
+        for name in self
+            .mfa_methods
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        {
+            let kind = FactorKind::parse(name).ok_or_else(|| {
+                format!(
+                    "unknown method {name:?} in LATCHKEY_MFA_METHODS (expected totp, sms, email)"
+                )
+            })?;
+            if !methods.contains(&kind) {
+                methods.push(kind);
+            }
+        }
+        Ok(methods)
     }
 
     /// Where the generated secret key lives when none is configured.

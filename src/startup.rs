@@ -13,10 +13,11 @@ use tokio::sync::Notify;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::Sealer;
+use crate::domain::{Password, VerificationToken};
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::mail::{Composer, OutboxWorker, SmsTransport, Transport, WorkerSettings};
-use crate::state::AppState;
+use crate::state::{AppState, MfaSettings};
 use crate::store;
 
 #[derive(Debug)]
@@ -60,6 +61,13 @@ impl App {
             config.hash_queue,
         )?;
         let sealer = Sealer::load(config.secret_key.as_deref(), &config.secret_key_file())?;
+        let mfa = MfaSettings {
+            policy: config.mfa,
+            methods: config.mfa_methods().map_err(anyhow::Error::msg)?,
+        };
+        let dummy_hash = hasher
+            .hash(&Password::new(&VerificationToken::generate().encode()))
+            .await?;
         let mail_wake = Arc::new(Notify::new());
         let log_links = transport.is_file();
         let state = AppState {
@@ -77,6 +85,8 @@ impl App {
             secure_cookies: config.secure_cookies(),
             mail_wake: mail_wake.clone(),
             log_links,
+            mfa,
+            dummy_hash,
         };
         let settings = WorkerSettings {
             retry_for: config.mail_retry_for,

@@ -7,7 +7,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::crypto::Sealer;
-use crate::domain::PasswordPolicy;
+use crate::domain::{FactorKind, MfaPolicy, PasswordHash, PasswordPolicy};
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::mail::Composer;
@@ -31,4 +31,20 @@ pub struct AppState {
     /// With no SMTP server configured, verification links are also logged so
     /// a newcomer can click them from the console. Never with real SMTP.
     pub log_links: bool,
+    pub mfa: MfaSettings,
+    /// A hash of a random password with the configured parameters: unknown
+    /// emails are checked against it so they cost what a real login costs.
+    pub dummy_hash: PasswordHash,
+}
+
+#[derive(Debug, Clone)]
+pub struct MfaSettings {
+    pub policy: MfaPolicy,
+    pub methods: Vec<FactorKind>,
+}
+
+impl MfaSettings {
+    pub fn allows(&self, kind: FactorKind) -> bool {
+        self.policy != MfaPolicy::Off && self.methods.contains(&kind)
+    }
 }

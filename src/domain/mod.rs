@@ -19,6 +19,8 @@ pub use name::{DisplayName, NameError};
 pub use password::{Password, PasswordHash};
 pub use phone::{PhoneError, PhoneNumber};
 pub use policy::{PasswordPolicy, PolicyViolation};
-pub use token::{SessionToken, Token, TokenDigest, TokenError, TokenKind, VerificationToken};
+pub use token::{
+    ChallengeToken, SessionToken, Token, TokenDigest, TokenError, TokenKind, VerificationToken,
+};
 pub use totp::TotpSecret;
 pub use user::{User, UserId, UserStatus};

@@ -29,6 +29,8 @@ pub trait TokenKind {
 pub struct Verification;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Session;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Challenge;
 
 impl TokenKind for Verification {
     const NAME: &'static str = "VerificationToken";
@@ -36,11 +38,16 @@ impl TokenKind for Verification {
 impl TokenKind for Session {
     const NAME: &'static str = "SessionToken";
 }
+impl TokenKind for Challenge {
+    const NAME: &'static str = "ChallengeToken";
+}
 
 /// The secret in a verification link.
 pub type VerificationToken = Token<Verification>;
 /// The secret in a session cookie.
 pub type SessionToken = Token<Session>;
+/// The `mfa_token` that carries a login from the password step to the second factor.
+pub type ChallengeToken = Token<Challenge>;
 
 /// The stored, looked-up form of a token. A plain hash suffices because the
 /// token already has 256 bits of entropy: there is nothing to brute-force.

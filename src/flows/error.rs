@@ -57,6 +57,28 @@ pub enum FlowError {
     TokenExpired,
     #[error("the server is busy")]
     Overloaded,
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("the email address is not verified yet")]
+    EmailNotVerified,
+    #[error("the code is wrong")]
+    InvalidCode,
+    #[error("too many wrong codes")]
+    TooManyAttempts,
+    #[error("the sign-in attempt expired")]
+    MfaExpired,
+    #[error("a second factor must be enrolled first")]
+    MfaEnrollmentRequired,
+    #[error("this method is not available for this account")]
+    MethodUnavailable,
+    #[error("this kind of factor is already enrolled")]
+    AlreadyEnrolled,
+    #[error("a recent sign-in is required")]
+    ReauthenticationRequired,
+    #[error("not found")]
+    NotFound,
+    #[error("not signed in")]
+    Unauthenticated,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -82,6 +104,21 @@ impl From<HashError> for FlowError {
             HashError::Overloaded => Self::Overloaded,
             other => Self::Internal(Box::new(other)),
         }
+    }
+}
+
+impl From<crate::store::EnrolError> for FlowError {
+    fn from(error: crate::store::EnrolError) -> Self {
+        match error {
+            crate::store::EnrolError::AlreadyEnrolled => Self::AlreadyEnrolled,
+            crate::store::EnrolError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<crate::crypto::OpenError> for FlowError {
+    fn from(error: crate::crypto::OpenError) -> Self {
+        Self::Internal(Box::new(error))
     }
 }
 

@@ -2,13 +2,18 @@
 //! values and return plain results; they know nothing about HTTP.
 
 mod error;
+mod login;
+pub mod mfa;
 mod register;
 mod resend;
 mod session;
 mod verify;
 
 pub use error::{FieldError, FieldErrors, FlowError};
+pub use login::{LoginOutcome, login};
 pub use register::{RegisterInput, register};
 pub use resend::resend_verification;
-pub use session::{CurrentSession, SessionPolicy, end_session, resume_session, start_session};
+pub use session::{
+    CurrentSession, SessionPolicy, StartedSession, end_session, resume_session, start_session,
+};
 pub use verify::{Verified, verify_email};

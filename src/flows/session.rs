@@ -37,13 +37,20 @@ fn delta(duration: Duration) -> TimeDelta {
     TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
 }
 
+/// A session just started: the secret for the cookie and the row's id.
+#[derive(Debug, Clone)]
+pub struct StartedSession {
+    pub token: SessionToken,
+    pub id: Uuid,
+}
+
 /// A new session for `user`, with a fresh id: ids are never reused, so a
 /// session fixed before sign-in is worthless after it.
 pub async fn start_session(
     state: &AppState,
     user: &User,
     meta: &RequestMeta,
-) -> Result<SessionToken, FlowError> {
+) -> Result<StartedSession, FlowError> {
     let now = state.clock.now();
     let token = SessionToken::generate();
     let session = NewSession {
@@ -66,7 +73,10 @@ pub async fn start_session(
     )
     .with_detail(session.id.to_string());
     state.store.audit(&event).await?;
-    Ok(token)
+    Ok(StartedSession {
+        token,
+        id: session.id,
+    })
 }
 
 /// The live session the cookie names, or `None` for a missing, unknown,

@@ -81,6 +81,59 @@ impl From<FlowError> for ApiError {
                 "overloaded",
                 "The server is busy. Try again in a moment.",
             ),
+            FlowError::InvalidCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "The email or password is wrong.",
+            ),
+            FlowError::EmailNotVerified => Self::new(
+                StatusCode::FORBIDDEN,
+                "email_not_verified",
+                "Confirm your email address first: open the link we sent, or ask for a new one.",
+            ),
+            FlowError::InvalidCode => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_code",
+                "That code is not right. Check it and try again.",
+            ),
+            FlowError::TooManyAttempts => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "Too many wrong codes. Sign in again to get a new attempt.",
+            ),
+            FlowError::MfaExpired => Self::new(
+                StatusCode::GONE,
+                "mfa_expired",
+                "This sign-in attempt has expired. Sign in again.",
+            ),
+            FlowError::MfaEnrollmentRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                "mfa_enrollment_required",
+                "Set up a second factor to finish signing in.",
+            ),
+            FlowError::MethodUnavailable => Self::new(
+                StatusCode::BAD_REQUEST,
+                "method_unavailable",
+                "This method is not available for this account.",
+            ),
+            FlowError::AlreadyEnrolled => Self::new(
+                StatusCode::CONFLICT,
+                "already_enrolled",
+                "This method is already set up. Remove it first to set it up again.",
+            ),
+            FlowError::ReauthenticationRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                "reauthentication_required",
+                "Sign in again (within the last 10 minutes) to change this.",
+            ),
+            FlowError::NotFound => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", "There is nothing here.")
+            }
+            FlowError::Unauthenticated => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Sign in to continue.",
+            ),
             FlowError::Internal(source) => {
                 tracing::error!(error = %source, cause = ?source.source(), "request failed");
                 Self::new(

@@ -33,8 +33,8 @@ pub(super) async fn get(
     let jar = if verified.already_verified {
         jar
     } else {
-        let token = flows::start_session(&state, &verified.user, &meta).await?;
-        jar.add(session_cookie(&state, &token))
+        let session = flows::start_session(&state, &verified.user, &meta).await?;
+        jar.add(session_cookie(&state, &session.token))
     };
     let body = json!({ "user": UserView::from(&verified.user), "already_verified": verified.already_verified });
     Ok((jar, Json(body)))

@@ -1,0 +1,66 @@
+//! The second factor: challenges opened by the password step, codes sent by
+//! SMS or email, TOTP, recovery codes, and enrolment of each.
+
+mod challenge;
+mod enroll;
+mod manage;
+mod verify;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+pub use challenge::{Challenge, load_challenge, open_challenge, send_login_code};
+pub use enroll::{
+    Enrolled, Enroller, TotpEnrollment, confirm_delivered, confirm_totp, enroll_delivered,
+    enroll_totp, enroller,
+};
+pub use manage::{FactorSummary, factors, new_recovery_codes, remove_factor};
+pub use verify::verify_login_code;
+
+use super::FlowError;
+use crate::domain::{FactorKind, User};
+use crate::state::AppState;
+
+/// Wrong codes allowed per challenge (or per enrolment) before it is spent.
+pub const MAX_ATTEMPTS: i32 = 5;
+/// How long a challenge and a delivered code stay good.
+pub const CODE_TTL: TimeDelta = TimeDelta::minutes(10);
+/// Changing factors needs a sign-in at most this old.
+pub const REAUTH_WINDOW: TimeDelta = TimeDelta::minutes(10);
+const RECOVERY_CODES: usize = 10;
+
+/// The methods this account can finish a login with, as the API names them.
+pub async fn login_methods(state: &AppState, user: &User) -> Result<Vec<&'static str>, FlowError> {
+    let mut methods: Vec<&'static str> = state
+        .store
+        .factors_of(user.id)
+        .await?
+        .iter()
+        .filter(|factor| factor.confirmed_at.is_some() && state.mfa.allows(factor.kind))
+        .map(|factor| factor.kind.as_str())
+        .collect();
+    if !methods.is_empty() && state.store.recovery_codes_left(user.id).await? > 0 {
+        methods.push("recovery_code");
+    }
+    Ok(methods)
+}
+
+/// Digest of a delivered code, bound to where it may be used.
+fn code_digest(state: &AppState, scope: &str, code: &str) -> [u8; 32] {
+    state
+        .sealer
+        .digest(&format!("mfa-code:{scope}"), code.as_bytes())
+}
+
+fn recovery_digest(state: &AppState, user: &User, canonical: &str) -> [u8; 32] {
+    state
+        .sealer
+        .digest(&format!("recovery:{}", user.id), canonical.as_bytes())
+}
+
+fn ten_minutes_from(now: DateTime<Utc>) -> DateTime<Utc> {
+    now + CODE_TTL
+}
+
+fn enrolment_scope(user: &User, kind: FactorKind) -> String {
+    format!("enroll:{}:{kind}", user.id)
+}
