@@ -4,11 +4,14 @@
 mod error;
 mod health;
 mod json;
+mod login;
 mod me;
 mod meta;
+mod mfa;
 mod register;
 mod resend;
 mod session;
+mod sessions;
 mod verify;
 mod views;
 
@@ -37,6 +40,18 @@ pub fn router(state: AppState) -> Router {
         .route("/verify/resend", post(resend::post))
         .route("/me", get(me::get))
         .route("/logout", post(me::logout))
+        .route("/login", post(login::post))
+        .route("/mfa", get(mfa::list))
+        .route("/mfa/challenge", post(mfa::challenge))
+        .route("/mfa/verify", post(mfa::verify))
+        .route("/mfa/totp/enroll", post(mfa::totp_enroll))
+        .route("/mfa/totp/confirm", post(mfa::totp_confirm))
+        .route("/mfa/{method}/enroll", post(mfa::delivered_enroll))
+        .route("/mfa/{method}/confirm", post(mfa::delivered_confirm))
+        .route("/mfa/recovery-codes", post(mfa::recovery_codes))
+        .route("/mfa/{method}", axum::routing::delete(mfa::remove))
+        .route("/sessions", get(sessions::list))
+        .route("/sessions/{id}", axum::routing::delete(sessions::revoke))
         .route("/healthz", get(health::get))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

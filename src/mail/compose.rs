@@ -116,7 +116,7 @@ impl Composer {
         Ok(self.email(
             "verify_email",
             user,
-            VerifySubject.render()?,
+            &VerifySubject.render()?,
             VerifyText {
                 name,
                 link: &link,
@@ -144,7 +144,7 @@ impl Composer {
         Ok(self.email(
             "mfa_code",
             user,
-            CodeSubject.render()?,
+            &CodeSubject.render()?,
             CodeText { name, code }.render()?,
             CodeHtml { name, code }.render()?,
             now,
@@ -200,7 +200,7 @@ impl Composer {
         Ok(self.email(
             "factor_changed",
             user,
-            FactorSubject { added }.render()?,
+            &FactorSubject { added }.render()?,
             FactorText {
                 name,
                 method,
@@ -221,7 +221,7 @@ impl Composer {
         &self,
         kind: &'static str,
         user: &User,
-        subject: String,
+        subject: &str,
         text_body: String,
         html_body: String,
         now: DateTime<Utc>,

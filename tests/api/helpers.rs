@@ -343,3 +343,117 @@ pub fn token_of(link: &str) -> String {
         .1
         .into_owned()
 }
+
+/// The value of cookie `name` set by `response`, if it sets one (empty when cleared).
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|value| {
+            let pair = value.to_str().unwrap().split(';').next().unwrap().trim();
+            pair.strip_prefix(&format!("{name}=")).map(str::to_owned)
+        })
+}
+
+/// A Twilio-style SMS provider on loopback that keeps what it is sent.
+#[derive(Clone)]
+pub struct FakeSms {
+    pub url: String,
+    inbox: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl FakeSms {
+    pub async fn start() -> Self {
+        use axum::extract::{Form, State};
+        use axum::http::{HeaderMap, StatusCode};
+        type Inbox = Arc<Mutex<Vec<(String, String)>>>;
+        async fn messages(
+            State(inbox): State<Inbox>,
+            headers: HeaderMap,
+            Form(form): Form<std::collections::HashMap<String, String>>,
+        ) -> StatusCode {
+            let authorized = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("Basic "));
+            if !authorized {
+                return StatusCode::UNAUTHORIZED;
+            }
+            inbox
+                .lock()
+                .unwrap()
+                .push((form["To"].clone(), form["Body"].clone()));
+            StatusCode::CREATED
+        }
+        let inbox: Inbox = Arc::default();
+        let app = axum::Router::new()
+            .route(
+                "/2010-04-01/Accounts/{account}/Messages.json",
+                axum::routing::post(messages),
+            )
+            .with_state(inbox.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, inbox }
+    }
+
+    /// Waits for the `count`th SMS to `to` and returns the 6-digit code in it.
+    pub async fn code(&self, to: &str, count: usize) -> String {
+        for _ in 0..300 {
+            let got: Vec<String> = self
+                .inbox
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(t, _)| t == to)
+                .map(|(_, body)| body.clone())
+                .collect();
+            if got.len() >= count {
+                return six_digits(&got[count - 1]);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no SMS number {count} to {to}");
+    }
+}
+
+/// The first run of six digits in `text`.
+pub fn six_digits(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .windows(6)
+        .find(|w| w.iter().all(char::is_ascii_digit))
+        .map(|w| w.iter().collect())
+        .unwrap_or_else(|| panic!("no code in {text:?}"))
+}
+
+impl TestApp {
+    /// Registers, verifies, and returns the session cookie (`name=value`).
+    pub async fn signed_up(&self, email: &str) -> String {
+        let token = token_of(&self.register_and_get_link(email).await);
+        let response = self.get_json(&format!("/verify?token={token}")).await;
+        assert_eq!(response.status(), 200);
+        format!(
+            "latchkey_session={}",
+            set_cookie(&response, "latchkey_session").unwrap()
+        )
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json("/login", &json!({ "email": email, "password": password }))
+            .await
+    }
+
+    /// POST with a JSON body and a cookie.
+    pub async fn post_as(&self, cookie: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("cookie", cookie)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}

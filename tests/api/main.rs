@@ -14,6 +14,8 @@ mod helpers;
 
 mod audit;
 mod cli;
+mod login;
+mod mfa;
 mod naughty;
 mod outbox;
 mod register;

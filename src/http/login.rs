@@ -1,0 +1,118 @@
+//! POST /login and what a login hands back.
+
+use axum::Json;
+use axum::extract::State;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ApiError;
+use super::json::ApiJson;
+use super::meta::Meta;
+use super::session::session_cookie;
+use super::views::UserView;
+use crate::domain::User;
+use crate::flows::mfa::Challenge;
+use crate::flows::{self, LoginOutcome, StartedSession};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub(super) struct LoginBody {
+    email: Option<String>,
+    password: Option<String>,
+}
+
+pub(super) async fn post(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<(CookieJar, Json<Value>), ApiError> {
+    let outcome = flows::login(
+        &state,
+        body.email.as_deref(),
+        body.password.as_deref(),
+        &meta,
+    )
+    .await?;
+    Ok(match outcome {
+        LoginOutcome::Authenticated { user, session } => {
+            authenticated(&state, jar, &user, &session)
+        }
+        LoginOutcome::MfaRequired(challenge) => {
+            challenge_answer(&state, jar, "mfa_required", &challenge)
+        }
+        LoginOutcome::EnrollmentRequired(challenge) => {
+            challenge_answer(&state, jar, "mfa_enrollment_required", &challenge)
+        }
+    })
+}
+
+/// The answer to any step that ends a login: the session cookie and the user.
+pub(super) fn authenticated(
+    state: &AppState,
+    jar: CookieJar,
+    user: &User,
+    session: &StartedSession,
+) -> (CookieJar, Json<Value>) {
+    let jar = jar
+        .add(session_cookie(state, &session.token))
+        .add(removal(state));
+    (
+        jar,
+        Json(json!({ "status": "authenticated", "user": UserView::from(user) })),
+    )
+}
+
+fn challenge_answer(
+    state: &AppState,
+    jar: CookieJar,
+    status: &str,
+    challenge: &Challenge,
+) -> (CookieJar, Json<Value>) {
+    let token = challenge.token.encode();
+    let cookie = Cookie::build((mfa_cookie_name(state), token.clone()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.secure_cookies)
+        .max_age(time_duration(challenge.expires_in))
+        .build();
+    let body = json!({ "status": status, "mfa_token": token, "methods": challenge.methods, "expires_in": challenge.expires_in });
+    (jar.add(cookie), Json(body))
+}
+
+fn time_duration(seconds: i64) -> time::Duration {
+    time::Duration::seconds(seconds)
+}
+
+/// The short-lived cookie that carries `mfa_token` for browsers.
+pub(super) fn mfa_cookie_name(state: &AppState) -> &'static str {
+    if state.secure_cookies {
+        "__Host-latchkey_mfa"
+    } else {
+        "latchkey_mfa"
+    }
+}
+
+fn removal(state: &AppState) -> Cookie<'static> {
+    let mut cookie = Cookie::build((mfa_cookie_name(state), ""))
+        .path("/")
+        .secure(state.secure_cookies)
+        .build();
+    cookie.make_removal();
+    cookie
+}
+
+/// The `mfa_token` of a request: from the body, else from the cookie.
+pub(super) fn mfa_token(
+    state: &AppState,
+    jar: &CookieJar,
+    from_body: Option<String>,
+) -> Option<String> {
+    from_body.or_else(|| {
+        jar.get(mfa_cookie_name(state))
+            .map(|cookie| cookie.value().to_owned())
+    })
+}
