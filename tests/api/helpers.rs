@@ -145,7 +145,7 @@ impl MailSink {
         let mut server = Server::new(handler);
         server
             .with_name("sink.test")
-            .with_num_threads(2)
+            .with_num_threads(64)
             .with_tcp_listener(listener);
         std::thread::spawn(move || {
             let _ = server.serve();
@@ -190,6 +190,7 @@ impl MailSink {
 }
 
 pub struct TestApp {
+    pub wake: Arc<tokio::sync::Notify>,
     pub addr: SocketAddr,
     pub base: String,
     pub client: reqwest::Client,
@@ -237,9 +238,30 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let database_url = fresh_database(backend, dir.path()).await;
+        Self::spawn_in(dir, database_url, configure).await
+    }
+
+    /// Another instance on the database of `self`, sharing its secret key
+    /// (as every instance of one deployment must).
+    pub async fn another_instance(&self, configure: impl FnOnce(&mut Config)) -> Self {
+        let secret_key = self.config.secret_key.clone();
+        let database_url = self.config.database_url.clone();
+        Self::spawn_in(tempfile::tempdir().unwrap(), database_url, |config| {
+            config.secret_key = secret_key;
+            configure(config);
+        })
+        .await
+    }
+
+    async fn spawn_in(
+        dir: tempfile::TempDir,
+        database_url: String,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: fresh_database(backend, dir.path()).await,
+            database_url,
             mail_dir: Some(dir.path().join("mail")),
             secret_key: Some(base64::Engine::encode(
                 &base64::engine::general_purpose::STANDARD,
@@ -254,12 +276,14 @@ impl TestApp {
             .expect("the app builds");
         let addr = app.local_addr().unwrap();
         let store = app.state().store.clone();
+        let wake = app.state().mail_wake.clone();
         tokio::spawn(app.run_until(std::future::pending()));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
         Self {
+            wake,
             addr,
             base: format!("http://{addr}"),
             client,
@@ -269,6 +293,11 @@ impl TestApp {
             config,
             dir,
         }
+    }
+
+    /// Rings this instance's outbox worker.
+    pub fn state_wake(&self) {
+        self.wake.notify_one();
     }
 
     pub fn sink(&self) -> &MailSink {

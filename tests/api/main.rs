@@ -20,5 +20,6 @@ mod naughty;
 mod outbox;
 mod register;
 mod resend;
+mod scale_out;
 mod session;
 mod verify;

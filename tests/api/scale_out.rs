@@ -1,0 +1,142 @@
+//! Several instances on one PostgreSQL: any instance serves any step, and
+//! outbox workers on every instance deliver each message exactly once.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use latchkey::store::{Channel, NewMessage};
+use serde_json::json;
+
+use crate::helpers::{Backend, MailSink, PASSWORD, TestApp, json_body, set_cookie, token_of};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_instance_serves_any_step() {
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let port = a.sink().port;
+    let b = a
+        .another_instance(|config| config.smtp_url = Some(format!("smtp://127.0.0.1:{port}")))
+        .await;
+
+    let token = token_of(&a.register_and_get_link("both@example.com").await);
+    assert_eq!(
+        b.get_json(&format!("/verify?token={token}")).await.status(),
+        200,
+        "verified on B"
+    );
+    let login = b.login("both@example.com", PASSWORD).await;
+    assert_eq!(login.status(), 200, "logged in on B");
+    let cookie = format!(
+        "latchkey_session={}",
+        set_cookie(&login, "latchkey_session").unwrap()
+    );
+    let me = a
+        .client
+        .get(a.url("/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "B's session works on A");
+    assert_eq!(json_body(me).await["user"]["email"], "both@example.com");
+    let logout = a
+        .client
+        .post(a.url("/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    let after = b
+        .client
+        .get(b.url("/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401, "logout on A ends the session on B");
+    // A duplicate sign-up on B is refused by the same unique index.
+    let again = b
+        .post_json(
+            "/register",
+            &json!({ "name": "Twin", "email": "BOTH@example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(again.status(), 409);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_outbox_workers_deliver_a_thousand_messages_exactly_once() {
+    const MESSAGES: usize = 1000;
+    let sink = MailSink::start(0);
+    let port = sink.port;
+    let smtp = move |config: &mut latchkey::Config| {
+        config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))
+    };
+    let a = TestApp::spawn_with(Backend::Postgres, smtp).await;
+    // Queue everything before B exists and while A's worker is already running.
+    let now = latchkey::clock::Clock::now(&*a.clock);
+    let b_handle = {
+        let store = a.store.clone();
+        tokio::spawn(async move {
+            for i in 0..MESSAGES {
+                let id = uuid::Uuid::now_v7();
+                let message = NewMessage {
+                    id,
+                    channel: Channel::Email,
+                    message_id: format!("<{id}@test>"),
+                    kind: "load_test",
+                    user_id: None,
+                    recipient: format!("r{i}@example.com"),
+                    subject: format!("message {i}"),
+                    text_body: format!("body {i}"),
+                    html_body: format!("<p>body {i}</p>"),
+                    created_at: now,
+                };
+                store
+                    .enqueue(&message, &latchkey::audit::RequestMeta::internal())
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let b = a.another_instance(smtp).await;
+    b_handle.await.unwrap();
+    // Ring both workers often; polling would get there too, more slowly.
+    for _ in 0..600 {
+        a.state_wake();
+        b.state_wake();
+        if sink.received().len() >= MESSAGES {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let received = sink.received();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for mail in &received {
+        *seen.entry(mail.message_id()).or_default() += 1;
+    }
+    let summaries = a.store.messages(2 * MESSAGES as i64).await.unwrap();
+    let mut states: HashMap<String, usize> = HashMap::new();
+    for m in &summaries {
+        *states
+            .entry(format!("{} {} {:?}", m.status, m.attempts, m.last_error))
+            .or_default() += 1;
+    }
+    assert_eq!(
+        seen.len(),
+        MESSAGES,
+        "every message delivered: {} mails received, outbox {states:?}",
+        received.len()
+    );
+    assert!(
+        seen.values().all(|&count| count == 1),
+        "no message delivered twice: {} deliveries",
+        received.len()
+    );
+    assert!(
+        summaries
+            .iter()
+            .all(|m| m.status == "sent" && m.attempts == 1)
+    );
+}
