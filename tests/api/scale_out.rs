@@ -70,7 +70,7 @@ async fn two_outbox_workers_deliver_a_thousand_messages_exactly_once() {
     let sink = MailSink::start(0);
     let port = sink.port;
     let smtp = move |config: &mut latchkey::Config| {
-        config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))
+        config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
     };
     let a = TestApp::spawn_with(Backend::Postgres, smtp).await;
     // Queue everything before B exists and while A's worker is already running.
