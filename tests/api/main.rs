@@ -18,6 +18,7 @@ mod login;
 mod mfa;
 mod naughty;
 mod outbox;
+mod overload;
 mod register;
 mod resend;
 mod scale_out;
