@@ -4,7 +4,11 @@
 //!
 //! `cargo run --release --example hashrate -- [seconds]`
 
-#![allow(clippy::print_stdout, clippy::expect_used, reason = "a measuring tool that prints one number")]
+#![allow(
+    clippy::print_stdout,
+    clippy::expect_used,
+    reason = "a measuring tool that prints one number"
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,9 +19,18 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 fn main() {
-    let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let seconds: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
     let config = latchkey::Config::default();
-    let params = Params::new(config.argon2_memory_kib, config.argon2_iterations, config.argon2_parallelism, None).expect("valid parameters");
+    let params = Params::new(
+        config.argon2_memory_kib,
+        config.argon2_iterations,
+        config.argon2_parallelism,
+        None,
+    )
+    .expect("valid parameters");
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -29,7 +42,9 @@ fn main() {
                 let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
                 while !stop.load(Ordering::Relaxed) {
                     let salt = SaltString::generate(&mut OsRng);
-                    argon2.hash_password(b"correct horse battery staple", &salt).expect("hash");
+                    argon2
+                        .hash_password(b"correct horse battery staple", &salt)
+                        .expect("hash");
                     done.fetch_add(1, Ordering::Relaxed);
                 }
             })
@@ -41,5 +56,8 @@ fn main() {
         worker.join().expect("worker");
     }
     let rate = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
-    println!("{rate:.1} hashes/s on {threads} threads (m={} KiB, t={}, p={})", config.argon2_memory_kib, config.argon2_iterations, config.argon2_parallelism);
+    println!(
+        "{rate:.1} hashes/s on {threads} threads (m={} KiB, t={}, p={})",
+        config.argon2_memory_kib, config.argon2_iterations, config.argon2_parallelism
+    );
 }

@@ -3,7 +3,10 @@
 //!
 //! `cargo run --release --example smtp_sink -- 127.0.0.1:2525 DIR`
 
-#![allow(clippy::expect_used, reason = "a test tool: failing loudly is the point")]
+#![allow(
+    clippy::expect_used,
+    reason = "a test tool: failing loudly is the point"
+)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,7 +23,13 @@ struct Sink {
 }
 
 impl Handler for Sink {
-    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, _to: &[String]) -> Response {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _is8bit: bool,
+        _to: &[String],
+    ) -> Response {
         self.data.clear();
         OK
     }
@@ -42,7 +51,15 @@ fn main() {
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:2525".to_owned());
     let dir = PathBuf::from(args.next().unwrap_or_else(|| "sink".to_owned()));
     std::fs::create_dir_all(&dir).expect("create the folder");
-    let mut server = Server::new(Sink { dir, count: Arc::default(), data: Vec::new() });
-    server.with_name("bench.sink").with_num_threads(64).with_addr(addr).expect("bind");
+    let mut server = Server::new(Sink {
+        dir,
+        count: Arc::default(),
+        data: Vec::new(),
+    });
+    server
+        .with_name("bench.sink")
+        .with_num_threads(64)
+        .with_addr(addr)
+        .expect("bind");
     server.serve().expect("serve");
 }

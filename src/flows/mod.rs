@@ -14,6 +14,7 @@ pub use login::{LoginOutcome, login};
 pub use register::{RegisterInput, register};
 pub use resend::resend_verification;
 pub use session::{
-    CurrentSession, SessionPolicy, StartedSession, end_session, resume_session, start_session,
+    CurrentSession, SessionPolicy, StartedSession, end_session, list_sessions, resume_session,
+    revoke_own_session, start_session,
 };
 pub use verify::{Verified, verify_email};

@@ -10,7 +10,7 @@ use super::FlowError;
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{SessionToken, User, UserStatus};
 use crate::state::AppState;
-use crate::store::NewSession;
+use crate::store::{NewSession, SessionRecord};
 
 /// `last_seen_at` is written at most this often: a busy session costs one
 /// write a minute, not one per request. The idle timeout is therefore
@@ -136,5 +136,42 @@ pub async fn end_session(
         .with_detail(session.id.to_string());
         state.store.audit(&event).await?;
     }
+    Ok(())
+}
+
+/// The account's live sessions, newest first.
+pub async fn list_sessions(
+    state: &AppState,
+    current: &CurrentSession,
+) -> Result<Vec<SessionRecord>, FlowError> {
+    let now = state.clock.now();
+    let idle = delta(state.sessions.idle);
+    let sessions = state.store.sessions_of(current.user.id).await?;
+    Ok(sessions
+        .into_iter()
+        .filter(|s| now < s.expires_at && now - s.last_seen_at < idle)
+        .collect())
+}
+
+/// Revokes one of the account's own sessions; `NotFound` for any other id.
+pub async fn revoke_own_session(
+    state: &AppState,
+    current: &CurrentSession,
+    id: Uuid,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
+    let now = state.clock.now();
+    if !state.store.revoke_session(current.user.id, id, now).await? {
+        return Err(FlowError::NotFound);
+    }
+    let event = AuditEvent::new(
+        now,
+        AuditKind::SessionEnded,
+        Outcome::Success,
+        Some(current.user.id),
+        meta,
+    )
+    .with_detail(format!("{id} revoked from {}", current.id));
+    state.store.audit(&event).await?;
     Ok(())
 }

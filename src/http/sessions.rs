@@ -7,23 +7,18 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::ApiError;
+use super::meta::Meta;
 use super::session::SignedIn;
-use crate::flows::FlowError;
+use crate::flows::{self, FlowError};
 use crate::state::AppState;
 
 pub(super) async fn list(
     State(state): State<AppState>,
     SignedIn(current): SignedIn,
 ) -> Result<Json<Value>, ApiError> {
-    let sessions = state
-        .store
-        .sessions_of(current.user.id)
-        .await
-        .map_err(FlowError::from)?;
-    let now = state.clock.now();
-    let sessions: Vec<Value> = sessions
+    let sessions: Vec<Value> = flows::list_sessions(&state, &current)
+        .await?
         .iter()
-        .filter(|s| now < s.expires_at)
         .map(|s| {
             json!({
                 "id": s.id,
@@ -40,18 +35,11 @@ pub(super) async fn list(
 
 pub(super) async fn revoke(
     State(state): State<AppState>,
+    Meta(meta): Meta,
     SignedIn(current): SignedIn,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| FlowError::NotFound)?;
-    let revoked = state
-        .store
-        .revoke_session(current.user.id, id, state.clock.now())
-        .await
-        .map_err(FlowError::from)?;
-    if revoked {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(FlowError::NotFound.into())
-    }
+    flows::revoke_own_session(&state, &current, id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
