@@ -8,6 +8,7 @@
 //! concrete code for each engine. One file per concern, like the traits.
 
 mod audit;
+mod keys;
 mod outbox;
 mod sessions;
 mod users;
@@ -106,10 +107,12 @@ macro_rules! sql_store {
         $crate::store::sql::sql_sessions!($store);
         $crate::store::sql::sql_audit!($store);
         $crate::store::sql::sql_outbox!($store, $skip_locked);
+        $crate::store::sql::sql_keys!($store);
     };
 }
 
 pub(crate) use audit::sql_audit;
+pub(crate) use keys::sql_keys;
 pub(crate) use outbox::sql_outbox;
 pub(crate) use sessions::sql_sessions;
 pub(crate) use users::sql_users;
