@@ -18,6 +18,7 @@ use crate::hashing::Hasher;
 use crate::mail::{Composer, OutboxWorker, Transport, WorkerSettings};
 use crate::state::AppState;
 use crate::store;
+use crate::tokens::{self, AccessTokens};
 
 #[derive(Debug)]
 pub struct App {
@@ -53,6 +54,24 @@ impl App {
             config.hash_queue,
         )?;
         let sealer = Sealer::load(config.secret_key.as_deref(), &config.secret_key_file())?;
+        anyhow::ensure!(
+            (tokens::MIN_TTL..=tokens::MAX_TTL).contains(&config.access_token_ttl),
+            "LATCHKEY_ACCESS_TOKEN_TTL must be between 10s and 24h"
+        );
+        anyhow::ensure!(
+            !config.jwt_audience.is_empty(),
+            "LATCHKEY_JWT_AUDIENCE must not be empty"
+        );
+        let tokens = AccessTokens::load(
+            store.clone(),
+            sealer.clone(),
+            clock.clone(),
+            config.jwt_issuer(),
+            config.jwt_audience.clone(),
+        )
+        .await
+        .context("cannot load the access token signing keys")?
+        .with_ttl(config.access_token_ttl);
         let mail_wake = Arc::new(Notify::new());
         let log_links = transport.is_file();
         let state = AppState {
@@ -70,6 +89,7 @@ impl App {
             secure_cookies: config.secure_cookies(),
             mail_wake: mail_wake.clone(),
             log_links,
+            tokens,
         };
         let settings = WorkerSettings {
             retry_for: config.mail_retry_for,

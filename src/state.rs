@@ -12,6 +12,7 @@ use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::mail::Composer;
 use crate::store::Store;
+use crate::tokens::AccessTokens;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -31,4 +32,6 @@ pub struct AppState {
     /// With no SMTP server configured, verification links are also logged so
     /// a newcomer can click them from the console. Never with real SMTP.
     pub log_links: bool,
+    /// Issues and verifies JWT access tokens; publishes the JWKS.
+    pub tokens: AccessTokens,
 }

@@ -1,12 +1,14 @@
 //! The sign-up flow of SEED-FLOW.md, one file per step. Flows take plain
 //! values and return plain results; they know nothing about HTTP.
 
+mod access_token;
 mod error;
 mod register;
 mod resend;
 mod session;
 mod verify;
 
+pub use access_token::{AccessIdentity, authenticate_access_token};
 pub use error::{FieldError, FieldErrors, FlowError};
 pub use register::{RegisterInput, register};
 pub use resend::resend_verification;

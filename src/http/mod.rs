@@ -1,9 +1,11 @@
 //! The HTTP edge: thin handlers that decode a request, call a flow and
 //! render its answer. One error type (`ApiError`) shapes every failure.
 
+mod bearer;
 mod error;
 mod health;
 mod json;
+mod jwks;
 mod me;
 mod meta;
 mod register;
@@ -38,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(me::get))
         .route("/logout", post(me::logout))
         .route("/healthz", get(health::get))
+        .route("/.well-known/jwks.json", get(jwks::get))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
