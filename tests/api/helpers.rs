@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use latchkey::clock::ShiftedClock;
+use latchkey::state::AppState;
 use latchkey::store::Store;
 use latchkey::{App, Config};
 use mailin_embedded::response::{OK, Response};
@@ -198,6 +199,9 @@ pub struct TestApp {
     pub mail: Option<MailSink>,
     pub config: Config,
     pub dir: tempfile::TempDir,
+    /// The running app's state, for what has no HTTP endpoint (yet): issuing
+    /// access tokens, for instance.
+    pub state: AppState,
 }
 
 /// A fresh, empty database for one test.
@@ -241,7 +245,10 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url: fresh_database(backend, dir.path()).await,
             mail_dir: Some(dir.path().join("mail")),
-            secret_key: Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, rand::random::<[u8; 32]>())),
+            secret_key: Some(base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                rand::random::<[u8; 32]>(),
+            )),
             ..Config::default()
         };
         configure(&mut config);
@@ -251,6 +258,7 @@ impl TestApp {
             .expect("the app builds");
         let addr = app.local_addr().unwrap();
         let store = app.state().store.clone();
+        let state = app.state().clone();
         tokio::spawn(app.run_until(std::future::pending()));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -265,6 +273,7 @@ impl TestApp {
             mail: None,
             config,
             dir,
+            state,
         }
     }
 

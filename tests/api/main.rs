@@ -19,4 +19,5 @@ mod outbox;
 mod register;
 mod resend;
 mod session;
+mod tokens;
 mod verify;
