@@ -19,5 +19,6 @@ mod outbox;
 mod register;
 mod resend;
 mod session;
+mod signing_keys;
 mod tokens;
 mod verify;
