@@ -216,7 +216,7 @@ async fn keys(config: &Config, command: KeysCommand, out: &mut impl Write) -> an
             writeln!(out, "new current key: {kid}")?;
             writeln!(
                 out,
-                "running instances sign with it within a minute; the previous key stays in the JWKS until its tokens expire"
+                "running instances publish it within a second and sign with it a minute from now; the previous key stays in the JWKS until its tokens expire"
             )?;
         }
         KeysCommand::List => {

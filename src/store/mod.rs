@@ -181,7 +181,7 @@ pub trait OutboxStore: Send + Sync {
 #[async_trait]
 pub trait KeyStore: Send + Sync {
     /// Keys of `algorithm` that are current or were retired after
-    /// `retired_after`, newest first.
+    /// `retired_after`: the current key first, then the most recently retired.
     async fn signing_keys(
         &self,
         algorithm: &str,

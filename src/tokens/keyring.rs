@@ -11,9 +11,12 @@ use crate::store::{Store, StoreError};
 /// A snapshot of the database's signing keys.
 #[derive(Debug)]
 pub(super) struct KeyRing {
-    /// The current key: every token issued from this snapshot is signed with it.
-    pub(super) signing: SigningKey,
-    /// The current key and recently retired ones, newest first.
+    /// The current key, and since when.
+    current: SigningKey,
+    current_since: DateTime<Utc>,
+    /// The key the latest rotation retired, which keeps signing for a while.
+    previous: Option<SigningKey>,
+    /// The current key, then recently retired ones (latest retired first).
     verifying: Vec<VerifyingKey>,
     pub(super) loaded_at: DateTime<Utc>,
 }
@@ -32,19 +35,26 @@ impl KeyRing {
         // Two rounds suffice: either a key is current, or we insert one, or
         // another instance inserted one between our read and our insert.
         for _ in 0..3 {
+            // The current key first, then the most recently retired: the
+            // first retired key is the one the latest rotation retired.
             let records = store.signing_keys(ALGORITHM, since).await?;
-            let mut signing = None;
+            let mut current = None;
+            let mut previous = None;
             let mut verifying = Vec::with_capacity(records.len());
             for record in &records {
                 let (sign, verify) = keys::open(record, sealer)?;
                 if record.retired_at.is_none() {
-                    signing = Some(sign);
+                    current = Some((sign, record.created_at));
+                } else if previous.is_none() {
+                    previous = Some(sign);
                 }
                 verifying.push(verify);
             }
-            if let Some(signing) = signing {
+            if let Some((current, current_since)) = current {
                 return Ok(Self {
-                    signing,
+                    current,
+                    current_since,
+                    previous,
                     verifying,
                     loaded_at: now,
                 });
@@ -58,6 +68,17 @@ impl KeyRing {
             }
         }
         Err(StoreError::Corrupt("no current signing key after creating one").into())
+    }
+
+    /// The key to sign with at `now`. A new key is published in the JWKS at
+    /// once but signs only once it is `publish_ahead` old: by then every
+    /// JWKS cached before the rotation has expired, so services that verify
+    /// our tokens already hold it when the first token signed with it comes.
+    pub(super) fn signing_key(&self, now: DateTime<Utc>, publish_ahead: TimeDelta) -> &SigningKey {
+        match &self.previous {
+            Some(previous) if now - self.current_since < publish_ahead => previous,
+            _ => &self.current,
+        }
     }
 
     /// The key named `kid`, if it may verify a token at `now`: current, or

@@ -5,8 +5,9 @@
 //! secret key), so every instance signs and verifies alike. Each instance
 //! keeps a snapshot (`KeyRing`) and reloads it once it is `REFRESH_AFTER`
 //! old, or sooner when a token names a key it does not know. A rotation adds
-//! a current key and retires the old one, which keeps verifying until every
-//! token it may have signed has expired.
+//! a current key and retires the old one. The new key is published within a
+//! second and signs a minute later (`PUBLISH_AHEAD`); the old one verifies
+//! until every token it may have signed has expired.
 
 mod jwt;
 mod keyring;
@@ -42,12 +43,18 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(15 * 60);
 pub const MIN_TTL: Duration = Duration::from_secs(10);
 pub const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 
-/// A snapshot older than this is reloaded before use: an instance signs with
-/// a retired key for at most this long after a rotation.
+/// A snapshot older than this is reloaded before use.
 const REFRESH_AFTER: TimeDelta = TimeDelta::seconds(60);
-/// A token naming a key we do not know reloads the keys, but at most this
-/// often, so forged `kid`s cannot turn every request into a key reload.
-const UNKNOWN_KID_RELOAD_AFTER: TimeDelta = TimeDelta::seconds(1);
+/// How long others may cache the JWKS (`Cache-Control: max-age`).
+pub const JWKS_MAX_AGE_SECONDS: u32 = 60;
+/// A new key signs only once it is this old: it is in every verifier's
+/// JWKS before the first token signed with it. Together with `REFRESH_AFTER`,
+/// a retired key signs for at most this long after its rotation.
+const PUBLISH_AHEAD: TimeDelta = TimeDelta::seconds(JWKS_MAX_AGE_SECONDS as i64);
+/// The JWKS, and a token naming a key we do not know, reload the keys when
+/// the snapshot is older than this: soon, yet at most once a second, so
+/// forged `kid`s cannot turn every request into a database read.
+const QUICK_RELOAD_AFTER: TimeDelta = TimeDelta::seconds(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -157,7 +164,8 @@ impl AccessTokens {
         session_id: Option<Uuid>,
     ) -> Result<IssuedToken, TokenError> {
         let ring = self.ring(REFRESH_AFTER).await?;
-        let iat = self.shared.clock.now().timestamp();
+        let now = self.shared.clock.now();
+        let iat = now.timestamp();
         let expires_in = self.ttl.as_secs();
         let claims = AccessClaims {
             iss: self.shared.issuer.clone(),
@@ -170,7 +178,7 @@ impl AccessTokens {
             sid: session_id,
         };
         Ok(IssuedToken {
-            access_token: jwt::encode(&claims, &ring.signing)?,
+            access_token: jwt::encode(&claims, ring.signing_key(now, PUBLISH_AHEAD))?,
             token_type: "Bearer",
             expires_in,
         })
@@ -184,7 +192,7 @@ impl AccessTokens {
         let mut ring = self.ring(REFRESH_AFTER).await?;
         if !ring.knows(&kid) {
             // Perhaps another instance rotated since our last reload.
-            ring = self.ring(UNKNOWN_KID_RELOAD_AFTER).await?;
+            ring = self.ring(QUICK_RELOAD_AFTER).await?;
         }
         let now = self.shared.clock.now();
         let key = ring
@@ -193,10 +201,11 @@ impl AccessTokens {
         jwt::decode(token, &key.decoding, &self.shared.validation, now)
     }
 
-    /// The JSON Web Key Set (RFC 7517) of every key that may have signed a
-    /// token that has not expired yet: the current key first.
+    /// The JSON Web Key Set (RFC 7517): the current key first (published
+    /// within a second of a rotation, before it signs), then every retired
+    /// key that may have signed a token that has not expired yet.
     pub async fn jwks(&self) -> Result<Value, TokenError> {
-        let ring = self.ring(REFRESH_AFTER).await?;
+        let ring = self.ring(QUICK_RELOAD_AFTER).await?;
         let now = self.shared.clock.now();
         let keys: Vec<Value> = ring
             .usable(now, self.retention())
@@ -205,8 +214,8 @@ impl AccessTokens {
         Ok(json!({ "keys": keys }))
     }
 
-    /// How long a retired key keeps verifying: a token signed with it just
-    /// before the last instance noticed the rotation lives `ttl` more.
+    /// How long a retired key keeps verifying: it may sign for up to a
+    /// minute after its rotation, and such a token lives `ttl` more.
     fn retention(&self) -> TimeDelta {
         retention(self.ttl)
     }
@@ -252,7 +261,8 @@ impl AccessTokens {
 
 /// Adds a key, makes it current and retires the previous one, which stays in
 /// the JWKS until the tokens it signed have expired (`latchkey keys rotate`).
-/// Running instances start signing with the new key within a minute.
+/// Running instances publish the new key within a second and sign with it
+/// a minute after the rotation.
 pub async fn rotate(
     store: &dyn Store,
     sealer: &Sealer,
@@ -277,7 +287,7 @@ pub async fn rotate(
 fn retention(ttl: Duration) -> TimeDelta {
     // `ttl` is at most `MAX_TTL` (see `with_ttl`), so this cannot overflow.
     TimeDelta::from_std(ttl.min(MAX_TTL)).unwrap_or(TimeDelta::days(1))
-        + REFRESH_AFTER
+        + PUBLISH_AHEAD.max(REFRESH_AFTER)
         + TimeDelta::seconds(jwt::LEEWAY_SECONDS)
 }
 

@@ -1,7 +1,7 @@
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::DateTime;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::*;
 use crate::clock::ShiftedClock;
@@ -84,7 +84,13 @@ async fn concurrent_first_loads_agree_on_one_key() {
                 let tokens = AccessTokens::load(store, sealer, clock, "i".into(), "a".into())
                     .await
                     .unwrap();
-                tokens.snapshot().signing.kid.clone()
+                kid_of(
+                    &tokens
+                        .issue(UserId::generate(), None)
+                        .await
+                        .unwrap()
+                        .access_token,
+                )
             })
         })
         .collect();
@@ -138,82 +144,145 @@ async fn expiry_follows_the_injected_clock() {
     ));
 }
 
-#[tokio::test]
-async fn a_rotation_is_picked_up_and_the_old_key_retires_after_its_tokens() {
-    let f = fixture().await;
-    let a = f.tokens().await;
-    let b = f.tokens().await;
-    let old_kid = kid_of(
-        &a.issue(UserId::generate(), None)
+/// A clock tests set by hand, backwards too (another machine's clock).
+#[derive(Debug)]
+struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    fn at(time: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(time)))
+    }
+
+    fn set(&self, time: DateTime<Utc>) {
+        *self.0.lock().unwrap() = time;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+async fn load_at(f: &Fixture, clock: &Arc<ManualClock>) -> AccessTokens {
+    AccessTokens::load(
+        f.store.clone(),
+        f.sealer.clone(),
+        clock.clone(),
+        "https://auth.example.com".to_owned(),
+        "latchkey".to_owned(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn issued_kid(tokens: &AccessTokens) -> String {
+    kid_of(
+        &tokens
+            .issue(UserId::generate(), None)
             .await
             .unwrap()
             .access_token,
-    );
+    )
+}
+
+#[tokio::test]
+async fn a_new_key_is_published_at_once_signs_a_minute_later_and_the_old_one_retires() {
+    let f = fixture().await;
+    let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let at = |seconds: i64| t0 + TimeDelta::seconds(seconds);
+    let clock = ManualClock::at(t0);
+    let a = load_at(&f, &clock).await;
+    let old_kid = issued_kid(&a).await;
     let old_token = a
         .issue(UserId::generate(), None)
         .await
         .unwrap()
         .access_token;
 
-    let new_kid = rotate(&*f.store, &f.sealer, &*f.clock).await.unwrap();
+    let new_kid = rotate(&*f.store, &f.sealer, &*clock).await.unwrap();
     assert_ne!(new_kid, old_kid);
     assert_eq!(f.current_keys().await, vec![new_kid.clone()]);
 
-    // An instance that loaded after the rotation signs with the new key at once.
-    let c = f.tokens().await;
-    let new_token = c
+    // Within a second the JWKS has the new key; nobody signs with it yet.
+    clock.set(at(2));
+    assert_eq!(
+        jwks_kids(&a.jwks().await.unwrap()),
+        vec![new_kid.clone(), old_kid.clone()]
+    );
+    assert_eq!(issued_kid(&a).await, old_kid);
+    let fresh = load_at(&f, &clock).await;
+    assert_eq!(
+        issued_kid(&fresh).await,
+        old_kid,
+        "even an instance started after the rotation"
+    );
+
+    // A minute after the rotation, every instance signs with the new key.
+    clock.set(at(60));
+    let new_token = a
         .issue(UserId::generate(), None)
         .await
         .unwrap()
         .access_token;
     assert_eq!(kid_of(&new_token), new_kid);
-    // b's snapshot is younger than a second: the unknown kid does not reload yet.
-    assert_eq!(
-        match b.verify(&new_token).await {
-            Err(TokenError::Invalid(reason)) => reason,
-            other => panic!("{other:?}"),
-        },
-        "unknown key id"
-    );
-    f.clock.advance(Duration::from_secs(2));
-    b.verify(&new_token).await.unwrap();
-    // a still signs with the old key until its snapshot is a minute old.
-    assert_eq!(
-        kid_of(
-            &a.issue(UserId::generate(), None)
-                .await
-                .unwrap()
-                .access_token
-        ),
-        old_kid
-    );
-    f.clock.advance(Duration::from_secs(60));
-    assert_eq!(
-        kid_of(
-            &a.issue(UserId::generate(), None)
-                .await
-                .unwrap()
-                .access_token
-        ),
-        new_kid
-    );
+    assert_eq!(issued_kid(&fresh).await, new_kid);
     a.verify(&old_token).await.unwrap();
-    assert_eq!(
-        jwks_kids(&a.jwks().await.unwrap()),
-        vec![new_kid.clone(), old_kid]
-    );
+    fresh.verify(&new_token).await.unwrap();
 
-    // Past the retention (ttl + refresh + leeway) only the new key is published.
-    f.clock.advance(Duration::from_secs(15 * 60 + 5));
+    // The old key signed until t0 + 60 s; its last tokens expire 15 minutes
+    // later, and then it leaves the JWKS.
+    clock.set(at(60 + 15 * 60 + 5 - 1));
+    assert_eq!(jwks_kids(&a.jwks().await.unwrap()).len(), 2);
+    clock.set(at(60 + 15 * 60 + 5));
     assert_eq!(jwks_kids(&a.jwks().await.unwrap()), vec![new_kid]);
-    assert!(a.verify(&old_token).await.is_err());
+    assert!(matches!(
+        a.verify(&old_token).await,
+        Err(TokenError::Invalid("unknown key id"))
+    ));
+}
+
+#[tokio::test]
+async fn an_unknown_kid_reloads_the_keys_at_most_once_a_second() {
+    let f = fixture().await;
+    let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let clock = ManualClock::at(t0);
+    let verifier = load_at(&f, &clock).await;
+    // Rotated by a machine whose clock is two minutes behind: the new key is
+    // already past its minute of publication when a fresh instance signs.
+    rotate(
+        &*f.store,
+        &f.sealer,
+        &*ManualClock::at(t0 - TimeDelta::seconds(120)),
+    )
+    .await
+    .unwrap();
+    clock.set(t0 + TimeDelta::milliseconds(500));
+    let signer = load_at(&f, &clock).await;
+    let token = signer
+        .issue(UserId::generate(), None)
+        .await
+        .unwrap()
+        .access_token;
+    assert!(matches!(
+        verifier.verify(&token).await,
+        Err(TokenError::Invalid("unknown key id"))
+    ));
+    clock.set(t0 + TimeDelta::milliseconds(1_000));
+    verifier.verify(&token).await.unwrap();
 }
 
 #[tokio::test]
 async fn rotation_and_loading_need_the_secret_key_that_sealed_the_keys() {
     let f = fixture().await;
     let tokens = f.tokens().await;
-    let kid = tokens.snapshot().signing.kid.clone();
+    let kid = kid_of(
+        &tokens
+            .issue(UserId::generate(), None)
+            .await
+            .unwrap()
+            .access_token,
+    );
     let stranger = Sealer::from_master_key(&[6; 32]);
     assert!(matches!(
         rotate(&*f.store, &stranger, &*f.clock).await,

@@ -26,7 +26,8 @@ macro_rules! sql_keys {
             async fn signing_keys(&self, algorithm: &str, retired_after: DateTime<Utc>) -> StoreResult<Vec<SigningKeyRecord>> {
                 let rows = sqlx::query(
                     "SELECT kid, algorithm, public_key, private_key, created_at, retired_at FROM signing_keys \
-                     WHERE algorithm = $1 AND (retired_at IS NULL OR retired_at > $2) ORDER BY created_at DESC, kid",
+                     WHERE algorithm = $1 AND (retired_at IS NULL OR retired_at > $2) \
+                     ORDER BY retired_at IS NOT NULL, retired_at DESC, created_at DESC, kid",
                 )
                 .bind(algorithm)
                 .bind(retired_after)
