@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate`, `users`, `outbox`.
+//! The command line: `serve` (the default), `migrate`, `users`, `outbox`, `keys`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,10 +7,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::crypto::Sealer;
 use crate::domain::EmailAddress;
 use crate::startup::App;
 use crate::store;
+use crate::tokens;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +46,9 @@ enum Command {
     /// Inspect outgoing email.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Manage the keys that sign access tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +69,15 @@ enum OutboxCommand {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Add a signing key and make it current; the previous key stays
+    /// published until the tokens it signed have expired.
+    Rotate,
+    /// The current key and the retired ones.
+    List,
 }
 
 pub fn main() -> ExitCode {
@@ -177,6 +192,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     message.created_at.to_rfc3339(),
                     message.recipient,
                     message.last_error.as_deref().unwrap_or("-")
+                )?;
+            }
+        }
+        Command::Keys(command) => keys(&config, command, &mut out).await?,
+    }
+    Ok(())
+}
+
+async fn keys(config: &Config, command: KeysCommand, out: &mut impl Write) -> anyhow::Result<()> {
+    let store = store::connect(&config.database_url).await?;
+    match command {
+        KeysCommand::Rotate => {
+            // Sealer::load would create a key file when there is none; a key
+            // the service does not share would make the new key useless to it.
+            anyhow::ensure!(
+                config.secret_key.is_some() || config.secret_key_file().exists(),
+                "no secret key: set LATCHKEY_SECRET_KEY to the service's (or run beside its key file {})",
+                config.secret_key_file().display()
+            );
+            let sealer = Sealer::load(config.secret_key.as_deref(), &config.secret_key_file())?;
+            let kid = tokens::rotate(&*store, &sealer, &SystemClock).await?;
+            writeln!(out, "new current key: {kid}")?;
+            writeln!(
+                out,
+                "running instances publish it within a second and sign with it a minute from now; the previous key stays in the JWKS until its tokens expire"
+            )?;
+        }
+        KeysCommand::List => {
+            writeln!(out, "{:<43}  {:<25}  RETIRED", "KID", "CREATED")?;
+            for key in store
+                .signing_keys(tokens::ALGORITHM, chrono::DateTime::UNIX_EPOCH)
+                .await?
+            {
+                writeln!(
+                    out,
+                    "{:<43}  {:<25}  {}",
+                    key.kid,
+                    key.created_at.to_rfc3339(),
+                    key.retired_at
+                        .map_or_else(|| "- (current)".to_owned(), |at| at.to_rfc3339())
                 )?;
             }
         }

@@ -65,6 +65,12 @@ pub struct Config {
     /// Hash requests allowed to wait for a free thread before the service
     /// answers 503 `overloaded`.
     pub hash_queue: usize,
+    /// The `aud` of access tokens: what the services accepting them expect.
+    pub jwt_audience: String,
+    /// How long an access token works; it cannot be revoked by services that
+    /// check it offline against the JWKS, so keep it short.
+    #[serde(with = "humantime_serde")]
+    pub access_token_ttl: Duration,
 }
 
 impl Default for Config {
@@ -96,6 +102,8 @@ impl Default for Config {
             secret_key: None,
             hash_workers: None,
             hash_queue: 64,
+            jwt_audience: "latchkey".to_owned(),
+            access_token_ttl: crate::tokens::DEFAULT_TTL,
         }
     }
 }
@@ -167,6 +175,12 @@ impl Config {
         }
         self.data_dir().join("latchkey-mail")
     }
+
+    /// The `iss` of access tokens: the public URL without a trailing slash
+    /// (`Url` always adds one to a bare host).
+    pub fn jwt_issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +198,16 @@ mod tests {
             PathBuf::from("/var/lib/latchkey/latchkey-mail")
         );
         assert_eq!(Config::default().mail_dir(), PathBuf::from("latchkey-mail"));
+    }
+
+    #[test]
+    fn the_issuer_is_the_public_url_without_a_trailing_slash() {
+        assert_eq!(Config::default().jwt_issuer(), "http://127.0.0.1:8080");
+        let config = Config {
+            public_url: Url::parse("https://example.com/auth/").unwrap(),
+            ..Config::default()
+        };
+        assert_eq!(config.jwt_issuer(), "https://example.com/auth");
     }
 
     #[test]

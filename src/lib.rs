@@ -17,6 +17,7 @@ pub mod mail;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod tokens;
 
 pub use config::Config;
 pub use startup::App;

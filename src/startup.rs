@@ -19,6 +19,7 @@ use crate::hashing::Hasher;
 use crate::mail::{Composer, OutboxWorker, SmsTransport, Transport, WorkerSettings};
 use crate::state::{AppState, MfaSettings};
 use crate::store;
+use crate::tokens::{self, AccessTokens};
 
 #[derive(Debug)]
 pub struct App {
@@ -68,6 +69,24 @@ impl App {
         let dummy_hash = hasher
             .hash(&Password::new(&VerificationToken::generate().encode()))
             .await?;
+        anyhow::ensure!(
+            (tokens::MIN_TTL..=tokens::MAX_TTL).contains(&config.access_token_ttl),
+            "LATCHKEY_ACCESS_TOKEN_TTL must be between 10s and 24h"
+        );
+        anyhow::ensure!(
+            !config.jwt_audience.is_empty(),
+            "LATCHKEY_JWT_AUDIENCE must not be empty"
+        );
+        let tokens = AccessTokens::load(
+            store.clone(),
+            sealer.clone(),
+            clock.clone(),
+            config.jwt_issuer(),
+            config.jwt_audience.clone(),
+        )
+        .await
+        .context("cannot load the access token signing keys")?
+        .with_ttl(config.access_token_ttl);
         let mail_wake = Arc::new(Notify::new());
         let log_links = transport.is_file();
         let state = AppState {
@@ -87,6 +106,7 @@ impl App {
             log_links,
             mfa,
             dummy_hash,
+            tokens,
         };
         let settings = WorkerSettings {
             retry_for: config.mail_retry_for,

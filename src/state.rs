@@ -12,6 +12,7 @@ use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::mail::Composer;
 use crate::store::Store;
+use crate::tokens::AccessTokens;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -35,6 +36,8 @@ pub struct AppState {
     /// A hash of a random password with the configured parameters: unknown
     /// emails are checked against it so they cost what a real login costs.
     pub dummy_hash: PasswordHash,
+    /// Issues and verifies JWT access tokens; publishes the JWKS.
+    pub tokens: AccessTokens,
 }
 
 #[derive(Debug, Clone)]

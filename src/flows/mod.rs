@@ -1,6 +1,7 @@
 //! The sign-up flow of SEED-FLOW.md, one file per step. Flows take plain
 //! values and return plain results; they know nothing about HTTP.
 
+mod access_token;
 mod error;
 mod login;
 pub mod mfa;
@@ -9,6 +10,7 @@ mod resend;
 mod session;
 mod verify;
 
+pub use access_token::{AccessIdentity, authenticate_access_token};
 pub use error::{FieldError, FieldErrors, FlowError};
 pub use login::{LoginOutcome, login};
 pub use register::{RegisterInput, register};

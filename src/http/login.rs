@@ -14,7 +14,7 @@ use super::session::session_cookie;
 use super::views::UserView;
 use crate::domain::User;
 use crate::flows::mfa::Challenge;
-use crate::flows::{self, LoginOutcome, StartedSession};
+use crate::flows::{self, FlowError, LoginOutcome, StartedSession};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -38,7 +38,7 @@ pub(super) async fn post(
     .await?;
     Ok(match outcome {
         LoginOutcome::Authenticated { user, session } => {
-            authenticated(&state, jar, &user, &session)
+            authenticated(&state, jar, &user, &session).await?
         }
         LoginOutcome::MfaRequired(challenge) => {
             challenge_answer(&state, jar, "mfa_required", &challenge)
@@ -49,20 +49,30 @@ pub(super) async fn post(
     })
 }
 
-/// The answer to any step that ends a login: the session cookie and the user.
-pub(super) fn authenticated(
+/// The answer to any step that ends a login: the session cookie, the user,
+/// and an access token bound to the session (it dies with a logout).
+pub(super) async fn authenticated(
     state: &AppState,
     jar: CookieJar,
     user: &User,
     session: &StartedSession,
-) -> (CookieJar, Json<Value>) {
+) -> Result<(CookieJar, Json<Value>), ApiError> {
+    let issued = state
+        .tokens
+        .issue(user.id, Some(session.id))
+        .await
+        .map_err(|error| FlowError::Internal(Box::new(error)))?;
     let jar = jar
         .add(session_cookie(state, &session.token))
         .add(removal(state));
-    (
-        jar,
-        Json(json!({ "status": "authenticated", "user": UserView::from(user) })),
-    )
+    let body = json!({
+        "status": "authenticated",
+        "user": UserView::from(user),
+        "access_token": issued.access_token,
+        "token_type": issued.token_type,
+        "expires_in": issued.expires_in,
+    });
+    Ok((jar, Json(body)))
 }
 
 fn challenge_answer(

@@ -5,15 +5,16 @@ use axum_extra::extract::CookieJar;
 use serde_json::json;
 
 use super::ApiError;
+use super::bearer::Authenticated;
 use super::meta::Meta;
 use super::session::{SignedIn, removal_cookie};
 use super::views::UserView;
 use crate::flows;
 use crate::state::AppState;
 
-/// The signed-in account.
-pub(super) async fn get(SignedIn(session): SignedIn) -> Json<serde_json::Value> {
-    Json(json!({ "user": UserView::from(&session.user) }))
+/// The signed-in account, by session cookie or Bearer access token.
+pub(super) async fn get(Authenticated(user): Authenticated) -> Json<serde_json::Value> {
+    Json(json!({ "user": UserView::from(&user) }))
 }
 
 /// Ends the session server-side and clears the cookie.

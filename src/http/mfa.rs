@@ -53,7 +53,7 @@ pub(super) async fn verify(
     let token = mfa_token(&state, &jar, body.mfa_token);
     let (user, session) =
         mfa::verify_login_code(&state, token.as_deref(), body.code.as_deref(), &meta).await?;
-    Ok(authenticated(&state, jar, &user, &session))
+    authenticated(&state, jar, &user, &session).await
 }
 
 async fn enroller(
@@ -73,20 +73,24 @@ async fn enroller(
 
 /// The answer to a confirmed enrolment: recovery codes (shown once), and a
 /// session when the enrolment finished a login.
-fn enrolled(state: &AppState, jar: CookieJar, enrolled: Enrolled) -> (CookieJar, Json<Value>) {
+async fn enrolled(
+    state: &AppState,
+    jar: CookieJar,
+    enrolled: Enrolled,
+) -> Result<(CookieJar, Json<Value>), ApiError> {
     let codes: Vec<&str> = enrolled
         .recovery_codes
         .iter()
         .map(|code| code.as_str())
         .collect();
-    match enrolled.session {
+    Ok(match enrolled.session {
         Some((user, session)) => {
-            let (jar, Json(mut body)) = authenticated(state, jar, &user, &session);
+            let (jar, Json(mut body)) = authenticated(state, jar, &user, &session).await?;
             body["recovery_codes"] = json!(codes);
             (jar, Json(body))
         }
         None => (jar, Json(json!({ "recovery_codes": codes }))),
-    }
+    })
 }
 
 pub(super) async fn totp_enroll(
@@ -118,7 +122,7 @@ pub(super) async fn totp_confirm(
         &meta,
     )
     .await?;
-    Ok(enrolled(&state, jar, done))
+    enrolled(&state, jar, done).await
 }
 
 fn delivered_kind(method: &str) -> Result<FactorKind, ApiError> {
@@ -162,7 +166,7 @@ pub(super) async fn delivered_confirm(
         &meta,
     )
     .await?;
-    Ok(enrolled(&state, jar, done))
+    enrolled(&state, jar, done).await
 }
 
 #[derive(Deserialize)]

@@ -1,9 +1,11 @@
 //! The HTTP edge: thin handlers that decode a request, call a flow and
 //! render its answer. One error type (`ApiError`) shapes every failure.
 
+mod bearer;
 mod error;
 mod health;
 mod json;
+mod jwks;
 mod login;
 mod me;
 mod meta;
@@ -53,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions", get(sessions::list))
         .route("/sessions/{id}", axum::routing::delete(sessions::revoke))
         .route("/healthz", get(health::get))
+        .route("/.well-known/jwks.json", get(jwks::get))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

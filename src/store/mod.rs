@@ -18,6 +18,7 @@ pub use records::{
     NewSession, NewToken, OutboxMessage, OutboxSummary, PendingFactor, SessionRecord, TokenRecord,
     UserCredentials,
 };
+pub use records::{NewSigningKey, SigningKeyRecord};
 
 use crate::audit::{AuditEvent, AuditRecord, RequestMeta};
 use crate::domain::{EmailAddress, FactorKind, TokenDigest, User, UserId};
@@ -140,6 +141,10 @@ pub trait SessionStore: Send + Sync {
 
     /// The account's sessions that are not revoked, newest first.
     async fn sessions_of(&self, user_id: UserId) -> StoreResult<Vec<SessionRecord>>;
+
+    /// The session and its account by id, whatever its state (an access
+    /// token names its session by id, not by the cookie's secret).
+    async fn session_by_id(&self, id: Uuid) -> StoreResult<Option<SessionRecord>>;
 }
 
 /// The audit trail.
@@ -252,14 +257,49 @@ pub trait MfaStore: Send + Sync {
     async fn complete_challenge(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
 }
 
+/// The keys that sign access tokens, shared by every instance.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Keys of `algorithm` that are current or were retired after
+    /// `retired_after`: the current key first, then the most recently retired.
+    async fn signing_keys(
+        &self,
+        algorithm: &str,
+        retired_after: DateTime<Utc>,
+    ) -> StoreResult<Vec<SigningKeyRecord>>;
+
+    /// Stores `key` as the current key of its algorithm unless one exists.
+    /// False when another key is current (another instance was first).
+    async fn insert_first_signing_key(&self, key: &NewSigningKey) -> StoreResult<bool>;
+
+    /// Retires the current key of `key.algorithm` at `key.created_at` and
+    /// makes `key` current, atomically. False (and nothing changed) when a
+    /// concurrent rotation committed first.
+    async fn rotate_signing_key(&self, key: &NewSigningKey) -> StoreResult<bool>;
+}
+
 /// Everything latchkey keeps, on one engine.
 pub trait Store:
-    UserStore + SessionStore + AuditStore + OutboxStore + MfaStore + std::fmt::Debug + 'static
+    UserStore
+    + SessionStore
+    + AuditStore
+    + OutboxStore
+    + MfaStore
+    + KeyStore
+    + std::fmt::Debug
+    + 'static
 {
 }
 
 impl<T> Store for T where
-    T: UserStore + SessionStore + AuditStore + OutboxStore + MfaStore + std::fmt::Debug + 'static
+    T: UserStore
+        + SessionStore
+        + AuditStore
+        + OutboxStore
+        + MfaStore
+        + KeyStore
+        + std::fmt::Debug
+        + 'static
 {
 }
 

@@ -198,3 +198,25 @@ pub struct ChallengeRecord {
     pub code_expires_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
 }
+
+/// A signing key to store; its private half is already sealed.
+#[derive(Debug, Clone)]
+pub struct NewSigningKey {
+    pub kid: String,
+    pub algorithm: &'static str,
+    pub public_key: Vec<u8>,
+    pub sealed_private_key: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored signing key. The private half stays sealed until the token
+/// module opens it.
+#[derive(Debug, Clone)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub algorithm: String,
+    pub public_key: Vec<u8>,
+    pub sealed_private_key: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+}

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use latchkey::clock::ShiftedClock;
+use latchkey::state::AppState;
 use latchkey::store::Store;
 use latchkey::{App, Config};
 use mailin_embedded::response::{OK, Response};
@@ -199,6 +200,9 @@ pub struct TestApp {
     pub mail: Option<MailSink>,
     pub config: Config,
     pub dir: tempfile::TempDir,
+    /// The running app's state, for what has no HTTP endpoint (yet): issuing
+    /// access tokens, for instance.
+    pub state: AppState,
 }
 
 /// A fresh, empty database for one test.
@@ -277,6 +281,7 @@ impl TestApp {
         let addr = app.local_addr().unwrap();
         let store = app.state().store.clone();
         let wake = app.state().mail_wake.clone();
+        let state = app.state().clone();
         tokio::spawn(app.run_until(std::future::pending()));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -292,6 +297,7 @@ impl TestApp {
             mail: None,
             config,
             dir,
+            state,
         }
     }
 

@@ -23,4 +23,6 @@ mod register;
 mod resend;
 mod scale_out;
 mod session;
+mod signing_keys;
+mod tokens;
 mod verify;

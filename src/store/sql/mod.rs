@@ -8,6 +8,7 @@
 //! concrete code for each engine. One file per concern, like the traits.
 
 mod audit;
+mod keys;
 mod mfa;
 mod outbox;
 mod sessions;
@@ -110,10 +111,12 @@ macro_rules! sql_store {
         $crate::store::sql::sql_audit!($store);
         $crate::store::sql::sql_outbox!($store, $skip_locked);
         $crate::store::sql::sql_mfa!($store);
+        $crate::store::sql::sql_keys!($store);
     };
 }
 
 pub(crate) use audit::sql_audit;
+pub(crate) use keys::sql_keys;
 pub(crate) use mfa::sql_mfa;
 pub(crate) use outbox::sql_outbox;
 pub(crate) use sessions::sql_sessions;

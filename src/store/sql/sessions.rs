@@ -82,6 +82,12 @@ macro_rules! sql_sessions {
                 let rows = sqlx::query(&sql).bind(user_id.as_uuid()).fetch_all(self.reader()).await?;
                 rows.iter().map(session_from_row).collect()
             }
+
+            async fn session_by_id(&self, id: Uuid) -> StoreResult<Option<SessionRecord>> {
+                let sql = format!("SELECT {SESSION_COLUMNS}, {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1");
+                let row = sqlx::query(&sql).bind(id).fetch_optional(self.reader()).await?;
+                row.as_ref().map(session_from_row).transpose()
+            }
         }
     };
 }
