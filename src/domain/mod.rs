@@ -11,6 +11,8 @@ mod user;
 pub use email::{EmailAddress, EmailError};
 pub use name::{DisplayName, NameError};
 pub use password::{Password, PasswordHash};
-pub use policy::{PasswordPolicy, PolicyViolation};
-pub use token::{SessionToken, Token, TokenDigest, TokenError, TokenKind, VerificationToken};
+pub use policy::{PasswordAssessment, PasswordPolicy, PolicyViolation};
+pub use token::{
+    CsrfToken, SessionToken, Token, TokenDigest, TokenError, TokenKind, VerificationToken,
+};
 pub use user::{User, UserId, UserStatus};

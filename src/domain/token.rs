@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 const TOKEN_BYTES: usize = 32;
 /// 32 bytes in unpadded base64url.
@@ -29,6 +30,8 @@ pub trait TokenKind {
 pub struct Verification;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Session;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Csrf;
 
 impl TokenKind for Verification {
     const NAME: &'static str = "VerificationToken";
@@ -36,11 +39,16 @@ impl TokenKind for Verification {
 impl TokenKind for Session {
     const NAME: &'static str = "SessionToken";
 }
+impl TokenKind for Csrf {
+    const NAME: &'static str = "CsrfToken";
+}
 
 /// The secret in a verification link.
 pub type VerificationToken = Token<Verification>;
 /// The secret in a session cookie.
 pub type SessionToken = Token<Session>;
+/// The per-browser secret that a form must echo back (double submit).
+pub type CsrfToken = Token<Csrf>;
 
 /// The stored, looked-up form of a token. A plain hash suffices because the
 /// token already has 256 bits of entropy: there is nothing to brute-force.
@@ -80,6 +88,12 @@ impl<K> Token<K> {
 
     pub fn digest(&self) -> TokenDigest {
         TokenDigest(Sha256::digest(self.bytes).into())
+    }
+
+    /// Equality in constant time, for a secret compared with one the client
+    /// sent: how long the comparison takes says nothing about where it failed.
+    pub fn matches(&self, other: &Self) -> bool {
+        self.bytes.ct_eq(&other.bytes).into()
     }
 }
 
@@ -139,6 +153,13 @@ mod tests {
             VerificationToken::parse(&encoded).unwrap().digest(),
             token.digest()
         );
+    }
+
+    #[test]
+    fn matches_compares_the_secret() {
+        let token = CsrfToken::generate();
+        assert!(token.matches(&CsrfToken::parse(&token.encode()).unwrap()));
+        assert!(!token.matches(&CsrfToken::generate()));
     }
 
     #[test]

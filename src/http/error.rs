@@ -48,6 +48,10 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         self.code
     }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl From<FlowError> for ApiError {
@@ -71,7 +75,7 @@ impl From<FlowError> for ApiError {
                 "invalid_token",
                 "This verification link is not valid. Ask for a new one.",
             ),
-            FlowError::TokenExpired => Self::new(
+            FlowError::TokenExpired { .. } => Self::new(
                 StatusCode::GONE,
                 "token_expired",
                 "This verification link has expired. Ask for a new one.",

@@ -6,6 +6,8 @@ mod health;
 mod json;
 mod me;
 mod meta;
+mod pages;
+mod password;
 mod register;
 mod resend;
 mod session;
@@ -38,9 +40,12 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(me::get))
         .route("/logout", post(me::logout))
         .route("/healthz", get(health::get))
+        .route("/password/check", post(password::check))
+        .merge(pages::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(pages::security_headers))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(
             TraceLayer::new_for_http()

@@ -6,6 +6,6 @@ mod compose;
 mod transport;
 mod worker;
 
-pub use compose::Composer;
+pub use compose::{Composer, describe as describe_duration};
 pub use transport::{DeliveryError, Transport};
 pub use worker::{OutboxWorker, WorkerSettings};

@@ -16,6 +16,7 @@ mod audit;
 mod cli;
 mod naughty;
 mod outbox;
+mod pages;
 mod register;
 mod resend;
 mod session;
