@@ -10,10 +10,12 @@
 
   const root = document.body.dataset.root || '/';
 
+  // "Account verified": on to the dashboard after a moment to read it.
+  // `replace`, so the link with its token leaves the history.
   const onward = document.querySelector('[data-redirect]');
   if (onward) {
-    const delay = Number(onward.dataset.redirectDelay) || 1500;
-    setTimeout(() => window.location.assign(onward.dataset.redirect), delay);
+    const delay = Number(onward.dataset.redirectDelay) || 2500;
+    setTimeout(() => window.location.replace(onward.dataset.redirect), delay);
   }
 
   const form = document.querySelector('form[data-signup]');

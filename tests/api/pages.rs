@@ -19,6 +19,8 @@ both_backends!(
     the_dashboard_greets_the_verified_person_and_logs_out,
     resend_forms_redirect_or_show_their_error,
     password_check_agrees_with_register,
+    over_https_the_csrf_cookie_is_secure_and_host_prefixed,
+    browsers_get_a_page_for_unknown_addresses,
 );
 
 const HTML: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -559,4 +561,71 @@ async fn password_check_agrees_with_register(backend: Backend) {
     assert_eq!(verdict["ok"], false);
     assert_eq!(verdict["score"], 0);
     assert_eq!(verdict["errors"][0]["code"], "too_long");
+}
+
+async fn over_https_the_csrf_cookie_is_secure_and_host_prefixed(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.public_url = url::Url::parse("https://auth.example.com/").unwrap();
+    })
+    .await;
+    let page = app
+        .client
+        .get(app.url("/signup"))
+        .header("accept", HTML)
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_cookie(&page, "__Host-latchkey_csrf").expect("a __Host- cookie");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{attribute}: {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    // A token under the plain name is not the browser's token over https.
+    let html = page.text().await.unwrap();
+    let token = html
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let refused = app
+        .client
+        .post(app.url("/register"))
+        .header("cookie", format!("latchkey_csrf={token}"))
+        .form(&[("csrf_token", token), ("name", "Ada")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let accepted = app
+        .client
+        .post(app.url("/register"))
+        .header("cookie", format!("__Host-latchkey_csrf={token}"))
+        .header("origin", "https://auth.example.com")
+        .form(&[("csrf_token", token), ("name", "Ada")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 422, "past CSRF, on to validation");
+}
+
+async fn browsers_get_a_page_for_unknown_addresses(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |_| {}).await;
+    let page = app
+        .client
+        .get(app.url("/nowhere"))
+        .header("accept", HTML)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    assert_page(&page);
+    assert!(page.text().await.unwrap().contains("Page not found"));
+    let api = app.get_json("/nowhere").await;
+    assert_eq!(api.status(), 404);
+    assert_eq!(json_body(api).await["error"]["code"], "not_found");
+    let root = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(root.status(), 303);
+    assert_eq!(root.headers()["location"], "signup");
 }

@@ -39,6 +39,7 @@ impl ErrorPage {
         let title = match error.status() {
             StatusCode::SERVICE_UNAVAILABLE => "The server is busy",
             StatusCode::PAYLOAD_TOO_LARGE => "That was too much text",
+            StatusCode::NOT_FOUND => "Page not found",
             status if status.is_server_error() => "Something went wrong",
             _ => "This request could not be handled",
         };

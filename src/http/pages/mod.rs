@@ -26,7 +26,7 @@ use axum::routing::get;
 
 pub(super) use errors::ErrorPage;
 pub(super) use headers::security_headers;
-pub(super) use negotiate::{is_form, wants_html};
+pub(super) use negotiate::{asks_for_html, is_form, wants_html};
 
 use crate::state::AppState;
 

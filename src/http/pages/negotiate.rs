@@ -7,6 +7,19 @@ use axum::http::{HeaderMap, header};
 /// send `text/html` first; API clients send `application/json`; a bare
 /// `curl` (no `Accept`, or `*/*`) gets the page too.
 pub(in crate::http) fn wants_html(headers: &HeaderMap) -> bool {
+    let (html, json) = qualities(headers);
+    json <= html
+}
+
+/// A page only for a client that names `text/html` (a browser): anything
+/// else keeps the API's JSON answer.
+pub(in crate::http) fn asks_for_html(headers: &HeaderMap) -> bool {
+    let (html, json) = qualities(headers);
+    html > 0.0 && json <= html
+}
+
+/// The best quality `Accept` gives `text/html` and JSON (0 when unnamed).
+fn qualities(headers: &HeaderMap) -> (f32, f32) {
     let accept = headers
         .get_all(header::ACCEPT)
         .iter()
@@ -26,7 +39,7 @@ pub(in crate::http) fn wants_html(headers: &HeaderMap) -> bool {
             json = json.max(quality);
         }
     }
-    json <= html
+    (html, json)
 }
 
 /// The body is an HTML form (`application/x-www-form-urlencoded`).
@@ -66,6 +79,9 @@ mod tests {
         assert!(!wants_html(&accept("application/json, text/html;q=0.5")));
         assert!(wants_html(&accept("application/json;q=0.5, text/html")));
         assert!(wants_html(&accept("application/json, text/html")));
+        assert!(!asks_for_html(&HeaderMap::new()));
+        assert!(!asks_for_html(&accept("*/*")));
+        assert!(asks_for_html(&accept(chromium)));
     }
 
     #[test]
