@@ -26,7 +26,7 @@ fi
 step "building the binary"
 cargo build --locked --quiet --bin latchkey
 
-step "browser tests"
+step "node --test (e2e/)"
 rm -rf target/e2e-artifacts
 cd e2e
 exec node --test --test-concurrency=1 --test-timeout=120000 signup.test.mjs
