@@ -293,6 +293,11 @@ async function verifiedLink() {
 
 const states = {
   'signup': (page) => page.goto(app.url('/signup')),
+  'signup-strong': async (page) => {
+    await page.goto(app.url('/signup'));
+    await fillSignup(page, { email: 'ada@example.com' });
+    await page.locator('#password[data-verdict="ok"]').waitFor();
+  },
   'signup-errors': async (page) => {
     await page.goto(app.url('/signup'));
     await fillSignup(page, { email: 'ada@', password: 'password' });

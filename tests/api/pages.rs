@@ -561,6 +561,16 @@ async fn password_check_agrees_with_register(backend: Backend) {
     assert_eq!(verdict["ok"], false);
     assert_eq!(verdict["score"], 0);
     assert_eq!(verdict["errors"][0]["code"], "too_long");
+    // Bodies over 64 KiB are refused unread.
+    let huge = "a".repeat(70 * 1024);
+    let refused = app
+        .post_json("/password/check", &json!({ "password": huge }))
+        .await;
+    assert_eq!(refused.status(), 413);
+    assert_eq!(
+        json_body(refused).await["error"]["code"],
+        "payload_too_large"
+    );
 }
 
 async fn over_https_the_csrf_cookie_is_secure_and_host_prefixed(backend: Backend) {
