@@ -120,6 +120,9 @@ test('2. a weak password shows an inline error and sends no request', async () =
   await page.getByLabel('Email').fill(email);
   await password.fill('password');
   await page.locator('#password[data-verdict="bad"]').waitFor();
+  // Shown while typing, before any submit.
+  assert.match(await errorOf(page, 'password'), /one of the most common passwords/);
+  assert.match(await page.locator('#password-strength').textContent(), /Strength: Very weak/);
   await createAccount(page);
   assert.match(await errorOf(page, 'password'), /one of the most common passwords/);
   assert.equal(await password.getAttribute('aria-invalid'), 'true');
@@ -215,6 +218,7 @@ test('5. the whole flow works with JavaScript disabled', async () => {
 
   await page.goto(link);
   await page.getByRole('heading', { name: 'Account verified' }).waitFor();
+  assert.equal(await page.getByText('Taking you to your dashboard').isVisible(), false);
   await page.getByRole('link', { name: 'Continue to your dashboard' }).click();
   await page.waitForURL(app.url('/dashboard'));
   assert.match(await page.locator('.signed-in').textContent(), /You're signed in as Ada Lovelace/);

@@ -14,6 +14,7 @@
   // `replace`, so the link with its token leaves the history.
   const onward = document.querySelector('[data-redirect]');
   if (onward) {
+    onward.hidden = false;
     const delay = Number(onward.dataset.redirectDelay) || 2500;
     setTimeout(() => window.location.replace(onward.dataset.redirect), delay);
   }
