@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { simpleParser } from 'mailparser';
 import { chromium } from 'playwright-core';
 import { SMTPServer } from 'smtp-server';
 
@@ -31,34 +32,6 @@ export async function freePort() {
   });
 }
 
-/// Undoes a MIME part's transfer encoding (what lettre uses: 7bit,
-/// quoted-printable or base64).
-function decodePart(headers, body) {
-  const encoding = /content-transfer-encoding:\s*([\w-]+)/i.exec(headers)?.[1]?.toLowerCase();
-  if (encoding === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
-  if (encoding === 'quoted-printable') {
-    const bytes = body
-      .replace(/=\r?\n/g, '')
-      .replace(/=([0-9A-Fa-f]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
-    return Buffer.from(bytes, 'latin1').toString('utf8');
-  }
-  return body;
-}
-
-/// The text/plain part of a raw message.
-export function textPart(raw) {
-  const parts = raw.split(/\r?\n--[^\r\n]+\r?\n/);
-  for (const part of parts) {
-    const split = part.search(/\r?\n\r?\n/);
-    if (split < 0) continue;
-    const headers = part.slice(0, split);
-    if (/content-type:\s*text\/plain/i.test(headers)) {
-      return decodePart(headers, part.slice(split).trim());
-    }
-  }
-  throw new Error(`no text part in:\n${raw}`);
-}
-
 /// A real SMTP server on loopback that keeps every message it accepts.
 export async function startMailSink() {
   const messages = [];
@@ -70,7 +43,7 @@ export async function startMailSink() {
       const chunks = [];
       stream.on('data', (chunk) => chunks.push(chunk));
       stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
+        const raw = Buffer.concat(chunks);
         messages.push({ to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()), raw });
         callback();
       });
@@ -87,7 +60,7 @@ export async function startMailSink() {
       for (;;) {
         const mine = messages.filter((m) => m.to.includes(address.toLowerCase()));
         if (mine.length >= count) {
-          const text = textPart(mine[count - 1].raw);
+          const { text } = await simpleParser(mine[count - 1].raw);
           const link = /https?:\/\/\S+\/verify\?token=[\w-]+/.exec(text)?.[0];
           if (!link) throw new Error(`no link in:\n${text}`);
           return link;
