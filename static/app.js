@@ -162,29 +162,35 @@
     return promise;
   }
 
+  // The meter and its label follow every keystroke; the reasons go beside
+  // the field (red, aria-invalid) once it was left or submitted, and into
+  // the neutral label before that, so nobody is scolded mid-word.
   function renderVerdict() {
+    const touchedNow = touched.has('password');
     const local = checkPasswordLength(inputs.password.value);
+    const known = verdict && verdict.key === verdictKey();
     strength.hidden = inputs.password.value === '';
     let message = '';
+    let state = 'pending';
     if (local) {
       meter.dataset.score = '0';
-      strengthLabel.textContent = local;
+      strengthLabel.textContent = touchedNow ? '' : local;
       message = local;
-    } else if (verdict && verdict.key === verdictKey()) {
+      state = 'bad';
+    } else if (known) {
       const score = verdict.ok ? verdict.score : Math.min(verdict.score, 1);
       meter.dataset.score = String(score);
-      if (verdict.ok) {
-        strengthLabel.textContent = `Strength: ${STRENGTH[verdict.score]}.`;
-      } else {
-        message = verdict.errors.map((error) => error.message).join(' ');
-        strengthLabel.textContent = `Strength: ${STRENGTH[score]}.`;
-      }
+      message = verdict.errors.map((error) => error.message).join(' ');
+      strengthLabel.textContent = touchedNow || verdict.ok
+        ? `Strength: ${STRENGTH[score]}.`
+        : `Strength: ${STRENGTH[score]}. ${message}`;
+      state = verdict.ok ? 'ok' : 'bad';
     } else {
       strengthLabel.textContent = 'Checking…';
     }
-    // What the page concluded, for tests and styling: pending, ok or bad.
-    inputs.password.dataset.verdict = message ? 'bad' : (local === '' && verdict && verdict.key === verdictKey() ? 'ok' : 'pending');
-    if (touched.has('password')) show(inputs.password, message);
+    // What the page concluded (pending, ok or bad), for the tests.
+    inputs.password.dataset.verdict = state;
+    if (touchedNow) show(inputs.password, message);
   }
 
   function schedulePasswordCheck() {

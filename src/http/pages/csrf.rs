@@ -2,8 +2,9 @@
 //!
 //! Double submit: each browser gets a random 256-bit token in an `HttpOnly`,
 //! `SameSite=Lax` cookie (`__Host-` prefixed over https, so no subdomain can
-//! plant one), every form carries the same token in a hidden field (`csrf_token`), and a
-//! post is accepted only when the two match (compared in constant time).
+//! plant one), every form carries the same token in a hidden `csrf_token`
+//! field, and a post is accepted only when the two match (compared in
+//! constant time).
 //! Another site can make a browser post, but cannot read or set our cookie,
 //! so it cannot know the token. Before that, the fetch-metadata and origin
 //! headers must not name another site. The JSON API needs none of this: a
@@ -27,8 +28,9 @@ fn cookie_name(state: &AppState) -> &'static str {
 }
 
 /// The browser's token for a page's forms (a new one for a new browser), and
-/// the jar that sets its cookie. A session cookie, re-sent with every page:
-/// it lives as long as the browser keeps the page open.
+/// the jar that sets its cookie. A session cookie (gone when the browser
+/// closes), re-sent with every page; the token stays the same meanwhile, so
+/// several open tabs all post.
 pub(in crate::http) fn ensure(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     let token = jar
         .get(cookie_name(state))
