@@ -29,4 +29,4 @@ cargo build --locked --quiet --bin latchkey
 step "node --test (e2e/)"
 rm -rf target/e2e-artifacts
 cd e2e
-exec node --test --test-concurrency=1 --test-timeout=120000 signup.test.mjs
+exec node --test --test-concurrency=1 --test-timeout=120000 flow.test.mjs agreement.test.mjs pages.test.mjs

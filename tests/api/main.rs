@@ -10,13 +10,16 @@
     reason = "test code: a failed expectation is a failed test"
 )]
 
+mod browser;
 mod helpers;
 
 mod audit;
 mod cli;
+mod csrf;
 mod naughty;
 mod outbox;
 mod pages;
+mod password_check;
 mod register;
 mod resend;
 mod session;

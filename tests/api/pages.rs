@@ -1,13 +1,16 @@
 //! The browser's pages as seen over HTTP: content negotiation on /verify,
-//! form posts without JavaScript, CSRF refusals, security headers, and the
-//! password verdict agreeing with /register.
+//! form posts without JavaScript (303, or the page again with inline
+//! errors), the dashboard and its Log out form, and HTML 404s.
 
 use std::time::Duration;
 
-use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, json_body, token_of};
+use crate::browser::{
+    Browser, HTML, assert_page, assert_security_headers, csrf_token_in, open, post_form,
+    set_cookie, verify_path,
+};
+use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, json_body};
 
 both_backends!(
     verify_answers_pages_to_browsers_and_json_to_api_clients,
@@ -15,107 +18,10 @@ both_backends!(
     a_form_sign_up_redirects_to_check_your_inbox,
     form_errors_come_back_inline_on_the_page,
     a_taken_address_says_so_on_the_page,
-    form_posts_without_a_matching_csrf_token_are_refused,
     the_dashboard_greets_the_verified_person_and_logs_out,
     resend_forms_redirect_or_show_their_error,
-    password_check_agrees_with_register,
-    over_https_the_csrf_cookie_is_secure_and_host_prefixed,
     browsers_get_a_page_for_unknown_addresses,
 );
-
-const HTML: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
-/// A browser's view: its CSRF cookie, and the token in the page's forms.
-struct Browser {
-    cookie: String,
-    token: String,
-}
-
-fn set_cookie(response: &Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|value| value.to_str().unwrap().to_owned())
-        .find(|value| value.starts_with(&format!("{name}=")))
-}
-
-async fn open(app: &TestApp, path: &str) -> (Browser, String) {
-    let response = app
-        .client
-        .get(app.url(path))
-        .header("accept", HTML)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{path}");
-    let cookie = set_cookie(&response, "latchkey_csrf").expect("a CSRF cookie");
-    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
-        assert!(cookie.contains(attribute), "{cookie}");
-    }
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    let html = response.text().await.unwrap();
-    let token = html
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a form with a CSRF token")
-        .to_owned();
-    assert_eq!(cookie, format!("latchkey_csrf={token}"));
-    (Browser { cookie, token }, html)
-}
-
-/// A form post as a browser on our own page sends it.
-async fn post_form(
-    app: &TestApp,
-    browser: &Browser,
-    path: &str,
-    fields: &[(&str, &str)],
-    extra_cookie: Option<&str>,
-) -> Response {
-    let mut fields = fields.to_vec();
-    fields.push(("csrf_token", &browser.token));
-    let cookie = match extra_cookie {
-        Some(extra) => format!("{}; {extra}", browser.cookie),
-        None => browser.cookie.clone(),
-    };
-    app.client
-        .post(app.url(path))
-        .header("cookie", cookie)
-        .header(
-            "origin",
-            app.config.public_url.origin().ascii_serialization(),
-        )
-        .header("sec-fetch-site", "same-origin")
-        .header("accept", HTML)
-        .form(&fields)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// The emailed link points at the configured public URL; tests reach the
-/// app on its own port.
-fn verify_path(link: &str) -> String {
-    format!("/verify?token={}", token_of(link))
-}
-
-fn assert_page(response: &Response) {
-    let headers = response.headers();
-    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
-    assert_eq!(headers["cache-control"], "no-store");
-    assert_security_headers(response);
-}
-
-fn assert_security_headers(response: &Response) {
-    let headers = response.headers();
-    assert_eq!(headers["content-security-policy"], CSP);
-    assert_eq!(headers["x-content-type-options"], "nosniff");
-    assert_eq!(headers["referrer-policy"], "no-referrer");
-    assert_eq!(headers["x-frame-options"], "DENY");
-}
 
 async fn verify_answers_pages_to_browsers_and_json_to_api_clients(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -323,92 +229,6 @@ async fn a_taken_address_says_so_on_the_page(backend: Backend) {
     );
 }
 
-async fn form_posts_without_a_matching_csrf_token_are_refused(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let (browser, _) = open(&app, "/signup").await;
-    let fields = [
-        ("name", "Ada"),
-        ("email", "csrf@example.com"),
-        ("password", PASSWORD),
-    ];
-    let send = |cookie: Option<String>, token: Option<&str>, headers: &[(&str, &str)]| {
-        let mut request = app.client.post(app.url("/register"));
-        if let Some(cookie) = cookie {
-            request = request.header("cookie", cookie);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let mut body = fields.to_vec();
-        if let Some(token) = token {
-            body.push(("csrf_token", token));
-        }
-        request.form(&body).send()
-    };
-    let other = latchkey::domain::CsrfToken::generate().encode();
-    let refused = [
-        // No cookie, no token.
-        send(None, None, &[]).await.unwrap(),
-        // The token without its cookie.
-        send(None, Some(&browser.token), &[]).await.unwrap(),
-        // The cookie without the token.
-        send(Some(browser.cookie.clone()), None, &[]).await.unwrap(),
-        // Another token.
-        send(Some(browser.cookie.clone()), Some(&other), &[])
-            .await
-            .unwrap(),
-        // The right pair, from another site.
-        send(
-            Some(browser.cookie.clone()),
-            Some(&browser.token),
-            &[("origin", "https://evil.example")],
-        )
-        .await
-        .unwrap(),
-        send(
-            Some(browser.cookie.clone()),
-            Some(&browser.token),
-            &[("sec-fetch-site", "cross-site")],
-        )
-        .await
-        .unwrap(),
-    ];
-    for response in refused {
-        assert_eq!(response.status(), 403);
-        assert_page(&response);
-        assert!(
-            response
-                .text()
-                .await
-                .unwrap()
-                .contains("This form has expired")
-        );
-    }
-    assert!(app.store.users(10).await.unwrap().is_empty());
-
-    // A page with `Referrer-Policy: no-referrer` posts with `Origin: null`.
-    let accepted = send(
-        Some(browser.cookie.clone()),
-        Some(&browser.token),
-        &[("origin", "null"), ("sec-fetch-site", "same-origin")],
-    )
-    .await
-    .unwrap();
-    assert_eq!(accepted.status(), 303);
-
-    for path in ["/verify/resend", "/logout"] {
-        let response = app
-            .client
-            .post(app.url(path))
-            .header("cookie", &browser.cookie)
-            .form(&[("email", "csrf@example.com"), ("csrf_token", &other)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 403, "{path}");
-    }
-}
-
 async fn the_dashboard_greets_the_verified_person_and_logs_out(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let link = app.url(&verify_path(
@@ -449,14 +269,7 @@ async fn the_dashboard_greets_the_verified_person_and_logs_out(backend: Backend)
             || html.contains("You're signed in as <strong>Ada Lovelace</strong> <span class=\"address\">&lt;dash@example.com&gt;</span>"),
         "{html}"
     );
-    let token = html
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = csrf_token_in(&html);
     let browser = Browser {
         cookie: csrf.split(';').next().unwrap().to_owned(),
         token,
@@ -506,118 +319,6 @@ async fn resend_forms_redirect_or_show_their_error(backend: Backend) {
     );
     // Links work from a nested path too.
     assert!(html.contains("href=\"/static/app.css\""), "{html}");
-}
-
-/// Passwords on both sides of each rule, shared with the browser suite
-/// (e2e/signup.test.mjs feeds the same list to the page). The page's
-/// verdict comes from /password/check, so it must say what /register says.
-const PASSWORDS: &str = include_str!("../../e2e/passwords.json");
-
-async fn password_check_agrees_with_register(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let passwords: Vec<String> = serde_json::from_str(PASSWORDS).unwrap();
-    for (i, password) in passwords.iter().enumerate() {
-        let email = format!("ada{i}@example.com");
-        let check = app
-            .post_json(
-                "/password/check",
-                &json!({ "password": password, "name": "Ada Lovelace", "email": email }),
-            )
-            .await;
-        assert_eq!(check.status(), 200);
-        let verdict = json_body(check).await;
-        let score = verdict["score"].as_u64().unwrap();
-        assert!(score <= 4);
-        let register = app.register("Ada Lovelace", &email, password).await;
-        let status = register.status().as_u16();
-        let body = json_body(register).await;
-        if verdict["ok"] == true {
-            assert_eq!(status, 201, "{password:?}: {body}");
-            assert!(verdict["errors"].as_array().unwrap().is_empty());
-        } else {
-            assert_eq!(status, 422, "{password:?}: {verdict}");
-            let codes = |errors: &Value| -> Vec<String> {
-                errors
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["code"].as_str().unwrap().to_owned())
-                    .collect()
-            };
-            assert_eq!(
-                codes(&verdict["errors"]),
-                codes(&body["error"]["fields"]["password"]),
-                "{password:?}"
-            );
-        }
-    }
-    // Too long is refused without scoring.
-    let long = "a".repeat(300);
-    let verdict = json_body(
-        app.post_json("/password/check", &json!({ "password": long }))
-            .await,
-    )
-    .await;
-    assert_eq!(verdict["ok"], false);
-    assert_eq!(verdict["score"], 0);
-    assert_eq!(verdict["errors"][0]["code"], "too_long");
-    // Bodies over 64 KiB are refused unread.
-    let huge = "a".repeat(70 * 1024);
-    let refused = app
-        .post_json("/password/check", &json!({ "password": huge }))
-        .await;
-    assert_eq!(refused.status(), 413);
-    assert_eq!(
-        json_body(refused).await["error"]["code"],
-        "payload_too_large"
-    );
-}
-
-async fn over_https_the_csrf_cookie_is_secure_and_host_prefixed(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config| {
-        config.public_url = url::Url::parse("https://auth.example.com/").unwrap();
-    })
-    .await;
-    let page = app
-        .client
-        .get(app.url("/signup"))
-        .header("accept", HTML)
-        .send()
-        .await
-        .unwrap();
-    let cookie = set_cookie(&page, "__Host-latchkey_csrf").expect("a __Host- cookie");
-    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
-        assert!(cookie.contains(attribute), "{attribute}: {cookie}");
-    }
-    assert!(!cookie.contains("Domain"), "{cookie}");
-    // A token under the plain name is not the browser's token over https.
-    let html = page.text().await.unwrap();
-    let token = html
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
-    let refused = app
-        .client
-        .post(app.url("/register"))
-        .header("cookie", format!("latchkey_csrf={token}"))
-        .form(&[("csrf_token", token), ("name", "Ada")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 403);
-    let accepted = app
-        .client
-        .post(app.url("/register"))
-        .header("cookie", format!("__Host-latchkey_csrf={token}"))
-        .header("origin", "https://auth.example.com")
-        .form(&[("csrf_token", token), ("name", "Ada")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(accepted.status(), 422, "past CSRF, on to validation");
 }
 
 async fn browsers_get_a_page_for_unknown_addresses(backend: Backend) {
