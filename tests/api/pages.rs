@@ -222,6 +222,7 @@ async fn a_taken_address_says_so_on_the_page(backend: Backend) {
     assert_eq!(response.status(), 409);
     let html = response.text().await.unwrap();
     assert!(html.contains("This email is already registered."), "{html}");
+    assert!(html.contains("Enter your password again"), "{html}");
     assert!(html.contains("href=\"/login\""), "{html}");
     assert!(
         html.contains("href=\"/resend?email=TAKEN%40example.com\""),

@@ -90,11 +90,18 @@ pub(in crate::http) async fn submit(
         Err(FlowError::EmailTaken) => (StatusCode::CONFLICT, FieldErrors::default(), true),
         Err(other) => return ErrorPage::from_api(&state, &ApiError::from(other)),
     };
+    let mut password = Field::checked(None, &errors, "password");
+    if !password.invalid() && form.password.as_deref().is_some_and(|p| !p.is_empty()) {
+        // The field comes back empty: say why, or it looks like a bug.
+        password
+            .errors
+            .push("Enter your password again: it is never sent back to the page.".to_owned());
+    }
     let (jar, csrf) = csrf::ensure(&state, jar);
     let page = SignupPage {
         name: Field::checked(form.name.as_deref(), &errors, "name"),
         email: Field::checked(form.email.as_deref(), &errors, "email"),
-        password: Field::checked(None, &errors, "password"),
+        password,
         email_taken,
         ..SignupPage::new(&state, csrf)
     };
