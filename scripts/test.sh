@@ -22,3 +22,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --locked --no-fail-fast
 fi
+
+step "browser tests"
+./scripts/e2e.sh

@@ -18,9 +18,10 @@ pub use mfa::{FactorKind, MfaPolicy};
 pub use name::{DisplayName, NameError};
 pub use password::{Password, PasswordHash};
 pub use phone::{PhoneError, PhoneNumber};
-pub use policy::{PasswordPolicy, PolicyViolation};
+pub use policy::{PasswordAssessment, PasswordPolicy, PolicyViolation};
 pub use token::{
-    ChallengeToken, SessionToken, Token, TokenDigest, TokenError, TokenKind, VerificationToken,
+    ChallengeToken, CsrfToken, SessionToken, Token, TokenDigest, TokenError, TokenKind,
+    VerificationToken,
 };
 pub use totp::TotpSecret;
 pub use user::{User, UserId, UserStatus};

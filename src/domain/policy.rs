@@ -67,6 +67,20 @@ impl PolicyViolation {
     }
 }
 
+/// The verdict on one password: every violation, and zxcvbn's score (0 to 4)
+/// for a strength meter. A password too long to judge scores 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordAssessment {
+    pub score: u8,
+    pub violations: Vec<PolicyViolation>,
+}
+
+impl PasswordAssessment {
+    pub fn is_acceptable(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
 impl PasswordPolicy {
     /// Every reason the password is refused, in the order a person should fix
     /// them; empty when it is acceptable. `name` and `email` are whatever of
@@ -77,15 +91,30 @@ impl PasswordPolicy {
         name: Option<&DisplayName>,
         email: Option<&EmailAddress>,
     ) -> Vec<PolicyViolation> {
+        self.assess(password, name, email).violations
+    }
+
+    /// `check`, plus the score: the sign-up page's strength meter asks this
+    /// (through `POST /password/check`), so page and server cannot disagree.
+    pub fn assess(
+        &self,
+        password: &Password,
+        name: Option<&DisplayName>,
+        email: Option<&EmailAddress>,
+    ) -> PasswordAssessment {
+        let refused = |violation| PasswordAssessment {
+            score: 0,
+            violations: vec![violation],
+        };
         let length = password.char_count();
         if length == 0 {
-            return vec![PolicyViolation::Required];
+            return refused(PolicyViolation::Required);
         }
         if length > self.max_length {
             // Judge nothing else: the point of the limit is to do no work.
-            return vec![PolicyViolation::TooLong {
+            return refused(PolicyViolation::TooLong {
                 max: self.max_length,
-            }];
+            });
         }
         let mut violations = Vec::new();
         if length < self.min_length {
@@ -110,11 +139,12 @@ impl PasswordPolicy {
             .collect();
         let inputs: Vec<&str> = personal.iter().map(String::as_str).collect();
         let entropy = zxcvbn::zxcvbn(&scored, &inputs);
+        let score = u8::from(entropy.score());
         let is_common = is_common_password(entropy.sequence(), scored.chars().count());
         if is_common {
             violations.push(PolicyViolation::Common);
         }
-        if u8::from(entropy.score()) < self.min_score && !is_common {
+        if score < self.min_score && !is_common {
             let hint = entropy.feedback().and_then(|feedback| {
                 feedback
                     .warning()
@@ -123,7 +153,7 @@ impl PasswordPolicy {
             });
             violations.push(PolicyViolation::TooWeak { hint });
         }
-        violations
+        PasswordAssessment { score, violations }
     }
 }
 

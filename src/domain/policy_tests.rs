@@ -116,3 +116,33 @@ proptest! {
         prop_assert_eq!(PasswordPolicy::default().check(&password, None, None), vec![PolicyViolation::TooLong { max: 256 }]);
     }
 }
+
+#[test]
+fn the_score_grows_with_strength_and_too_long_is_not_scored() {
+    let policy = PasswordPolicy::default();
+    let assess = |password: &str| policy.assess(&Password::new(password), None, None);
+    assert!(assess("password").score <= 1);
+    assert!(!assess("password").is_acceptable());
+    let strong = assess("violet submarine harvests 42 clouds");
+    assert_eq!(strong.score, 4);
+    assert!(strong.is_acceptable());
+    let long = assess(&"x".repeat(policy.max_length + 1));
+    assert_eq!(long.score, 0);
+    assert_eq!(long.violations, vec![PolicyViolation::TooLong { max: 256 }]);
+}
+
+proptest! {
+    /// `check` is `assess` without the score: the page's meter and the
+    /// server's verdict come from one computation.
+    #[test]
+    fn check_is_assess_without_the_score(password in "\\PC{0,40}") {
+        let policy = PasswordPolicy::default();
+        let name = DisplayName::parse("Ada Lovelace").ok();
+        let password = Password::new(&password);
+        prop_assert_eq!(
+            policy.check(&password, name.as_ref(), None),
+            policy.assess(&password, name.as_ref(), None).violations
+        );
+        prop_assert!(policy.assess(&password, name.as_ref(), None).score <= 4);
+    }
+}

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 const TOKEN_BYTES: usize = 32;
 /// 32 bytes in unpadded base64url.
@@ -31,6 +32,8 @@ pub struct Verification;
 pub struct Session;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Challenge;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Csrf;
 
 impl TokenKind for Verification {
     const NAME: &'static str = "VerificationToken";
@@ -41,6 +44,9 @@ impl TokenKind for Session {
 impl TokenKind for Challenge {
     const NAME: &'static str = "ChallengeToken";
 }
+impl TokenKind for Csrf {
+    const NAME: &'static str = "CsrfToken";
+}
 
 /// The secret in a verification link.
 pub type VerificationToken = Token<Verification>;
@@ -48,6 +54,8 @@ pub type VerificationToken = Token<Verification>;
 pub type SessionToken = Token<Session>;
 /// The `mfa_token` that carries a login from the password step to the second factor.
 pub type ChallengeToken = Token<Challenge>;
+/// The per-browser secret that a form must echo back (double submit).
+pub type CsrfToken = Token<Csrf>;
 
 /// The stored, looked-up form of a token. A plain hash suffices because the
 /// token already has 256 bits of entropy: there is nothing to brute-force.
@@ -87,6 +95,12 @@ impl<K> Token<K> {
 
     pub fn digest(&self) -> TokenDigest {
         TokenDigest(Sha256::digest(self.bytes).into())
+    }
+
+    /// Equality in constant time, for a secret compared with one the client
+    /// sent: how long the comparison takes says nothing about where it failed.
+    pub fn matches(&self, other: &Self) -> bool {
+        self.bytes.ct_eq(&other.bytes).into()
     }
 }
 
@@ -146,6 +160,13 @@ mod tests {
             VerificationToken::parse(&encoded).unwrap().digest(),
             token.digest()
         );
+    }
+
+    #[test]
+    fn matches_compares_the_secret() {
+        let token = CsrfToken::generate();
+        assert!(token.matches(&CsrfToken::parse(&token.encode()).unwrap()));
+        assert!(!token.matches(&CsrfToken::generate()));
     }
 
     #[test]

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::domain::EmailAddress;
 use crate::hashing::HashError;
 use crate::store::{RegisterError, StoreError};
 
@@ -53,8 +54,10 @@ pub enum FlowError {
     EmailTaken,
     #[error("the verification link is invalid")]
     InvalidToken,
+    /// `email` is the address of the pending account the link was for, so a
+    /// page can offer to resend to it; the JSON API never shows it.
     #[error("the verification link has expired")]
-    TokenExpired,
+    TokenExpired { email: Option<EmailAddress> },
     #[error("the server is busy")]
     Overloaded,
     #[error("wrong email or password")]

@@ -5,6 +5,7 @@ mod access_token;
 mod error;
 mod login;
 pub mod mfa;
+mod password;
 mod register;
 mod resend;
 mod session;
@@ -13,6 +14,7 @@ mod verify;
 pub use access_token::{AccessIdentity, authenticate_access_token};
 pub use error::{FieldError, FieldErrors, FlowError};
 pub use login::{LoginOutcome, login};
+pub use password::check_password;
 pub use register::{RegisterInput, register};
 pub use resend::resend_verification;
 pub use session::{

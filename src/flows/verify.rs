@@ -53,7 +53,10 @@ pub async fn verify_email(
             .store
             .audit(&failed("expired token", Some(&record.user)))
             .await?;
-        return Err(FlowError::TokenExpired);
+        // Whoever holds the link received it at this address; offering to
+        // resend there helps only while the account still waits.
+        let email = (record.user.status == UserStatus::Pending).then(|| record.user.email.clone());
+        return Err(FlowError::TokenExpired { email });
     }
     let mut user = record.user;
     if record.used_at.is_some() {

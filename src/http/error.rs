@@ -48,6 +48,10 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         self.code
     }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl From<FlowError> for ApiError {
@@ -71,7 +75,7 @@ impl From<FlowError> for ApiError {
                 "invalid_token",
                 "This verification link is not valid. Ask for a new one.",
             ),
-            FlowError::TokenExpired => Self::new(
+            FlowError::TokenExpired { .. } => Self::new(
                 StatusCode::GONE,
                 "token_expired",
                 "This verification link has expired. Ask for a new one.",
@@ -165,12 +169,21 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub(super) async fn not_found() -> ApiError {
-    ApiError::new(
+/// JSON, or a page for a browser that follows a stale link.
+pub(super) async fn not_found(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let error = ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
         "There is nothing at this address.",
-    )
+    );
+    if super::pages::asks_for_html(&headers) {
+        super::pages::ErrorPage::from_api(&state, &error)
+    } else {
+        error.into_response()
+    }
 }
 
 pub(super) async fn method_not_allowed() -> ApiError {

@@ -10,6 +10,8 @@ mod login;
 mod me;
 mod meta;
 mod mfa;
+mod pages;
+mod password;
 mod register;
 mod resend;
 mod session;
@@ -56,9 +58,12 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}", axum::routing::delete(sessions::revoke))
         .route("/healthz", get(health::get))
         .route("/.well-known/jwks.json", get(jwks::get))
+        .route("/password/check", post(password::check))
+        .merge(pages::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(pages::security_headers))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(
             TraceLayer::new_for_http()

@@ -1,15 +1,19 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::ApiError;
 use super::meta::Meta;
+use super::pages;
 use super::session::session_cookie;
 use super::views::UserView;
-use crate::flows::{self, FlowError};
+use crate::audit::RequestMeta;
+use crate::flows::{self, FlowError, Verified};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -17,25 +21,53 @@ pub(super) struct VerifyQuery {
     token: Option<String>,
 }
 
-/// Activates the account. The first use of a link also signs the person in;
-/// a link that was already used does not, or it would be a 24-hour password.
+/// Activates the account: JSON for API clients, the verify page for a
+/// browser (the link in the email). The first use of a link also signs the
+/// person in; a link that was already used does not, or it would be a
+/// 24-hour password.
 pub(super) async fn get(
     State(state): State<AppState>,
     Meta(meta): Meta,
+    headers: HeaderMap,
     jar: CookieJar,
     query: Result<Query<VerifyQuery>, QueryRejection>,
-) -> Result<(CookieJar, Json<serde_json::Value>), ApiError> {
+) -> Response {
+    let outcome = verify_and_sign_in(&state, &meta, jar.clone(), query).await;
+    let mut response = if pages::wants_html(&headers) {
+        pages::verify::page(&state, jar, outcome)
+    } else {
+        match outcome {
+            Ok((jar, verified)) => {
+                let body = json!({ "user": UserView::from(&verified.user), "already_verified": verified.already_verified });
+                (jar, Json(body)).into_response()
+            }
+            Err(error) => ApiError::from(error).into_response(),
+        }
+    };
+    // One URL, two representations: caches must key on `Accept`.
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept"));
+    response
+}
+
+/// The verification and, on first activation, a new session in `jar`.
+pub(super) async fn verify_and_sign_in(
+    state: &AppState,
+    meta: &RequestMeta,
+    jar: CookieJar,
+    query: Result<Query<VerifyQuery>, QueryRejection>,
+) -> Result<(CookieJar, Verified), FlowError> {
     // A mangled query string is just another invalid link.
     let Ok(Query(query)) = query else {
-        return Err(FlowError::InvalidToken.into());
+        return Err(FlowError::InvalidToken);
     };
-    let verified = flows::verify_email(&state, query.token.as_deref(), &meta).await?;
+    let verified = flows::verify_email(state, query.token.as_deref(), meta).await?;
     let jar = if verified.already_verified {
         jar
     } else {
-        let session = flows::start_session(&state, &verified.user, &meta).await?;
-        jar.add(session_cookie(&state, &session.token))
+        let session = flows::start_session(state, &verified.user, meta).await?;
+        jar.add(session_cookie(state, &session.token))
     };
-    let body = json!({ "user": UserView::from(&verified.user), "already_verified": verified.already_verified });
-    Ok((jar, Json(body)))
+    Ok((jar, verified))
 }

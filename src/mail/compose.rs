@@ -93,12 +93,24 @@ impl Composer {
         }
     }
 
-    /// `{public_url}/verify?token=...`, built from configuration only.
-    pub fn verification_link(&self, token: &VerificationToken) -> String {
+    /// The configured public URL: pages build redirects and check `Origin`
+    /// against it, never against the Host header.
+    pub fn public_url(&self) -> &Url {
+        &self.public_url
+    }
+
+    /// `{public_url}/{path}`, keeping any base path of the public URL.
+    pub fn public_link(&self, path: &str) -> Url {
         let mut link = self.public_url.clone();
         let base = link.path().trim_end_matches('/').to_owned();
-        link.set_path(&format!("{base}/verify"));
+        link.set_path(&format!("{base}/{path}"));
         link.set_query(None);
+        link
+    }
+
+    /// `{public_url}/verify?token=...`, built from configuration only.
+    pub fn verification_link(&self, token: &VerificationToken) -> String {
+        let mut link = self.public_link("verify");
         link.query_pairs_mut().append_pair("token", &token.encode());
         link.into()
     }
@@ -243,7 +255,7 @@ impl Composer {
 }
 
 /// "24 hours", "15 minutes": how long a link lasts, in words for people.
-fn describe(ttl: Duration) -> String {
+pub fn describe(ttl: Duration) -> String {
     let secs = ttl.as_secs();
     let (count, unit) = match secs {
         s if s >= 3600 && s % 3600 == 0 => (s / 3600, "hour"),

@@ -7,7 +7,7 @@ mod sms;
 mod transport;
 mod worker;
 
-pub use compose::Composer;
+pub use compose::{Composer, describe as describe_duration};
 pub use sms::{SmsConfigError, SmsTransport};
 pub use transport::{DeliveryError, Transport};
 pub use worker::{OutboxWorker, WorkerSettings};

@@ -10,15 +10,19 @@
     reason = "test code: a failed expectation is a failed test"
 )]
 
+mod browser;
 mod helpers;
 
 mod audit;
 mod cli;
+mod csrf;
 mod login;
 mod mfa;
 mod naughty;
 mod outbox;
 mod overload;
+mod pages;
+mod password_check;
 mod register;
 mod resend;
 mod scale_out;

@@ -1,0 +1,19 @@
+//! POST /password/check: the sign-up page's strength meter asks the server
+//! instead of guessing, so the page never accepts a password that
+//! `register` refuses, nor refuses one it accepts.
+
+use crate::domain::{DisplayName, EmailAddress, Password, PasswordAssessment};
+use crate::state::AppState;
+
+/// Judges `password` exactly as `register` would with the same fields:
+/// name and email count only when they parse, as they do there.
+pub fn check_password(
+    state: &AppState,
+    password: &Password,
+    name: Option<&str>,
+    email: Option<&str>,
+) -> PasswordAssessment {
+    let name = name.and_then(|raw| DisplayName::parse(raw).ok());
+    let email = email.and_then(|raw| EmailAddress::parse(raw).ok());
+    state.policy.assess(password, name.as_ref(), email.as_ref())
+}

@@ -1,0 +1,32 @@
+//! The one stylesheet and the one script, compiled into the binary.
+
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+
+const STYLESHEET: &str = include_str!("../../../static/app.css");
+const SCRIPT: &str = include_str!("../../../static/app.js");
+
+/// An hour: long enough to spare requests, short enough that a new release
+/// reaches browsers soon without fingerprinted file names.
+const CACHE_CONTROL: &str = "public, max-age=3600";
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(CACHE_CONTROL),
+            ),
+        ],
+        body,
+    )
+}
+
+pub(super) async fn stylesheet() -> impl IntoResponse {
+    asset("text/css; charset=utf-8", STYLESHEET)
+}
+
+pub(super) async fn script() -> impl IntoResponse {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
