@@ -3,6 +3,7 @@
 
 mod access_token;
 mod error;
+mod link;
 mod login;
 pub mod mfa;
 mod password;

@@ -1,16 +1,12 @@
 //! POST /register: validate everything, hash, and commit the pending account
 //! with its verification email in one transaction.
 
-use chrono::TimeDelta;
-use uuid::Uuid;
-
+use super::link::new_link;
 use super::{FieldErrors, FlowError};
 use crate::audit::RequestMeta;
-use crate::domain::{
-    DisplayName, EmailAddress, Password, User, UserId, UserStatus, VerificationToken,
-};
+use crate::domain::{DisplayName, EmailAddress, Password, User, UserId, UserStatus};
 use crate::state::AppState;
-use crate::store::{NewAccount, NewToken};
+use crate::store::NewAccount;
 
 /// The fields as the client sent them; `None` when absent.
 #[derive(Debug, Default)]
@@ -53,41 +49,16 @@ pub async fn register(
     };
     tracing::Span::current().record("user.id", tracing::field::display(user.id));
 
-    let token = VerificationToken::generate();
-    let new_token = NewToken {
-        id: Uuid::now_v7(),
-        digest: token.digest(),
-        created_at: now,
-        expires_at: expiry(state, now),
+    let link = new_link(state, &user, now)?;
+    let account = NewAccount {
+        user: &user,
+        password_hash: &password_hash,
     };
-    let mail = state
-        .composer
-        .verification_email(&user, &token, state.verify_ttl, now)?;
     state
         .store
-        .register(
-            &NewAccount {
-                user: &user,
-                password_hash: &password_hash,
-            },
-            &new_token,
-            &mail,
-            meta,
-        )
+        .register(&account, &link.stored, &link.mail, meta)
         .await?;
-
-    state.mail_wake.notify_one();
-    if state.log_links {
-        tracing::info!(link = %state.composer.verification_link(&token), "verification link (no SMTP configured: the email is in the mail folder)");
-    }
+    link.announce(state);
     tracing::info!("account registered, verification email queued");
     Ok(user)
-}
-
-pub(super) fn expiry(
-    state: &AppState,
-    now: chrono::DateTime<chrono::Utc>,
-) -> chrono::DateTime<chrono::Utc> {
-    now.checked_add_signed(TimeDelta::from_std(state.verify_ttl).unwrap_or(TimeDelta::MAX))
-        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
 }

@@ -2,14 +2,11 @@
 //! of that account stops working. The answer never says whether the address
 //! has an account.
 
-use uuid::Uuid;
-
-use super::register::expiry;
+use super::link::new_link;
 use super::{FieldErrors, FlowError};
 use crate::audit::RequestMeta;
-use crate::domain::{EmailAddress, UserStatus, VerificationToken};
+use crate::domain::{EmailAddress, UserStatus};
 use crate::state::AppState;
-use crate::store::NewToken;
 
 #[tracing::instrument(name = "resend_verification", skip_all, fields(user.id))]
 pub async fn resend_verification(
@@ -32,24 +29,11 @@ pub async fn resend_verification(
         return Ok(());
     }
     tracing::Span::current().record("user.id", tracing::field::display(user.id));
-    let now = state.clock.now();
-    let token = VerificationToken::generate();
-    let new_token = NewToken {
-        id: Uuid::now_v7(),
-        digest: token.digest(),
-        created_at: now,
-        expires_at: expiry(state, now),
-    };
-    let mail = state
-        .composer
-        .verification_email(&user, &token, state.verify_ttl, now)?;
+    let link = new_link(state, &user, state.clock.now())?;
     state
         .store
-        .replace_verification(user.id, &new_token, &mail, meta)
+        .replace_verification(user.id, &link.stored, &link.mail, meta)
         .await?;
-    state.mail_wake.notify_one();
-    if state.log_links {
-        tracing::info!(link = %state.composer.verification_link(&token), "verification link (no SMTP configured: the email is in the mail folder)");
-    }
+    link.announce(state);
     Ok(())
 }
