@@ -58,7 +58,7 @@ pub async fn verify_email(
         let email = (record.user.status == UserStatus::Pending).then(|| record.user.email.clone());
         return Err(FlowError::TokenExpired { email });
     }
-    let mut user = record.user;
+    let user = record.user;
     if record.used_at.is_some() {
         return Ok(Verified {
             user,
@@ -67,13 +67,9 @@ pub async fn verify_email(
     }
     match state.store.activate(record.id, user.id, now, meta).await? {
         Activation::Activated => {
-            if user.status == UserStatus::Pending {
-                user.status = UserStatus::Active;
-                user.verified_at = Some(now);
-            }
             tracing::info!("email verified, account active");
             Ok(Verified {
-                user,
+                user: activated(user, now),
                 already_verified: false,
             })
         }
@@ -92,6 +88,7 @@ pub async fn verify_email(
     }
 }
 
+/// The account as the activation left it (the row read before it was pending).
 fn activated(mut user: User, now: chrono::DateTime<chrono::Utc>) -> User {
     if user.status == UserStatus::Pending {
         user.status = UserStatus::Active;
