@@ -70,6 +70,28 @@ impl Hasher {
         })
     }
 
+    /// A hash in the configured format whose password nobody knows (random
+    /// salt, random output). Checking a password against it costs exactly
+    /// what checking a real one costs, and it is made without hashing.
+    pub fn decoy(&self) -> Result<PasswordHash, HashError> {
+        let salt = SaltString::generate(&mut OsRng);
+        let mut output = vec![
+            0_u8;
+            self.params
+                .output_len()
+                .unwrap_or(Params::DEFAULT_OUTPUT_LEN)
+        ];
+        rand::RngCore::fill_bytes(&mut OsRng, &mut output);
+        let phc = argon2::PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params)?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&output)?),
+        };
+        Ok(PasswordHash::from_phc(phc.to_string()))
+    }
+
     pub async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
         let password = password.clone();
         let params = self.params.clone();
@@ -261,6 +283,26 @@ mod tests {
                 )
                 .await
                 .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_decoy_costs_a_real_check_and_matches_nothing() {
+        let hasher = Hasher::new(19_456, 2, 1, 1, 0).unwrap();
+        let decoy = hasher.decoy().unwrap();
+        assert!(
+            decoy
+                .as_str()
+                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            decoy.as_str()
+        );
+        assert!(!hasher.verify(&Password::new(""), &decoy).await.unwrap());
+        assert!(
+            !hasher
+                .verify(&Password::new("correct horse battery staple"), &decoy)
+                .await
+                .unwrap()
         );
     }
 

@@ -13,7 +13,6 @@ use tokio::sync::Notify;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::Sealer;
-use crate::domain::{Password, VerificationToken};
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::mail::{Composer, OutboxWorker, SmsTransport, Transport, WorkerSettings};
@@ -66,9 +65,7 @@ impl App {
             policy: config.mfa,
             methods: config.mfa_methods().map_err(anyhow::Error::msg)?,
         };
-        let dummy_hash = hasher
-            .hash(&Password::new(&VerificationToken::generate().encode()))
-            .await?;
+        let dummy_hash = hasher.decoy()?;
         anyhow::ensure!(
             (tokens::MIN_TTL..=tokens::MAX_TTL).contains(&config.access_token_ttl),
             "LATCHKEY_ACCESS_TOKEN_TTL must be between 10s and 24h"

@@ -33,8 +33,8 @@ pub struct AppState {
     /// a newcomer can click them from the console. Never with real SMTP.
     pub log_links: bool,
     pub mfa: MfaSettings,
-    /// A hash of a random password with the configured parameters: unknown
-    /// emails are checked against it so they cost what a real login costs.
+    /// A hash nobody's password matches, in the configured parameters:
+    /// unknown emails are checked against it so they cost what a real login costs.
     pub dummy_hash: PasswordHash,
     /// Issues and verifies JWT access tokens; publishes the JWKS.
     pub tokens: AccessTokens,
