@@ -51,7 +51,17 @@ pub async fn start_session(
     user: &User,
     meta: &RequestMeta,
 ) -> Result<StartedSession, FlowError> {
-    let now = state.clock.now();
+    let (started, session) = new_session(state, user, state.clock.now());
+    state.store.create_session(&session, meta).await?;
+    Ok(started)
+}
+
+/// A fresh session for `user`: the secret for the cookie, and the row to store.
+pub(super) fn new_session(
+    state: &AppState,
+    user: &User,
+    now: DateTime<Utc>,
+) -> (StartedSession, NewSession) {
     let token = SessionToken::generate();
     let session = NewSession {
         id: Uuid::now_v7(),
@@ -63,20 +73,13 @@ pub async fn start_session(
             .checked_add_signed(delta(state.sessions.absolute))
             .unwrap_or(DateTime::<Utc>::MAX_UTC),
     };
-    state.store.create_session(&session, meta).await?;
-    let event = AuditEvent::new(
-        now,
-        AuditKind::SessionStarted,
-        Outcome::Success,
-        Some(user.id),
-        meta,
+    (
+        StartedSession {
+            token,
+            id: session.id,
+        },
+        session,
     )
-    .with_detail(session.id.to_string());
-    state.store.audit(&event).await?;
-    Ok(StartedSession {
-        token,
-        id: session.id,
-    })
 }
 
 /// The live session the cookie names, or `None` for a missing, unknown,

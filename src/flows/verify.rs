@@ -5,7 +5,8 @@ use crate::domain::{User, UserStatus, VerificationToken};
 use crate::state::AppState;
 use crate::store::Activation;
 
-use super::FlowError;
+use super::session::new_session;
+use super::{FlowError, StartedSession};
 
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -13,6 +14,9 @@ pub struct Verified {
     /// The link had already done its work (a mail scanner may have opened it
     /// first); the person is told their account is active, not that it failed.
     pub already_verified: bool,
+    /// The first use of a link signs the person in. A used link does not:
+    /// it would be a password valid for a day, in an email.
+    pub session: Option<StartedSession>,
 }
 
 #[tracing::instrument(name = "verify", skip_all, fields(user.id))]
@@ -63,20 +67,28 @@ pub async fn verify_email(
         return Ok(Verified {
             user,
             already_verified: true,
+            session: None,
         });
     }
-    match state.store.activate(record.id, user.id, now, meta).await? {
+    let (started, session) = new_session(state, &user, now);
+    match state
+        .store
+        .activate(record.id, user.id, &session, meta)
+        .await?
+    {
         Activation::Activated => {
             tracing::info!("email verified, account active");
             Ok(Verified {
                 user: activated(user, now),
                 already_verified: false,
+                session: Some(started),
             })
         }
         // Lost a race with another click of the same link.
         Activation::AlreadyUsed => Ok(Verified {
             user: activated(user, now),
             already_verified: true,
+            session: None,
         }),
         Activation::Revoked => {
             state

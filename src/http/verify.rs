@@ -63,11 +63,9 @@ pub(super) async fn verify_and_sign_in(
         return Err(FlowError::InvalidToken);
     };
     let verified = flows::verify_email(state, query.token.as_deref(), meta).await?;
-    let jar = if verified.already_verified {
-        jar
-    } else {
-        let session = flows::start_session(state, &verified.user, meta).await?;
-        jar.add(session_cookie(state, &session.token))
+    let jar = match &verified.session {
+        Some(session) => jar.add(session_cookie(state, &session.token)),
+        None => jar,
     };
     Ok((jar, verified))
 }

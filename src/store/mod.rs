@@ -93,12 +93,13 @@ pub trait UserStore: Send + Sync {
 
     async fn token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;
 
-    /// Uses the token and activates its account, once.
+    /// Uses the token, activates its account and starts `session`, once,
+    /// in one transaction.
     async fn activate(
         &self,
         token_id: Uuid,
         user_id: UserId,
-        now: DateTime<Utc>,
+        session: &NewSession,
         meta: &RequestMeta,
     ) -> StoreResult<Activation>;
 
@@ -116,6 +117,7 @@ pub trait UserStore: Send + Sync {
 /// Server-side sessions, looked up by the digest of the cookie's secret.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
+    /// Stores the session and its `session.started` audit entry together.
     async fn create_session(&self, session: &NewSession, meta: &RequestMeta) -> StoreResult<()>;
 
     /// The session and its account, whatever its state; the caller judges expiry.

@@ -93,6 +93,11 @@ async fn simultaneous_clicks_activate_once(backend: Backend) {
             .count(),
         1
     );
+    assert_eq!(
+        trail.iter().filter(|r| r.event == "session.started").count(),
+        1,
+        "only the click that activated signs in"
+    );
 }
 
 async fn healthz_answers_when_ready(backend: Backend) {

@@ -95,6 +95,27 @@ macro_rules! sql_common {
             insert_audit(tx, &event).await
         }
 
+        /// A session row and its audit entry, in the caller's transaction.
+        async fn insert_session(tx: &mut Tx<'_>, session: &NewSession, meta: &RequestMeta) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent) \
+                 VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
+            )
+            .bind(session.id)
+            .bind(session.user_id.as_uuid())
+            .bind(session.digest.as_bytes())
+            .bind(session.created_at)
+            .bind(session.authenticated_at)
+            .bind(session.expires_at)
+            .bind(meta.ip.as_deref())
+            .bind(meta.user_agent.as_deref())
+            .execute(&mut **tx)
+            .await?;
+            let event = AuditEvent::new(session.created_at, AuditKind::SessionStarted, Outcome::Success, Some(session.user_id), meta)
+                .with_detail(session.id.to_string());
+            insert_audit(tx, &event).await
+        }
+
         fn is_unique_violation(error: &sqlx::Error) -> bool {
             error.as_database_error().is_some_and(|db| db.is_unique_violation())
         }

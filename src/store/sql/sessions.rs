@@ -22,20 +22,9 @@ macro_rules! sql_sessions {
         #[async_trait]
         impl SessionStore for $store {
             async fn create_session(&self, session: &NewSession, meta: &RequestMeta) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent) \
-                     VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
-                )
-                .bind(session.id)
-                .bind(session.user_id.as_uuid())
-                .bind(session.digest.as_bytes())
-                .bind(session.created_at)
-                .bind(session.authenticated_at)
-                .bind(session.expires_at)
-                .bind(meta.ip.as_deref())
-                .bind(meta.user_agent.as_deref())
-                .execute(self.writer())
-                .await?;
+                let mut tx = self.writer().begin().await?;
+                insert_session(&mut tx, session, meta).await?;
+                tx.commit().await?;
                 Ok(())
             }
 

@@ -82,7 +82,8 @@ macro_rules! sql_users {
                 }))
             }
 
-            async fn activate(&self, token_id: Uuid, user_id: UserId, now: DateTime<Utc>, meta: &RequestMeta) -> StoreResult<Activation> {
+            async fn activate(&self, token_id: Uuid, user_id: UserId, session: &NewSession, meta: &RequestMeta) -> StoreResult<Activation> {
+                let now = session.created_at;
                 let mut tx = self.writer().begin().await?;
                 // The conditional update is what makes two simultaneous clicks safe:
                 // only one of them changes a row.
@@ -106,6 +107,8 @@ macro_rules! sql_users {
                     .await?;
                 let event = AuditEvent::new(now, AuditKind::VerificationSucceeded, Outcome::Success, Some(user_id), meta);
                 insert_audit(&mut tx, &event).await?;
+                // The first click signs the person in: one commit for all of it.
+                insert_session(&mut tx, session, meta).await?;
                 tx.commit().await?;
                 Ok(Activation::Activated)
             }
