@@ -14,23 +14,27 @@ export const SHORT_TTL_MS = 3000;
 
 /// The sink, an instance with default settings (`app`), one whose links
 /// expire after 3 s (`shortApp`, only when asked for), and Chromium.
-export async function startWorld({ withShortApp = false } = {}) {
+/// With `withStrictApp`, also `strictApp`: an instance under
+/// `LATCHKEY_MFA=required`, where a login must set up a second factor.
+export async function startWorld({ withShortApp = false, withStrictApp = false } = {}) {
   const sink = await startMailSink();
-  const [app, shortApp] = await Promise.all([
+  const [app, shortApp, strictApp] = await Promise.all([
     startApp({ smtpPort: sink.port }),
     withShortApp
       ? startApp({ smtpPort: sink.port, env: { LATCHKEY_VERIFY_TTL: `${SHORT_TTL_MS / 1000}s` } })
       : null,
+    withStrictApp ? startApp({ smtpPort: sink.port, env: { LATCHKEY_MFA: 'required' } }) : null,
   ]);
   const browser = await launchBrowser();
   return {
     sink,
     app,
     shortApp,
+    strictApp,
     browser,
     async stop() {
       await browser.close();
-      await Promise.all([app.stop(), shortApp?.stop()]);
+      await Promise.all([app.stop(), shortApp?.stop(), strictApp?.stop()]);
       await sink.close();
     },
   };
@@ -114,9 +118,9 @@ const sessionOf = (response) => response.headers.getSetCookie()
 
 /// An active account made through the API (register, then the emailed
 /// link); returns its email, id and the session cookie (`name=value`).
-export async function verifiedAccount(world, prefix) {
+export async function verifiedAccount(world, prefix, target = world.app) {
   const email = uniqueEmail(prefix);
-  const { status, body } = await registerByApi(world.app, email);
+  const { status, body } = await registerByApi(target, email);
   if (status !== 201) throw new Error(`register: ${status}`);
   const link = await world.sink.link(email);
   const verified = await fetch(link, { headers: { accept: 'application/json' } });
@@ -156,4 +160,15 @@ export async function logIn(page, target, email, password = PASSWORD) {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+/// Adds email codes as a factor for the signed-in `cookie` through the API
+/// (the code read out of the email). `codesBefore`: codes the address got
+/// so far.
+export async function enrolEmailByApi(world, email, cookie, codesBefore = 0) {
+  const started = await postJson(world.app, '/mfa/email/enroll', {}, cookie);
+  if (started.status !== 202) throw new Error(`email enroll: ${started.status}`);
+  const code = await world.sink.code(email, codesBefore + 1);
+  const confirmed = await postJson(world.app, '/mfa/email/confirm', { code }, cookie);
+  if (confirmed.status !== 200) throw new Error(`email confirm: ${JSON.stringify(confirmed.body)}`);
 }
