@@ -51,7 +51,7 @@ impl Moment {
     }
 
     fn minute(at: DateTime<Utc>) -> Self {
-        Self::new(at, "%-d %b %Y, %H:%M UTC")
+        Self::new(at, "%-d %b %Y %H:%M UTC")
     }
 }
 

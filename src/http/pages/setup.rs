@@ -105,6 +105,12 @@ struct SetupPage {
     error: String,
 }
 
+impl SetupPage {
+    fn choosing(&self) -> bool {
+        matches!(self.step, Step::Choose(_))
+    }
+}
+
 /// What went wrong with the last post, for the page shown again.
 #[derive(Default)]
 pub(super) struct Trouble {
