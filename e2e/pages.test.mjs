@@ -140,6 +140,12 @@ const states = {
     await page.getByRole('button', { name: 'Email me a code' }).click();
     await page.getByRole('status').filter({ hasText: 'We sent a 6-digit code' }).waitFor();
   },
+  'mfa-email-only': async (page) => {
+    const account = await verifiedAccount(world, 'mfa-email-only');
+    await enrolEmailByApi(world, account.email, account.cookie);
+    await logIn(page, app, account.email);
+    await page.waitForURL(app.url('/mfa'));
+  },
   'mfa-expired': (page) => page.goto(app.url('/mfa')),
   'dashboard-with-two-step': async (page) => {
     const account = await verifiedAccount(world, 'dash-2fa');

@@ -36,22 +36,21 @@ struct Account {
     sessions: Vec<Session>,
 }
 
-/// A time as the page shows it, and as `<time datetime>` carries it.
+/// A time as the page shows it (a date, and the time of day in UTC), and
+/// as `<time datetime>` carries it.
 struct Moment {
-    shown: String,
+    date: String,
+    clock: String,
     iso: String,
 }
 
 impl Moment {
-    fn new(at: DateTime<Utc>, format: &str) -> Self {
+    fn new(at: DateTime<Utc>) -> Self {
         Self {
-            shown: at.format(format).to_string(),
+            date: at.format("%-d %b %Y").to_string(),
+            clock: at.format("%H:%M UTC").to_string(),
             iso: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         }
-    }
-
-    fn minute(at: DateTime<Utc>) -> Self {
-        Self::new(at, "%-d %b %Y %H:%M UTC")
     }
 }
 
@@ -134,7 +133,7 @@ async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, 
     Ok(Account {
         name: user.name.as_str().to_owned(),
         email: user.email.as_str().to_owned(),
-        member_since: Moment::new(user.created_at, "%-d %B %Y"),
+        member_since: Moment::new(user.created_at),
         offers: offers(state, &enrolled),
         factors: factors
             .into_iter()
@@ -142,7 +141,7 @@ async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, 
                 kind: factor.kind.as_str(),
                 label: label(factor.kind),
                 detail: factor.phone.unwrap_or_default(),
-                added: Moment::minute(factor.confirmed_at),
+                added: Moment::new(factor.confirmed_at),
             })
             .collect(),
         recovery_codes_left,
@@ -154,8 +153,8 @@ async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, 
                 device: device(record.user_agent.as_deref().unwrap_or_default()),
                 user_agent: record.user_agent.unwrap_or_default(),
                 ip: record.ip.unwrap_or_else(|| "unknown".to_owned()),
-                created: Moment::minute(record.created_at),
-                last_seen: Moment::minute(record.last_seen_at),
+                created: Moment::new(record.created_at),
+                last_seen: Moment::new(record.last_seen_at),
                 current: record.id == session.id,
             })
             .collect(),

@@ -47,6 +47,14 @@ struct MfaPage {
     form_error: String,
 }
 
+impl MfaPage {
+    /// No app to read a code from, and no code sent yet: the buttons that
+    /// send one come before the field to type it in.
+    fn send_first(&self) -> bool {
+        !self.totp && self.sent.is_none() && (self.sms || self.email)
+    }
+}
+
 /// What went wrong with the last post, for the page shown again.
 #[derive(Default)]
 struct Trouble {
