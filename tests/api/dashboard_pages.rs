@@ -20,6 +20,7 @@ both_backends!(
     changing_factors_from_the_dashboard_needs_a_recent_sign_in,
     a_required_second_factor_is_set_up_to_finish_the_login,
     dashboard_forms_without_a_matching_csrf_token_are_refused,
+    with_two_step_verification_off_the_dashboard_offers_none,
 );
 
 /// A signed-in browser of a new, verified account.
@@ -444,4 +445,25 @@ async fn dashboard_forms_without_a_matching_csrf_token_are_refused(backend: Back
     assert!(html.contains("data-factor=\"totp\""), "{html}");
     assert!(html.contains("10 of 10 left"), "{html}");
     assert_eq!(html.matches("/revoke\"").count(), 1, "{html}");
+}
+
+async fn with_two_step_verification_off_the_dashboard_offers_none(backend: Backend) {
+    let sink = MailSink::start(0);
+    let port = sink.port;
+    let mut app = TestApp::spawn_with(backend, |config| {
+        config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        config.mfa = latchkey::domain::MfaPolicy::Off;
+    })
+    .await;
+    app.mail = Some(sink);
+    let (mut browser, _) = signed_in(&app, "off@example.com").await;
+    let html = browser.get(&app, "/dashboard").await.text().await.unwrap();
+    assert!(
+        html.contains("This service does not use two-step verification."),
+        "{html}"
+    );
+    assert!(!html.contains("/enroll\""), "{html}");
+    let refused = browser.post(&app, "/mfa/totp/enroll", &[]).await;
+    assert_eq!(refused.status(), 400);
+    assert_page(&refused);
 }
