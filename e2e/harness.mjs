@@ -54,20 +54,37 @@ export async function startMailSink() {
   return {
     port,
     messages,
-    /// Waits for the `count`-th message to `address` and returns its link.
-    async link(address, count = 1, timeoutMs = 15000) {
+    /// Waits for the `count`-th message to `address` and returns its text.
+    async text(address, count = 1, timeoutMs = 15000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const mine = messages.filter((m) => m.to.includes(address.toLowerCase()));
-        if (mine.length >= count) {
-          const { text } = await simpleParser(mine[count - 1].raw);
-          const link = /https?:\/\/\S+\/verify\?token=[\w-]+/.exec(text)?.[0];
-          if (!link) throw new Error(`no link in:\n${text}`);
-          return link;
-        }
+        if (mine.length >= count) return (await simpleParser(mine[count - 1].raw)).text;
         if (Date.now() > deadline) throw new Error(`${address} got ${mine.length} of ${count} emails`);
         await sleep(50);
       }
+    },
+    /// Waits for the `count`-th sign-in code emailed to `address` (other
+    /// mail, such as notices, is skipped) and returns its 6 digits.
+    async code(address, count = 1, timeoutMs = 15000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const mine = messages.filter((m) => m.to.includes(address.toLowerCase()));
+        const parsed = await Promise.all(mine.map((m) => simpleParser(m.raw)));
+        const codes = parsed
+          .filter((mail) => mail.subject === 'Your sign-in code')
+          .map((mail) => /\b\d{6}\b/.exec(mail.text)[0]);
+        if (codes.length >= count) return codes[count - 1];
+        if (Date.now() > deadline) throw new Error(`${address} got ${codes.length} of ${count} codes`);
+        await sleep(50);
+      }
+    },
+    /// Waits for the `count`-th message to `address` and returns its link.
+    async link(address, count = 1, timeoutMs = 15000) {
+      const text = await this.text(address, count, timeoutMs);
+      const link = /https?:\/\/\S+\/verify\?token=[\w-]+/.exec(text)?.[0];
+      if (!link) throw new Error(`no link in:\n${text}`);
+      return link;
     },
     count(address) {
       return messages.filter((m) => m.to.includes(address.toLowerCase())).length;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The browser tests (e2e/): the sign-up pages in Debian's Chromium, driven by
+# The browser tests (e2e/): the pages in Debian's Chromium, driven by
 # playwright-core, against the real binary and a real SMTP sink. Installs what
 # it needs when missing (Chromium from apt, the npm packages pinned in
 # e2e/package-lock.json), builds the binary, runs `node --test`.
@@ -29,4 +29,4 @@ cargo build --locked --quiet --bin latchkey
 step "node --test (e2e/)"
 rm -rf target/e2e-artifacts
 cd e2e
-exec node --test --test-concurrency=1 --test-timeout=120000 flow.test.mjs agreement.test.mjs pages.test.mjs
+exec node --test --test-concurrency=1 --test-timeout=120000 flow.test.mjs login.test.mjs agreement.test.mjs pages.test.mjs

@@ -62,9 +62,7 @@ pub(super) async fn authenticated(
         .issue(user.id, Some(session.id))
         .await
         .map_err(|error| FlowError::Internal(Box::new(error)))?;
-    let jar = jar
-        .add(session_cookie(state, &session.token))
-        .add(removal(state));
+    let jar = signed_in(state, jar, session);
     let body = json!({
         "status": "authenticated",
         "user": UserView::from(user),
@@ -75,6 +73,13 @@ pub(super) async fn authenticated(
     Ok((jar, Json(body)))
 }
 
+/// The cookies of a finished login: the new session's, and the end of the
+/// `mfa_token` cookie.
+pub(super) fn signed_in(state: &AppState, jar: CookieJar, session: &StartedSession) -> CookieJar {
+    jar.add(session_cookie(state, &session.token))
+        .add(removal(state))
+}
+
 fn challenge_answer(
     state: &AppState,
     jar: CookieJar,
@@ -82,15 +87,20 @@ fn challenge_answer(
     challenge: &Challenge,
 ) -> (CookieJar, Json<Value>) {
     let token = challenge.token.encode();
-    let cookie = Cookie::build((mfa_cookie_name(state), token.clone()))
+    let body = json!({ "status": status, "mfa_token": token, "methods": challenge.methods, "expires_in": challenge.expires_in });
+    (jar.add(challenge_cookie(state, challenge)), Json(body))
+}
+
+/// The challenge's `mfa_token` for browsers: `HttpOnly`, `SameSite=Strict`,
+/// as long-lived as the challenge.
+pub(super) fn challenge_cookie(state: &AppState, challenge: &Challenge) -> Cookie<'static> {
+    Cookie::build((mfa_cookie_name(state), challenge.token.encode()))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(state.secure_cookies)
         .max_age(time_duration(challenge.expires_in))
-        .build();
-    let body = json!({ "status": status, "mfa_token": token, "methods": challenge.methods, "expires_in": challenge.expires_in });
-    (jar.add(cookie), Json(body))
+        .build()
 }
 
 fn time_duration(seconds: i64) -> time::Duration {

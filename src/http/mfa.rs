@@ -56,19 +56,21 @@ pub(super) async fn verify(
     authenticated(&state, jar, &user, &session).await
 }
 
-async fn enroller(
+/// Who may enrol: a recent session, else the enrolment `mfa_token` (body or
+/// cookie). The pages' enrolment forms ask the same way.
+pub(super) async fn enroller(
     state: &AppState,
     session: Option<CurrentSession>,
     jar: &CookieJar,
     from_body: Option<String>,
-) -> Result<mfa::Enroller, ApiError> {
+) -> Result<mfa::Enroller, FlowError> {
     // A session comes first: a signed-in person may still hold an old mfa cookie.
     let token = if session.is_some() {
         from_body
     } else {
         mfa_token(state, jar, from_body)
     };
-    Ok(mfa::enroller(state, session, token.as_deref()).await?)
+    mfa::enroller(state, session, token.as_deref()).await
 }
 
 /// The answer to a confirmed enrolment: recovery codes (shown once), and a

@@ -1,15 +1,12 @@
 use axum::Json;
-use axum::extract::{Request, State};
-use axum::handler::Handler;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::ApiError;
 use super::json::ApiJson;
 use super::meta::Meta;
-use super::pages;
 use super::views::UserView;
 use crate::domain::Password;
 use crate::flows::{self, RegisterInput};
@@ -22,17 +19,9 @@ pub(super) struct RegisterBody {
     password: Option<String>,
 }
 
-/// JSON for the API (and the sign-up page's script); an HTML form post from
-/// the sign-up page without JavaScript. Any other body is 415 as before.
-pub(super) async fn post(State(state): State<AppState>, request: Request) -> Response {
-    if pages::is_form(request.headers()) {
-        pages::signup::submit.call(request, state).await
-    } else {
-        json.call(request, state).await
-    }
-}
-
-async fn json(
+/// The API (and the sign-up page's script); the form the page posts without
+/// JavaScript goes to `pages::signup::submit` (see `http::router`).
+pub(super) async fn post(
     State(state): State<AppState>,
     Meta(meta): Meta,
     ApiJson(body): ApiJson<RegisterBody>,

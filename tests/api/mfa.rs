@@ -17,12 +17,12 @@ both_backends!(
 );
 
 /// The TOTP time step the app's clock is in now.
-fn step_now(app: &TestApp) -> u64 {
+pub fn step_now(app: &TestApp) -> u64 {
     app.clock_now().timestamp() as u64 / 30
 }
 
 /// The code of `secret` (base32) for time step `step`.
-fn code_at(secret: &str, step: u64) -> String {
+pub fn code_at(secret: &str, step: u64) -> String {
     let bytes = totp_rs::Secret::Encoded(secret.to_owned())
         .to_bytes()
         .unwrap();
@@ -30,7 +30,7 @@ fn code_at(secret: &str, step: u64) -> String {
 }
 
 /// The code for the app's current step plus `offset`.
-fn code_for(secret: &str, app: &TestApp, offset: u64) -> String {
+pub fn code_for(secret: &str, app: &TestApp, offset: u64) -> String {
     code_at(secret, step_now(app) + offset)
 }
 
@@ -42,7 +42,7 @@ impl TestApp {
 
 /// Enrols TOTP for the signed-in `cookie`; returns the secret, the recovery
 /// codes, and the time step whose code confirmed the enrolment (now spent).
-async fn enrol_totp(app: &TestApp, cookie: &str) -> (String, Vec<String>, u64) {
+pub async fn enrol_totp(app: &TestApp, cookie: &str) -> (String, Vec<String>, u64) {
     let enrolment = json_body(app.post_as(cookie, "/mfa/totp/enroll", &json!({})).await).await;
     let secret = enrolment["secret"].as_str().unwrap().to_owned();
     assert_eq!(secret.len(), 32, "160-bit secret");

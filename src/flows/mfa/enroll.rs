@@ -93,6 +93,14 @@ pub async fn enroll_totp(
         created_at: state.clock.now(),
     };
     state.store.begin_enrolment(&pending).await?;
+    totp_enrollment(&secret, user)
+}
+
+/// The secret as an authenticator app takes it: base32, URI and QR code.
+pub(super) fn totp_enrollment(
+    secret: &TotpSecret,
+    user: &User,
+) -> Result<TotpEnrollment, FlowError> {
     let otpauth_uri = secret
         .otpauth_uri("latchkey", user.email.as_str())
         .ok_or(FlowError::MethodUnavailable)?;

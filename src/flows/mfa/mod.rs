@@ -2,6 +2,7 @@
 //! SMS or email, TOTP, recovery codes, and enrolment of each.
 
 mod challenge;
+mod describe;
 mod enroll;
 mod manage;
 mod verify;
@@ -9,6 +10,9 @@ mod verify;
 use chrono::{DateTime, TimeDelta, Utc};
 
 pub use challenge::{Challenge, load_challenge, open_challenge, send_login_code};
+pub use describe::{
+    LoginChallenge, PendingEnrolment, SentCode, describe_challenge, pending_enrolment,
+};
 pub use enroll::{
     Enrolled, Enroller, TotpEnrollment, confirm_delivered, confirm_totp, enroll_delivered,
     enroll_totp, enroller,

@@ -1,26 +1,75 @@
-//! `GET /dashboard` (for now: who is signed in) and its Log out form,
-//! `POST /logout` as a form, which ends the session and goes back to sign-up.
+//! `GET /dashboard`: profile, two-step verification (methods with Remove
+//! buttons, recovery codes, buttons to set up more), the sessions with
+//! Revoke buttons, and the Log out form; `POST /logout` as a form, which
+//! ends the session and goes back to sign-up. (The Remove and Revoke forms
+//! are `manage.rs`.)
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
-use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::errors::unreadable_form;
+use super::setup::{Offer, label, offers};
 use super::{ErrorPage, csrf, render, see_other};
-use crate::flows;
+use crate::domain::FactorKind;
+use crate::flows::{self, CurrentSession, FlowError, mfa};
 use crate::http::ApiError;
 use crate::http::meta::Meta;
 use crate::http::session::{MaybeSignedIn, removal_cookie};
 use crate::state::AppState;
 
-struct Person {
+struct Account {
     name: String,
     email: String,
+    member_since: Moment,
+    factors: Vec<Factor>,
+    offers: Vec<Offer>,
+    recovery_codes_left: i64,
+    /// Signed in within the last 10 minutes: factors may be changed.
+    can_change: bool,
+    sessions: Vec<Session>,
+}
+
+/// A time as the page shows it (a date, and the time of day in UTC), and
+/// as `<time datetime>` carries it.
+struct Moment {
+    date: String,
+    clock: String,
+    iso: String,
+}
+
+impl Moment {
+    fn new(at: DateTime<Utc>) -> Self {
+        Self {
+            date: at.format("%-d %b %Y").to_string(),
+            clock: at.format("%H:%M UTC").to_string(),
+            iso: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+    }
+}
+
+struct Factor {
+    kind: &'static str,
+    label: &'static str,
+    /// The masked phone number of an SMS factor.
+    detail: String,
+    added: Moment,
+}
+
+struct Session {
+    id: String,
+    device: String,
+    user_agent: String,
+    ip: String,
+    created: Moment,
+    last_seen: Moment,
+    current: bool,
 }
 
 #[derive(Template)]
@@ -28,7 +77,24 @@ struct Person {
 struct DashboardPage {
     root: String,
     csrf: String,
-    user: Option<Person>,
+    user: Option<Account>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct DashboardQuery {
+    notice: Option<String>,
+}
+
+/// What a form that changed the account says once back here (a fixed set:
+/// the query string is never shown).
+fn notice(key: &str) -> Option<&'static str> {
+    match key {
+        "factor-added" => Some("Two-step verification method added."),
+        "factor-removed" => Some("Two-step verification method removed."),
+        "session-revoked" => Some("That session is signed out."),
+        _ => None,
+    }
 }
 
 /// Signed out, the page says so and links to log in and sign up.
@@ -36,17 +102,96 @@ pub(super) async fn get(
     State(state): State<AppState>,
     jar: CookieJar,
     MaybeSignedIn(session): MaybeSignedIn,
+    query: Result<Query<DashboardQuery>, QueryRejection>,
 ) -> Response {
+    let user = match session {
+        Some(session) => match account(&state, &session).await {
+            Ok(account) => Some(account),
+            Err(error) => return ErrorPage::from_api(&state, &ApiError::from(error)),
+        },
+        None => None,
+    };
     let (jar, csrf) = csrf::ensure(&state, jar);
     let page = DashboardPage {
         root: super::root(&state),
         csrf,
-        user: session.map(|session| Person {
-            name: session.user.name.as_str().to_owned(),
-            email: session.user.email.as_str().to_owned(),
-        }),
+        notice: query
+            .ok()
+            .and_then(|Query(query)| query.notice)
+            .and_then(|key| notice(&key))
+            .filter(|_| user.is_some()),
+        user,
     };
     (jar, render(StatusCode::OK, &page)).into_response()
+}
+
+async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, FlowError> {
+    let user = &session.user;
+    let (factors, recovery_codes_left) = mfa::factors(state, user).await?;
+    let enrolled: Vec<FactorKind> = factors.iter().map(|factor| factor.kind).collect();
+    let sessions = flows::list_sessions(state, session).await?;
+    Ok(Account {
+        name: user.name.as_str().to_owned(),
+        email: user.email.as_str().to_owned(),
+        member_since: Moment::new(user.created_at),
+        offers: offers(state, &enrolled),
+        factors: factors
+            .into_iter()
+            .map(|factor| Factor {
+                kind: factor.kind.as_str(),
+                label: label(factor.kind),
+                detail: factor.phone.unwrap_or_default(),
+                added: Moment::new(factor.confirmed_at),
+            })
+            .collect(),
+        recovery_codes_left,
+        can_change: state.clock.now() - session.authenticated_at <= mfa::REAUTH_WINDOW,
+        sessions: sessions
+            .into_iter()
+            .map(|record| Session {
+                id: record.id.to_string(),
+                device: device(record.user_agent.as_deref().unwrap_or_default()),
+                user_agent: record.user_agent.unwrap_or_default(),
+                ip: record.ip.unwrap_or_else(|| "unknown".to_owned()),
+                created: Moment::new(record.created_at),
+                last_seen: Moment::new(record.last_seen_at),
+                current: record.id == session.id,
+            })
+            .collect(),
+    })
+}
+
+/// "Firefox on Windows" and the like, from a user agent: enough to tell
+/// one's own devices apart. The full string is shown beside it.
+fn device(user_agent: &str) -> String {
+    let has = |needle: &str| user_agent.contains(needle);
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| has(needle))
+    .map(|(_, name)| name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| has(needle))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(name), None) | (None, Some(name)) => name.to_owned(),
+        (None, None) => "Unknown device".to_owned(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -81,4 +226,21 @@ pub(in crate::http) async fn logout(
         see_other(&state, "signup", &[]),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device;
+
+    #[test]
+    fn devices_are_named_by_browser_and_system() {
+        let chromium = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/140.0.0.0 Safari/537.36";
+        assert_eq!(device(chromium), "Chrome on Linux");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(device(iphone), "Safari on iOS");
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0";
+        assert_eq!(device(edge), "Edge on Windows");
+        assert_eq!(device("curl/8.5.0"), "curl");
+        assert_eq!(device(""), "Unknown device");
+    }
 }

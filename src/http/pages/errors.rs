@@ -15,7 +15,12 @@ pub(in crate::http) struct ErrorPage {
     root: String,
     title: &'static str,
     message: String,
+    /// Where the page's one button leads (below `root`), and its words.
+    onward: (&'static str, &'static str),
 }
+
+const BACK_TO_SIGNUP: (&str, &str) = ("signup", "Back to sign-up");
+const LOG_IN_AGAIN: (&str, &str) = ("login", "Log in again");
 
 impl ErrorPage {
     /// A form post that did not come from our own page, or whose page is too
@@ -29,19 +34,34 @@ impl ErrorPage {
                 title: "This form has expired",
                 message: "For your safety the form was not sent. Go back, reload the page and try again. (Cookies must be enabled for this site.)"
                     .to_owned(),
+                onward: BACK_TO_SIGNUP,
             },
         )
     }
 
     /// The page for an API error: same status, same message. 5xx were
     /// logged when the `ApiError` was made.
+    /// A login that cannot go on (expired, too many wrong codes, too old to
+    /// change factors) leads back to the login page.
     pub(in crate::http) fn from_api(state: &AppState, error: &ApiError) -> Response {
-        let title = match error.status() {
-            StatusCode::SERVICE_UNAVAILABLE => "The server is busy",
-            StatusCode::PAYLOAD_TOO_LARGE => "That was too much text",
-            StatusCode::NOT_FOUND => "Page not found",
-            status if status.is_server_error() => "Something went wrong",
+        let title = match (error.code(), error.status()) {
+            ("mfa_expired", _) => "This sign-in has expired",
+            ("too_many_attempts", _) => "Too many wrong codes",
+            ("reauthentication_required", _) => "Sign in again to continue",
+            ("unauthenticated", _) => "You're not signed in",
+            (_, StatusCode::SERVICE_UNAVAILABLE) => "The server is busy",
+            (_, StatusCode::PAYLOAD_TOO_LARGE) => "That was too much text",
+            (_, StatusCode::NOT_FOUND) => "Page not found",
+            (_, status) if status.is_server_error() => "Something went wrong",
             _ => "This request could not be handled",
+        };
+        let onward = match error.code() {
+            "mfa_expired"
+            | "too_many_attempts"
+            | "reauthentication_required"
+            | "unauthenticated"
+            | "mfa_enrollment_required" => LOG_IN_AGAIN,
+            _ => BACK_TO_SIGNUP,
         };
         let mut response = super::render(
             error.status(),
@@ -49,6 +69,7 @@ impl ErrorPage {
                 root: super::root(state),
                 title,
                 message: error.message().to_owned(),
+                onward,
             },
         );
         if error.status() == StatusCode::SERVICE_UNAVAILABLE {

@@ -31,6 +31,15 @@ impl Field {
         }
     }
 
+    /// An empty field with the message of `error` beside it (a wrong code
+    /// is never put back).
+    pub(super) fn wrong(error: &crate::http::ApiError) -> Self {
+        Self {
+            value: String::new(),
+            errors: vec![error.message().to_owned()],
+        }
+    }
+
     pub(super) fn invalid(&self) -> bool {
         !self.errors.is_empty()
     }

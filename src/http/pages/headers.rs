@@ -4,7 +4,8 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Response;
 
 /// Only our own script, stylesheet and form targets; no inline code, no
-/// plugins, no framing. `data:` images only for the empty favicon.
+/// plugins, no framing. `data:` images only for the empty favicon and the
+/// TOTP set-up's QR code (an SVG, base64 in an `<img src>`).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
 img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 

@@ -10,37 +10,68 @@ mod assets;
 mod check_inbox;
 pub(super) mod csrf;
 pub(super) mod dashboard;
+pub(super) mod enrol;
 mod errors;
 mod fields;
 mod headers;
+pub(super) mod login;
+mod manage;
+pub(super) mod mfa;
 mod negotiate;
+pub(super) mod recovery_codes;
 pub(super) mod resend;
+mod setup;
 pub(super) mod signup;
 pub(super) mod verify;
 
 use askama::Template;
-use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::rejection::FormRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::CookieJar;
 
 pub(super) use errors::ErrorPage;
 pub(super) use headers::security_headers;
-pub(super) use negotiate::{asks_for_html, is_form, wants_html};
+pub(super) use negotiate::{asks_for_html, form_or_json, page_or_json, wants_html};
 
 use crate::state::AppState;
 
-/// The pages' own routes; the form posts share their paths with the API
-/// (`POST /register`, `/verify/resend`, `/logout`) and are routed there.
+/// The pages' own routes. Form posts to paths the API also serves
+/// (`/register`, `/verify/resend`, `/logout`, `/login`, `/mfa/...`) are
+/// routed in `http::router`; these are the pages and the two forms that
+/// stand in for the API's `DELETE`s.
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("signup") }))
         .route("/signup", get(signup::get))
         .route("/check-inbox", get(check_inbox::get))
         .route("/resend", get(resend::get))
+        .route("/login", get(login::get))
+        .route("/mfa/setup", get(setup::get))
         .route("/dashboard", get(dashboard::get))
+        .route("/mfa/{method}/remove", post(manage::remove_factor))
+        .route("/sessions/{id}/revoke", post(manage::revoke_session))
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/app.js", get(assets::script))
+}
+
+/// A form post's fields, once the body decoded as a form and its CSRF
+/// token checked out (the first thing every form handler does); else the
+/// page that says why not.
+pub(super) fn accept_form<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+    form: Result<Form<T>, FormRejection>,
+    token: impl FnOnce(&T) -> Option<&str>,
+) -> Result<T, Box<Response>> {
+    let Form(form) =
+        form.map_err(|rejection| Box::new(errors::unreadable_form(state, &rejection)))?;
+    csrf::check(state, headers, jar, token(&form))
+        .map_err(|refusal| Box::new(ErrorPage::forbidden(state, refusal)))?;
+    Ok(form)
 }
 
 /// A rendered page with its status. Pages carry CSRF tokens and personal

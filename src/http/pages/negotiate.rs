@@ -1,6 +1,60 @@
 //! Which answer a request wants: a page or JSON, a form or a JSON body.
 
-use axum::http::{HeaderMap, header};
+use axum::extract::{Request, State};
+use axum::handler::Handler;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use axum::routing::{MethodRouter, get, post};
+
+use crate::state::AppState;
+
+/// `POST` for a path the API and the pages share: an HTML form (a page
+/// without JavaScript) goes to `form`, any other body to the API's `json`
+/// handler, which answers exactly as it always did (415 for a body that is
+/// not JSON).
+pub(in crate::http) fn form_or_json<F, FT, J, JT>(form: F, json: J) -> MethodRouter<AppState>
+where
+    F: Handler<FT, AppState>,
+    J: Handler<JT, AppState>,
+    FT: 'static,
+    JT: 'static,
+{
+    post(move |State(state): State<AppState>, request: Request| {
+        let (form, json) = (form.clone(), json.clone());
+        async move {
+            if is_form(request.headers()) {
+                form.call(request, state).await
+            } else {
+                json.call(request, state).await
+            }
+        }
+    })
+}
+
+/// `GET` for a path the API and the pages share: the page for a client that
+/// names `text/html` (a browser), the API's JSON for anyone else.
+pub(in crate::http) fn page_or_json<P, PT, J, JT>(page: P, json: J) -> MethodRouter<AppState>
+where
+    P: Handler<PT, AppState>,
+    J: Handler<JT, AppState>,
+    PT: 'static,
+    JT: 'static,
+{
+    get(move |State(state): State<AppState>, request: Request| {
+        let (page, json) = (page.clone(), json.clone());
+        async move {
+            let mut response: Response = if asks_for_html(request.headers()) {
+                page.call(request, state).await
+            } else {
+                json.call(request, state).await
+            };
+            response
+                .headers_mut()
+                .append(header::VARY, HeaderValue::from_static("accept"));
+            response
+        }
+    })
+}
 
 /// A page unless the client prefers JSON: `Accept` naming `application/json`
 /// (or any `+json` type) with a higher quality than `text/html`. Browsers

@@ -1,0 +1,248 @@
+//! `GET /mfa/setup?method=...`: setting up a second factor, from the
+//! dashboard (a sign-in within the last 10 minutes) or to finish a login
+//! when the server requires one (the enrolment challenge in the
+//! `latchkey_mfa` cookie). The forms it shows post to `/mfa/*/enroll` and
+//! `/mfa/*/confirm` (`enrol.rs`).
+
+use askama::Template;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use base64::Engine;
+use serde::Deserialize;
+
+use super::fields::Field;
+use super::{ErrorPage, csrf, render, see_other};
+use crate::domain::FactorKind;
+use crate::flows::mfa::{self, Enroller, PendingEnrolment};
+use crate::flows::{CurrentSession, FlowError};
+use crate::http::ApiError;
+use crate::http::session::MaybeSignedIn;
+use crate::state::AppState;
+
+/// A kind of factor in words.
+pub(super) fn label(kind: FactorKind) -> &'static str {
+    match kind {
+        FactorKind::Totp => "Authenticator app",
+        FactorKind::Sms => "Text message",
+        FactorKind::Email => "Email",
+    }
+}
+
+fn description(kind: FactorKind) -> &'static str {
+    match kind {
+        FactorKind::Totp => {
+            "Codes from an app on your phone, such as Aegis, Google Authenticator or 1Password. Works offline."
+        }
+        FactorKind::Sms => "A code sent to your phone by SMS.",
+        FactorKind::Email => {
+            "A code sent to your email address. Weaker: whoever reads your email gets it too."
+        }
+    }
+}
+
+/// A method the account can still set up.
+pub(super) struct Offer {
+    pub(super) kind: &'static str,
+    pub(super) label: &'static str,
+    pub(super) description: &'static str,
+    /// The dashboard's button.
+    pub(super) action: &'static str,
+}
+
+/// The methods the server allows that the account has not set up yet.
+pub(super) fn offers(state: &AppState, enrolled: &[FactorKind]) -> Vec<Offer> {
+    FactorKind::ALL
+        .into_iter()
+        .filter(|kind| state.mfa.allows(*kind) && !enrolled.contains(kind))
+        .map(|kind| Offer {
+            kind: kind.as_str(),
+            label: label(kind),
+            description: description(kind),
+            action: match kind {
+                FactorKind::Totp => "Set up authenticator app",
+                FactorKind::Sms => "Set up text messages",
+                FactorKind::Email => "Set up email codes",
+            },
+        })
+        .collect()
+}
+
+/// Where the person is in setting up one method.
+enum Step {
+    Choose(Vec<Offer>),
+    TotpStart,
+    TotpConfirm {
+        /// Base32 in groups of four, for typing into an app.
+        secret: String,
+        otpauth_uri: String,
+        /// The QR code as a `data:` URI for an `<img>` (the CSP allows
+        /// `img-src data:`; the SVG is never put into the page as markup).
+        qr: String,
+    },
+    SmsPhone,
+    EmailStart,
+    CodeConfirm {
+        kind: &'static str,
+        by_sms: bool,
+        to: String,
+    },
+    AlreadyEnrolled(&'static str),
+}
+
+#[derive(Template)]
+#[template(path = "pages/setup.html")]
+struct SetupPage {
+    root: String,
+    csrf: String,
+    /// Enrolling to finish a login, rather than from the dashboard.
+    finishing_login: bool,
+    step: Step,
+    code: Field,
+    phone: Field,
+    error: String,
+}
+
+impl SetupPage {
+    fn choosing(&self) -> bool {
+        matches!(self.step, Step::Choose(_))
+    }
+}
+
+/// What went wrong with the last post, for the page shown again.
+#[derive(Default)]
+pub(super) struct Trouble {
+    pub(super) code: Field,
+    pub(super) phone: Field,
+    pub(super) error: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct SetupQuery {
+    method: Option<String>,
+}
+
+pub(super) async fn get(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    MaybeSignedIn(session): MaybeSignedIn,
+    query: Result<Query<SetupQuery>, QueryRejection>,
+) -> Response {
+    let kind = query
+        .ok()
+        .and_then(|Query(query)| query.method)
+        .and_then(|method| FactorKind::parse(&method));
+    let enroller = match authority(&state, session, &jar).await {
+        Ok(enroller) => enroller,
+        Err(error) => return refused(&state, error),
+    };
+    page(
+        &state,
+        jar,
+        &enroller,
+        kind,
+        Trouble::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Who may enrol here, asked as the API asks.
+pub(super) async fn authority(
+    state: &AppState,
+    session: Option<CurrentSession>,
+    jar: &CookieJar,
+) -> Result<Enroller, FlowError> {
+    crate::http::mfa::enroller(state, session, jar, None).await
+}
+
+/// The answer to a request that may not enrol: not signed in goes to the
+/// login page; too old a sign-in, or an expired challenge, says so.
+pub(super) fn refused(state: &AppState, error: FlowError) -> Response {
+    match error {
+        FlowError::Unauthenticated => see_other(state, "login", &[]),
+        other => ErrorPage::from_api(state, &ApiError::from(other)),
+    }
+}
+
+/// The page at the step `enroller` has reached with `kind` (or the choice
+/// of methods).
+pub(super) async fn page(
+    state: &AppState,
+    jar: CookieJar,
+    enroller: &Enroller,
+    kind: Option<FactorKind>,
+    trouble: Trouble,
+    status: StatusCode,
+) -> Response {
+    let step = match step(state, enroller, kind).await {
+        Ok(step) => step,
+        Err(error) => return ErrorPage::from_api(state, &ApiError::from(error)),
+    };
+    let (jar, csrf) = csrf::ensure(state, jar);
+    let page = SetupPage {
+        root: super::root(state),
+        csrf,
+        finishing_login: matches!(enroller, Enroller::Challenge(_)),
+        step,
+        code: trouble.code,
+        phone: trouble.phone,
+        error: trouble.error,
+    };
+    (jar, render(status, &page)).into_response()
+}
+
+async fn step(
+    state: &AppState,
+    enroller: &Enroller,
+    kind: Option<FactorKind>,
+) -> Result<Step, FlowError> {
+    let (factors, _) = mfa::factors(state, enroller.user()).await?;
+    let enrolled: Vec<FactorKind> = factors.iter().map(|factor| factor.kind).collect();
+    let Some(kind) = kind.filter(|kind| state.mfa.allows(*kind)) else {
+        return Ok(Step::Choose(offers(state, &enrolled)));
+    };
+    if enrolled.contains(&kind) {
+        return Ok(Step::AlreadyEnrolled(label(kind)));
+    }
+    Ok(match mfa::pending_enrolment(state, enroller, kind).await? {
+        Some(PendingEnrolment::Totp(enrollment)) => Step::TotpConfirm {
+            secret: grouped(&enrollment.secret),
+            otpauth_uri: enrollment.otpauth_uri,
+            qr: format!(
+                "data:image/svg+xml;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(enrollment.qr_svg)
+            ),
+        },
+        Some(PendingEnrolment::Delivered { to }) => Step::CodeConfirm {
+            kind: kind.as_str(),
+            by_sms: kind == FactorKind::Sms,
+            to,
+        },
+        None => match kind {
+            FactorKind::Totp => Step::TotpStart,
+            FactorKind::Sms => Step::SmsPhone,
+            FactorKind::Email => Step::EmailStart,
+        },
+    })
+}
+
+/// `ABCD EFGH ...`: easier to read and type; apps ignore the spaces.
+fn grouped(secret: &str) -> String {
+    secret
+        .as_bytes()
+        .chunks(4)
+        .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_are_shown_in_groups_of_four() {
+        assert_eq!(super::grouped("ABCDEFGHIJ"), "ABCD EFGH IJ");
+    }
+}
