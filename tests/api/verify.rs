@@ -94,7 +94,10 @@ async fn simultaneous_clicks_activate_once(backend: Backend) {
         1
     );
     assert_eq!(
-        trail.iter().filter(|r| r.event == "session.started").count(),
+        trail
+            .iter()
+            .filter(|r| r.event == "session.started")
+            .count(),
         1,
         "only the click that activated signs in"
     );
