@@ -29,6 +29,10 @@ async fn any_instance_serves_any_step() {
         "latchkey_session={}",
         set_cookie(&login, "latchkey_session").unwrap()
     );
+    let access_token = json_body(login).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let me = a
         .client
         .get(a.url("/me"))
@@ -38,6 +42,15 @@ async fn any_instance_serves_any_step() {
         .unwrap();
     assert_eq!(me.status(), 200, "B's session works on A");
     assert_eq!(json_body(me).await["user"]["email"], "both@example.com");
+    let bearer = format!("Bearer {access_token}");
+    let me = a
+        .client
+        .get(a.url("/me"))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "B's access token works on A");
     let logout = a
         .client
         .post(a.url("/logout"))
@@ -46,6 +59,18 @@ async fn any_instance_serves_any_step() {
         .await
         .unwrap();
     assert_eq!(logout.status(), 204);
+    let token_after = b
+        .client
+        .get(b.url("/me"))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        token_after.status(),
+        401,
+        "logout on A ends B's access token too"
+    );
     let after = b
         .client
         .get(b.url("/me"))
