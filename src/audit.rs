@@ -11,6 +11,7 @@ use crate::domain::UserId;
 pub enum AuditKind {
     UserRegistered,
     EmailQueued,
+    EmailSuppressed,
     EmailSent,
     EmailDeferred,
     EmailFailed,
@@ -21,6 +22,8 @@ pub enum AuditKind {
     SessionEnded,
     LoginSucceeded,
     LoginFailed,
+    LoginLocked,
+    LoginUnlocked,
     MfaCodeSent,
     MfaSucceeded,
     MfaFailed,
@@ -34,6 +37,7 @@ impl AuditKind {
         match self {
             Self::UserRegistered => "user.registered",
             Self::EmailQueued => "email.queued",
+            Self::EmailSuppressed => "email.suppressed",
             Self::EmailSent => "email.sent",
             Self::EmailDeferred => "email.deferred",
             Self::EmailFailed => "email.failed",
@@ -44,6 +48,8 @@ impl AuditKind {
             Self::SessionEnded => "session.ended",
             Self::LoginSucceeded => "login.succeeded",
             Self::LoginFailed => "login.failed",
+            Self::LoginLocked => "login.locked",
+            Self::LoginUnlocked => "login.unlocked",
             Self::MfaCodeSent => "mfa.code_sent",
             Self::MfaSucceeded => "mfa.succeeded",
             Self::MfaFailed => "mfa.failed",
@@ -74,6 +80,9 @@ impl Outcome {
 pub struct RequestMeta {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The digest of the device cookie the browser presented, if any (never
+    /// stored in the trail: it only tells a known device from a new one).
+    pub device: Option<crate::domain::TokenDigest>,
 }
 
 impl RequestMeta {

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::domain::{FactorKind, MfaPolicy, PasswordPolicy};
+use crate::limits::LimitSettings;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
@@ -71,6 +73,13 @@ pub struct Config {
     /// check it offline against the JWKS, so keep it short.
     #[serde(with = "humantime_serde")]
     pub access_token_ttl: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed, comma-separated
+    /// addresses or networks (`10.0.0.0/8, ::1`). Empty: the client's address
+    /// is the socket's, and the header is ignored.
+    pub trusted_proxies: String,
+    /// Rate limits, the recipient cap and the login throttle.
+    #[serde(flatten)]
+    pub limits: LimitSettings,
 }
 
 impl Default for Config {
@@ -104,6 +113,8 @@ impl Default for Config {
             hash_queue: 64,
             jwt_audience: "latchkey".to_owned(),
             access_token_ttl: crate::tokens::DEFAULT_TTL,
+            trusted_proxies: String::new(),
+            limits: LimitSettings::default(),
         }
     }
 }
@@ -145,6 +156,25 @@ impl Config {
             }
         }
         Ok(methods)
+    }
+
+    /// The proxies whose `X-Forwarded-For` is believed.
+    pub fn trusted_proxies(&self) -> Result<Vec<IpNet>, String> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        format!(
+                            "LATCHKEY_TRUSTED_PROXIES: {entry:?} is not an address or a network"
+                        )
+                    })
+            })
+            .collect()
     }
 
     /// Where the generated secret key lives when none is configured.

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod flows;
 pub mod hashing;
 pub mod http;
+pub mod limits;
 pub mod mail;
 pub mod startup;
 pub mod state;

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::crypto::Sealer;
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
+use crate::limits::Limiter;
 use crate::mail::{Composer, OutboxWorker, SmsTransport, Transport, WorkerSettings};
 use crate::state::{AppState, MfaSettings};
 use crate::store;
@@ -84,13 +85,17 @@ impl App {
         .await
         .context("cannot load the access token signing keys")?
         .with_ttl(config.access_token_ttl);
+        config.limits.validate().map_err(anyhow::Error::msg)?;
+        let limits = Limiter::new(store.clone(), clock.clone(), &config.limits);
+        let trusted_proxies = config.trusted_proxies().map_err(anyhow::Error::msg)?;
         let mail_wake = Arc::new(Notify::new());
         let log_links = transport.is_file();
         let state = AppState {
             store: store.clone(),
             hasher,
             sealer,
-            composer: Composer::new(config.public_url.clone()),
+            composer: Composer::new(config.public_url.clone())
+                .with_recipient_quota(limits.recipient_quota()),
             clock: clock.clone(),
             policy: config.password_policy(),
             verify_ttl: config.verify_ttl,
@@ -104,6 +109,8 @@ impl App {
             mfa,
             dummy_hash,
             tokens,
+            limits,
+            trusted_proxies: trusted_proxies.into(),
         };
         let settings = WorkerSettings {
             retry_for: config.mail_retry_for,
@@ -146,6 +153,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let worker = tokio::spawn(self.worker.run());
+        let pruner = tokio::spawn(prune_limits(self.state.limits.clone()));
         let app =
             crate::http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
@@ -154,7 +162,19 @@ impl App {
         // A message being sent when the worker stops keeps its lease; another
         // worker retries it when the lease ends.
         worker.abort();
+        pruner.abort();
         served.context("the HTTP server failed")
+    }
+}
+
+/// Deletes spent rate-limit rows now and then; any instance may do it.
+async fn prune_limits(limits: Limiter) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        if let Err(error) = limits.prune().await {
+            tracing::warn!(%error, "pruning rate limits failed");
+        }
     }
 }
 

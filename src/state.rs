@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
@@ -10,6 +11,7 @@ use crate::crypto::Sealer;
 use crate::domain::{FactorKind, MfaPolicy, PasswordHash, PasswordPolicy};
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
+use crate::limits::Limiter;
 use crate::mail::Composer;
 use crate::store::Store;
 use crate::tokens::AccessTokens;
@@ -38,6 +40,10 @@ pub struct AppState {
     pub dummy_hash: PasswordHash,
     /// Issues and verifies JWT access tokens; publishes the JWKS.
     pub tokens: AccessTokens,
+    /// Rate limits and the failed-login throttle, kept in the database.
+    pub limits: Limiter,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<[IpNet]>,
 }
 
 #[derive(Debug, Clone)]

@@ -20,8 +20,8 @@ pub use password::{Password, PasswordHash};
 pub use phone::{PhoneError, PhoneNumber};
 pub use policy::{PasswordAssessment, PasswordPolicy, PolicyViolation};
 pub use token::{
-    ChallengeToken, CsrfToken, SessionToken, Token, TokenDigest, TokenError, TokenKind,
-    VerificationToken,
+    ChallengeToken, CsrfToken, DeviceToken, SessionToken, Token, TokenDigest, TokenError,
+    TokenKind, UnlockToken, VerificationToken,
 };
 pub use totp::TotpSecret;
 pub use user::{User, UserId, UserStatus};

@@ -34,6 +34,10 @@ pub struct Session;
 pub struct Challenge;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Csrf;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Device;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unlock;
 
 impl TokenKind for Verification {
     const NAME: &'static str = "VerificationToken";
@@ -48,6 +52,14 @@ impl TokenKind for Csrf {
     const NAME: &'static str = "CsrfToken";
 }
 
+impl TokenKind for Device {
+    const NAME: &'static str = "DeviceToken";
+}
+
+impl TokenKind for Unlock {
+    const NAME: &'static str = "UnlockToken";
+}
+
 /// The secret in a verification link.
 pub type VerificationToken = Token<Verification>;
 /// The secret in a session cookie.
@@ -56,6 +68,10 @@ pub type SessionToken = Token<Session>;
 pub type ChallengeToken = Token<Challenge>;
 /// The per-browser secret that a form must echo back (double submit).
 pub type CsrfToken = Token<Csrf>;
+/// The long-lived cookie of a browser that completed a sign-in.
+pub type DeviceToken = Token<Device>;
+/// The link that lifts a login lockout, emailed to the owner.
+pub type UnlockToken = Token<Unlock>;
 
 /// The stored, looked-up form of a token. A plain hash suffices because the
 /// token already has 256 bits of entropy: there is nothing to brute-force.

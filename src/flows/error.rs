@@ -60,6 +60,13 @@ pub enum FlowError {
     TokenExpired { email: Option<EmailAddress> },
     #[error("the server is busy")]
     Overloaded,
+    /// A quota or the login throttle says wait.
+    #[error("too many requests")]
+    RateLimited { retry_after: std::time::Duration },
+    /// Too many consecutive failed logins: a known device or the unlock
+    /// link emailed to the owner is needed.
+    #[error("sign-in is locked")]
+    LoginLocked,
     #[error("wrong email or password")]
     InvalidCredentials,
     #[error("the email address is not verified yet")]

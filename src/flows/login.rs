@@ -2,10 +2,12 @@
 //! for the second factor (or for enrolling one when the server requires it).
 
 use super::mfa::{self, Challenge};
-use super::{FlowError, StartedSession, start_session};
+use super::{FlowError, StartedSession, is_known_device, start_session, unlock};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{EmailAddress, MfaPolicy, Password, User, UserStatus};
+use crate::limits::{FailureKey, Rule, Subject};
 use crate::state::AppState;
+use crate::store::UserCredentials;
 
 #[derive(Debug)]
 pub enum LoginOutcome {
@@ -23,10 +25,28 @@ pub async fn login(
 ) -> Result<LoginOutcome, FlowError> {
     let password = Password::new(password.unwrap_or_default());
     let now = state.clock.now();
-    let credentials = match EmailAddress::parse(email.unwrap_or_default()) {
-        Ok(email) => state.store.credentials_by_email(&email).await?,
-        Err(_) => None,
+    state
+        .limits
+        .check(Rule::LoginPerIp, Subject::Ip(meta))
+        .await?;
+    let email = EmailAddress::parse(email.unwrap_or_default()).ok();
+    let credentials = match &email {
+        Some(email) => {
+            let account = Subject::Email(email);
+            state.limits.check(Rule::LoginPerAccount, account).await?;
+            state.store.credentials_by_email(email).await?
+        }
+        None => None,
     };
+    let throttled = failure_key(state, email.as_ref(), credentials.as_ref(), meta).await?;
+    if let Some(key) = throttled {
+        let attempt = state.limits.login_attempt(key).await;
+        if let (Err(FlowError::LoginLocked), Some(found)) = (&attempt, &credentials) {
+            // However long ago the lock engaged, its owner can get a live link.
+            unlock::remind(state, &found.user, meta).await?;
+        }
+        attempt?;
+    }
     // Unknown addresses pay for a hash too, so status, body and timing are
     // the same as for a wrong password (no account enumeration).
     let (hash, user) = match &credentials {
@@ -35,6 +55,12 @@ pub async fn login(
     };
     let matches = state.hasher.verify(&password, hash).await?;
     let Some(user) = user.filter(|_| matches).cloned() else {
+        if let Some(key) = throttled {
+            let locked = state.limits.login_failed(key).await?;
+            if let (true, Some(user)) = (locked, user) {
+                unlock::announce_lock(state, user, meta).await?;
+            }
+        }
         let event = AuditEvent::new(
             now,
             AuditKind::LoginFailed,
@@ -51,6 +77,9 @@ pub async fn login(
         return Err(FlowError::InvalidCredentials);
     };
     tracing::Span::current().record("user.id", tracing::field::display(user.id));
+    if let Some(key) = throttled {
+        state.limits.login_succeeded(key).await?;
+    }
     // Only the right password learns that the account is pending.
     if user.status != UserStatus::Active {
         let event = AuditEvent::new(
@@ -98,6 +127,23 @@ pub async fn login(
     state.store.audit(&event).await?;
     let session = start_session(state, &user, meta).await?;
     Ok(LoginOutcome::Authenticated { user, session })
+}
+
+/// Whose consecutive failures this attempt counts against: the browser's own
+/// count when it is a known device of the account (an attacker elsewhere
+/// cannot lock it), else the address's, known or not.
+async fn failure_key(
+    state: &AppState,
+    email: Option<&EmailAddress>,
+    credentials: Option<&UserCredentials>,
+    meta: &RequestMeta,
+) -> Result<Option<FailureKey>, FlowError> {
+    if let (Some(found), Some(device)) = (credentials, &meta.device)
+        && is_known_device(state, found.user.id, meta).await?
+    {
+        return Ok(Some(FailureKey::device(device)));
+    }
+    Ok(email.map(FailureKey::account))
 }
 
 async fn audit_password_step(

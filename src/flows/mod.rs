@@ -2,6 +2,7 @@
 //! values and return plain results; they know nothing about HTTP.
 
 mod access_token;
+mod device;
 mod error;
 mod link;
 mod login;
@@ -10,9 +11,11 @@ mod password;
 mod register;
 mod resend;
 mod session;
+pub mod unlock;
 mod verify;
 
 pub use access_token::{AccessIdentity, authenticate_access_token};
+pub use device::{is_known_device, remember_device};
 pub use error::{FieldError, FieldErrors, FlowError};
 pub use login::{LoginOutcome, login};
 pub use password::check_password;

@@ -5,6 +5,7 @@ use super::link::new_link;
 use super::{FieldErrors, FlowError};
 use crate::audit::RequestMeta;
 use crate::domain::{DisplayName, EmailAddress, Password, User, UserId, UserStatus};
+use crate::limits::{Rule, Subject};
 use crate::state::AppState;
 use crate::store::NewAccount;
 
@@ -36,6 +37,15 @@ pub async fn register(
     let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {
         return Err(FlowError::Validation(errors));
     };
+    // Counted once the input is valid: typos cost nothing, hashes and emails do.
+    state
+        .limits
+        .check(Rule::RegisterPerIp, Subject::Ip(meta))
+        .await?;
+    state
+        .limits
+        .check(Rule::RegisterPerAddress, Subject::Email(&email))
+        .await?;
 
     let password_hash = state.hasher.hash(&password).await?;
     let now = state.clock.now();

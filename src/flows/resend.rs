@@ -6,6 +6,7 @@ use super::link::new_link;
 use super::{FieldErrors, FlowError};
 use crate::audit::RequestMeta;
 use crate::domain::{EmailAddress, UserStatus};
+use crate::limits::{Rule, Subject};
 use crate::state::AppState;
 
 #[tracing::instrument(name = "resend_verification", skip_all, fields(user.id))]
@@ -22,6 +23,15 @@ pub async fn resend_verification(
             return Err(FlowError::Validation(errors));
         }
     };
+    // Unknown and known addresses are counted alike: the answer says nothing.
+    state
+        .limits
+        .check(Rule::ResendPerIp, Subject::Ip(meta))
+        .await?;
+    state
+        .limits
+        .check(Rule::ResendPerAddress, Subject::Email(&email))
+        .await?;
     let Some(user) = state.store.user_by_email(&email).await? else {
         return Ok(());
     };

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::FlowError;
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{SessionToken, User, UserStatus};
+use crate::domain::{DeviceToken, SessionToken, User, UserStatus};
 use crate::state::AppState;
 use crate::store::{NewSession, SessionRecord};
 
@@ -42,6 +42,8 @@ fn delta(duration: Duration) -> TimeDelta {
 pub struct StartedSession {
     pub token: SessionToken,
     pub id: Uuid,
+    /// The device cookie to set: the browser was not a known device.
+    pub device: Option<DeviceToken>,
 }
 
 /// A new session for `user`, with a fresh id: ids are never reused, so a
@@ -51,8 +53,9 @@ pub async fn start_session(
     user: &User,
     meta: &RequestMeta,
 ) -> Result<StartedSession, FlowError> {
-    let (started, session) = new_session(state, user, state.clock.now());
+    let (mut started, session) = new_session(state, user, state.clock.now());
     state.store.create_session(&session, meta).await?;
+    started.device = super::remember_device(state, user, meta, true).await?;
     Ok(started)
 }
 
@@ -77,6 +80,7 @@ pub(super) fn new_session(
         StartedSession {
             token,
             id: session.id,
+            device: None,
         },
         session,
     )

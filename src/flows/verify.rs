@@ -2,6 +2,7 @@
 
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{User, UserStatus, VerificationToken};
+use crate::limits::{Rule, Subject};
 use crate::state::AppState;
 use crate::store::Activation;
 
@@ -25,6 +26,10 @@ pub async fn verify_email(
     raw_token: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<Verified, FlowError> {
+    state
+        .limits
+        .check(Rule::VerifyPerIp, Subject::Ip(meta))
+        .await?;
     let now = state.clock.now();
     let failed = |reason: &'static str, user: Option<&User>| {
         AuditEvent::new(
@@ -70,7 +75,7 @@ pub async fn verify_email(
             session: None,
         });
     }
-    let (started, session) = new_session(state, &user, now);
+    let (mut started, session) = new_session(state, &user, now);
     match state
         .store
         .activate(record.id, user.id, &session, meta)
@@ -78,6 +83,12 @@ pub async fn verify_email(
     {
         Activation::Activated => {
             tracing::info!("email verified, account active");
+            // The browser that signed up is the account's first known device
+            // (no email about it). Best effort: the account is active already.
+            match super::remember_device(state, &user, meta, false).await {
+                Ok(device) => started.device = device,
+                Err(error) => tracing::warn!(%error, "could not remember the device"),
+            }
             Ok(Verified {
                 user: activated(user, now),
                 already_verified: false,

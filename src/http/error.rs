@@ -16,6 +16,8 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     fields: Option<FieldErrors>,
+    /// Sent as `Retry-After` (seconds).
+    retry_after: Option<std::time::Duration>,
 }
 
 #[derive(Serialize)]
@@ -38,6 +40,8 @@ impl ApiError {
             code,
             message: message.into(),
             fields: None,
+            retry_after: (status == StatusCode::SERVICE_UNAVAILABLE)
+                .then_some(std::time::Duration::from_secs(1)),
         }
     }
 
@@ -51,6 +55,10 @@ impl ApiError {
 
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after
     }
 }
 
@@ -84,6 +92,20 @@ impl From<FlowError> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "overloaded",
                 "The server is busy. Try again in a moment.",
+            ),
+            FlowError::RateLimited { retry_after } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "Too many requests. Wait a little, then try again.",
+                )
+            },
+            FlowError::LoginLocked => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "login_locked",
+                "Too many failed sign-ins for this account. Sign in from a device you used before, \
+                 or use the unlock link we emailed to the address if it has an account.",
             ),
             FlowError::InvalidCredentials => Self::new(
                 StatusCode::UNAUTHORIZED,
@@ -160,10 +182,11 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        if let Some(wait) = self.retry_after {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(wait.as_secs().max(1)),
+            );
         }
         response
     }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiError;
+use super::device::device_cookie;
 use super::json::ApiJson;
 use super::meta::Meta;
 use super::session::session_cookie;
@@ -76,8 +77,20 @@ pub(super) async fn authenticated(
 /// The cookies of a finished login: the new session's, and the end of the
 /// `mfa_token` cookie.
 pub(super) fn signed_in(state: &AppState, jar: CookieJar, session: &StartedSession) -> CookieJar {
-    jar.add(session_cookie(state, &session.token))
-        .add(removal(state))
+    with_device(
+        state,
+        jar.add(session_cookie(state, &session.token)),
+        session,
+    )
+    .add(removal(state))
+}
+
+/// Adds the device cookie when the session's browser was new to the account.
+pub(super) fn with_device(state: &AppState, jar: CookieJar, session: &StartedSession) -> CookieJar {
+    match &session.device {
+        Some(device) => jar.add(device_cookie(state, device)),
+        None => jar,
+    }
 }
 
 fn challenge_answer(

@@ -2,6 +2,7 @@
 //! render its answer. One error type (`ApiError`) shapes every failure.
 
 mod bearer;
+mod device;
 mod error;
 mod health;
 mod json;
@@ -16,6 +17,7 @@ mod register;
 mod resend;
 mod session;
 mod sessions;
+mod unlock;
 mod verify;
 mod views;
 
@@ -48,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(me::get))
         .route("/logout", form_or_json(pages::dashboard::logout, me::logout))
         .route("/login", form_or_json(pages::login::submit, login::post))
+        .route("/login/unlock", get(unlock::get))
         .route("/mfa", page_or_json(pages::mfa::get, mfa::list))
         .route("/mfa/challenge", form_or_json(pages::mfa::send_code, mfa::challenge))
         .route("/mfa/verify", form_or_json(pages::mfa::verify, mfa::verify))

@@ -64,7 +64,11 @@ pub(super) async fn verify_and_sign_in(
     };
     let verified = flows::verify_email(state, query.token.as_deref(), meta).await?;
     let jar = match &verified.session {
-        Some(session) => jar.add(session_cookie(state, &session.token)),
+        Some(session) => super::login::with_device(
+            state,
+            jar.add(session_cookie(state, &session.token)),
+            session,
+        ),
         None => jar,
     };
     Ok((jar, verified))

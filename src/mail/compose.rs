@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use url::Url;
 use uuid::Uuid;
 
-use crate::domain::{FactorKind, OneTimeCode, PhoneNumber, User, VerificationToken};
-use crate::store::{Channel, NewMessage};
+use crate::domain::{FactorKind, OneTimeCode, PhoneNumber, UnlockToken, User, VerificationToken};
+use crate::limits::{self, Quota};
+use crate::store::{Channel, NewMessage, RecipientLimit};
 
 #[derive(Template)]
 #[template(path = "email/verify/subject.txt")]
@@ -77,11 +78,59 @@ struct FactorHtml<'a> {
     added: bool,
 }
 
+#[derive(Template)]
+#[template(path = "email/new_device/subject.txt")]
+struct NewDeviceSubject;
+
+#[derive(Template)]
+#[template(path = "email/new_device/body.txt")]
+struct NewDeviceText<'a> {
+    name: &'a str,
+    when: &'a str,
+    ip: &'a str,
+    agent: &'a str,
+    dashboard: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/new_device/body.html")]
+struct NewDeviceHtml<'a> {
+    name: &'a str,
+    when: &'a str,
+    ip: &'a str,
+    agent: &'a str,
+    dashboard: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/login_locked/subject.txt")]
+struct LockedSubject;
+
+#[derive(Template)]
+#[template(path = "email/login_locked/body.txt")]
+struct LockedText<'a> {
+    name: &'a str,
+    failures: u32,
+    link: &'a str,
+    valid_for: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/login_locked/body.html")]
+struct LockedHtml<'a> {
+    name: &'a str,
+    failures: u32,
+    link: &'a str,
+    valid_for: &'a str,
+}
+
 /// Builds outbox messages; knows the public URL links point to.
 #[derive(Debug, Clone)]
 pub struct Composer {
     public_url: Url,
     message_id_domain: String,
+    /// Caps what any one recipient receives (`None`: limits are off).
+    recipient_quota: Option<Quota>,
 }
 
 impl Composer {
@@ -90,7 +139,28 @@ impl Composer {
         Self {
             public_url,
             message_id_domain,
+            recipient_quota: None,
         }
+    }
+
+    /// Every message composed from now on counts against `quota` for its
+    /// recipient (checked in the transaction that queues it).
+    #[must_use]
+    pub fn with_recipient_quota(mut self, quota: Option<Quota>) -> Self {
+        self.recipient_quota = quota;
+        self
+    }
+
+    /// The counter of `recipient` (an address or a number, compared without
+    /// case), when limits are on.
+    fn recipient_limit(&self, recipient: &str) -> Option<RecipientLimit> {
+        self.recipient_quota.map(|quota| RecipientLimit {
+            key: limits::key(
+                "messages_per_recipient",
+                recipient.to_lowercase().as_bytes(),
+            ),
+            quota,
+        })
     }
 
     /// The configured public URL: pages build redirects and check `Origin`
@@ -191,6 +261,7 @@ impl Composer {
             .to_owned(),
             html_body: String::new(),
             created_at: now,
+            recipient_limit: self.recipient_limit(phone.as_str()),
         })
     }
 
@@ -229,6 +300,80 @@ impl Composer {
         ))
     }
 
+    /// "Your account was signed in to from a new device" (OWASP ASVS 5.0
+    /// 6.3.5 asks to tell people about suspicious sign-ins).
+    pub fn new_device_email(
+        &self,
+        user: &User,
+        ip: Option<&str>,
+        agent: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let name = user.name.as_str();
+        let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
+        let ip = ip.unwrap_or("an unknown address");
+        let agent = agent.unwrap_or("unknown");
+        let dashboard = String::from(self.public_link("dashboard"));
+        Ok(self.email(
+            "new_device",
+            user,
+            &NewDeviceSubject.render()?,
+            NewDeviceText {
+                name,
+                when: &when,
+                ip,
+                agent,
+                dashboard: &dashboard,
+            }
+            .render()?,
+            NewDeviceHtml {
+                name,
+                when: &when,
+                ip,
+                agent,
+                dashboard: &dashboard,
+            }
+            .render()?,
+            now,
+        ))
+    }
+
+    /// "Sign-in was locked; here is the link that unlocks it."
+    pub fn login_locked_email(
+        &self,
+        user: &User,
+        failures: u32,
+        token: &UnlockToken,
+        valid_for: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let name = user.name.as_str();
+        let mut link = self.public_link("login/unlock");
+        link.query_pairs_mut().append_pair("token", &token.encode());
+        let link = String::from(link);
+        let valid_for = describe(valid_for);
+        Ok(self.email(
+            "login_locked",
+            user,
+            &LockedSubject.render()?,
+            LockedText {
+                name,
+                failures,
+                link: &link,
+                valid_for: &valid_for,
+            }
+            .render()?,
+            LockedHtml {
+                name,
+                failures,
+                link: &link,
+                valid_for: &valid_for,
+            }
+            .render()?,
+            now,
+        ))
+    }
+
     fn email(
         &self,
         kind: &'static str,
@@ -250,6 +395,7 @@ impl Composer {
             text_body,
             html_body,
             created_at: now,
+            recipient_limit: self.recipient_limit(user.email.as_str()),
         }
     }
 }

@@ -14,9 +14,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use records::{
-    ChallengePurpose, ChallengeRecord, Channel, FactorRecord, NewAccount, NewChallenge, NewMessage,
-    NewSession, NewToken, OutboxMessage, OutboxSummary, PendingFactor, SessionRecord, TokenRecord,
-    UserCredentials,
+    ChallengePurpose, ChallengeRecord, Channel, Delivery, FactorRecord, NewAccount, NewChallenge,
+    NewMessage, NewSession, NewToken, OutboxMessage, OutboxSummary, PendingFactor, RecipientLimit,
+    SessionRecord, TokenRecord, UserCredentials,
 };
 pub use records::{NewSigningKey, SigningKeyRecord};
 
@@ -149,6 +149,82 @@ pub trait SessionStore: Send + Sync {
     async fn session_by_id(&self, id: Uuid) -> StoreResult<Option<SessionRecord>>;
 }
 
+/// Consecutive failed logins of one key (see `limits::FailureKey`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub failures: i64,
+    /// No attempt before this time, in milliseconds since the Unix epoch.
+    pub not_before: i64,
+}
+
+/// The counters behind `limits`, shared by every instance. Times are
+/// milliseconds since the Unix epoch, so one integer column serves both engines.
+#[async_trait]
+pub trait LimitStore: Send + Sync {
+    /// One request under a quota (generic cell rate algorithm): `None` when
+    /// it is allowed and counted, else how many milliseconds to wait.
+    async fn take_quota(
+        &self,
+        key: &[u8; 32],
+        now_ms: i64,
+        interval_ms: i64,
+        period_ms: i64,
+    ) -> StoreResult<Option<i64>>;
+
+    async fn login_failures(&self, key: &[u8; 32]) -> StoreResult<Option<LoginFailures>>;
+
+    /// Moves the next allowed attempt to `not_before_ms`, only if the count is
+    /// still `failures` and the wait is over: false when another request won.
+    async fn reserve_login_attempt(
+        &self,
+        key: &[u8; 32],
+        failures: i64,
+        now_ms: i64,
+        not_before_ms: i64,
+    ) -> StoreResult<bool>;
+
+    /// One more failure; returns the count.
+    async fn record_login_failure(&self, key: &[u8; 32], now_ms: i64) -> StoreResult<i64>;
+
+    async fn hold_login_attempts(&self, key: &[u8; 32], not_before_ms: i64) -> StoreResult<()>;
+
+    async fn clear_login_failures(&self, key: &[u8; 32]) -> StoreResult<()>;
+
+    /// Deletes spent quotas, and failure counts untouched since `forget_before_ms`.
+    async fn prune_limits(&self, now_ms: i64, forget_before_ms: i64) -> StoreResult<u64>;
+
+    /// The account a device cookie belongs to.
+    async fn device_owner(&self, digest: &TokenDigest) -> StoreResult<Option<UserId>>;
+
+    /// Stores the digest of an unlock link and its email, together.
+    async fn create_unlock(
+        &self,
+        digest: &TokenDigest,
+        user_id: UserId,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        mail: &NewMessage,
+        meta: &RequestMeta,
+    ) -> StoreResult<Delivery>;
+
+    async fn live_unlock_exists(&self, user_id: UserId, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Uses an unexpired, unused unlock link: the account it was for.
+    async fn use_unlock(
+        &self,
+        digest: &TokenDigest,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>>;
+
+    /// Remembers (or refreshes) a device that completed a sign-in.
+    async fn remember_device(
+        &self,
+        digest: &TokenDigest,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
 /// The audit trail.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -187,8 +263,9 @@ pub trait OutboxStore: Send + Sync {
 
     async fn messages(&self, limit: i64) -> StoreResult<Vec<OutboxSummary>>;
 
-    /// Queues one message on its own (codes, notifications).
-    async fn enqueue(&self, message: &NewMessage, meta: &RequestMeta) -> StoreResult<()>;
+    /// Queues one message on its own (codes, notifications), unless its
+    /// recipient's quota is spent.
+    async fn enqueue(&self, message: &NewMessage, meta: &RequestMeta) -> StoreResult<Delivery>;
 }
 
 /// Second factors, recovery codes and login challenges.
@@ -288,6 +365,7 @@ pub trait Store:
     + OutboxStore
     + MfaStore
     + KeyStore
+    + LimitStore
     + std::fmt::Debug
     + 'static
 {
@@ -300,6 +378,7 @@ impl<T> Store for T where
         + OutboxStore
         + MfaStore
         + KeyStore
+        + LimitStore
         + std::fmt::Debug
         + 'static
 {

@@ -35,6 +35,23 @@ pub struct NewMessage {
     pub text_body: String,
     pub html_body: String,
     pub created_at: DateTime<Utc>,
+    /// The cap on messages to this recipient, when limits are on.
+    pub recipient_limit: Option<RecipientLimit>,
+}
+
+/// A recipient's message quota and the counter it is kept under.
+#[derive(Debug, Clone)]
+pub struct RecipientLimit {
+    pub key: [u8; 32],
+    pub quota: crate::limits::Quota,
+}
+
+/// What queueing a message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Queued,
+    /// The recipient had their quota of messages; nothing was queued.
+    Suppressed,
 }
 
 #[derive(Debug, Clone)]

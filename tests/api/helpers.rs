@@ -188,6 +188,21 @@ impl MailSink {
             self.received_for(address).len()
         );
     }
+
+    /// Waits for the first email to `address` with `subject`, or fails the test.
+    pub async fn wait_for_subject(&self, address: &str, subject: &str) -> ReceivedMail {
+        for _ in 0..300 {
+            let found = self
+                .received_for(address)
+                .into_iter()
+                .find(|mail| mail.parsed().subject() == Some(subject));
+            if let Some(mail) = found {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{address} did not receive {subject:?} in 15 s");
+    }
 }
 
 pub struct TestApp {
@@ -234,6 +249,19 @@ impl TestApp {
         let port = sink.port;
         let mut app = Self::spawn_with(backend, |config| {
             config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        })
+        .await;
+        app.mail = Some(sink);
+        app
+    }
+
+    /// `spawn` with more configuration.
+    pub async fn spawn_with_mail(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
+        let sink = MailSink::start(0);
+        let port = sink.port;
+        let mut app = Self::spawn_with(backend, |config| {
+            config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+            configure(config);
         })
         .await;
         app.mail = Some(sink);

@@ -17,6 +17,7 @@ mod audit;
 mod cli;
 mod csrf;
 mod dashboard_pages;
+mod limits;
 mod login;
 mod login_pages;
 mod mfa;

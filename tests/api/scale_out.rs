@@ -116,6 +116,7 @@ async fn two_outbox_workers_deliver_a_thousand_messages_exactly_once() {
                     text_body: format!("body {i}"),
                     html_body: format!("<p>body {i}</p>"),
                     created_at: now,
+                    recipient_limit: None,
                 };
                 store
                     .enqueue(&message, &latchkey::audit::RequestMeta::internal())

@@ -7,6 +7,7 @@ use super::{CODE_TTL, MAX_ATTEMPTS, code_digest, ten_minutes_from};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{ChallengeToken, FactorKind, OneTimeCode, PhoneNumber, User};
 use crate::flows::FlowError;
+use crate::limits::{Rule, Subject};
 use crate::state::AppState;
 use crate::store::{ChallengePurpose, ChallengeRecord, NewChallenge};
 
@@ -78,7 +79,18 @@ pub async fn send_login_code(
     method: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<(), FlowError> {
+    state
+        .limits
+        .check(Rule::MfaChallengePerIp, Subject::Ip(meta))
+        .await?;
     let challenge = load_challenge(state, raw_token, ChallengePurpose::Login).await?;
+    state
+        .limits
+        .check(
+            Rule::MfaChallengePerAccount,
+            Subject::User(challenge.user.id),
+        )
+        .await?;
     let kind = method
         .and_then(FactorKind::parse)
         .filter(|kind| kind.is_delivered() && state.mfa.allows(*kind))
@@ -104,7 +116,9 @@ pub async fn send_login_code(
         }
         _ => state.composer.code_email(&challenge.user, &code, now)?,
     };
-    state.store.enqueue(&message, meta).await?;
+    state
+        .limits
+        .delivered(state.store.enqueue(&message, meta).await?)?;
     state.mail_wake.notify_one();
     let event = AuditEvent::new(
         now,

@@ -204,7 +204,9 @@ pub async fn enroll_delivered(
         Some(phone) => state.composer.code_sms(user, phone, &code, now)?,
         None => state.composer.code_email(user, &code, now)?,
     };
-    state.store.enqueue(&message, meta).await?;
+    state
+        .limits
+        .delivered(state.store.enqueue(&message, meta).await?)?;
     state.mail_wake.notify_one();
     let event = AuditEvent::new(
         now,

@@ -6,6 +6,7 @@ use super::{MAX_ATTEMPTS, code_digest, load_challenge, recovery_digest};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{EnteredCode, FactorKind, TotpSecret, User};
 use crate::flows::{FlowError, StartedSession, start_session};
+use crate::limits::{Rule, Subject};
 use crate::state::AppState;
 use crate::store::{ChallengePurpose, ChallengeRecord};
 
@@ -18,8 +19,16 @@ pub async fn verify_login_code(
     code: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<(User, StartedSession), FlowError> {
+    state
+        .limits
+        .check(Rule::MfaVerifyPerIp, Subject::Ip(meta))
+        .await?;
     let challenge = load_challenge(state, raw_token, ChallengePurpose::Login).await?;
     tracing::Span::current().record("user.id", tracing::field::display(challenge.user.id));
+    state
+        .limits
+        .check(Rule::MfaVerifyPerAccount, Subject::User(challenge.user.id))
+        .await?;
     let now = state.clock.now();
     let method = match EnteredCode::parse(code.unwrap_or_default()) {
         Some(entered) => check(state, &challenge, &entered).await?,

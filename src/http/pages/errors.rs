@@ -49,6 +49,9 @@ impl ErrorPage {
             ("too_many_attempts", _) => "Too many wrong codes",
             ("reauthentication_required", _) => "Sign in again to continue",
             ("unauthenticated", _) => "You're not signed in",
+            ("rate_limited", _) => "Too many requests",
+            ("login_locked", _) => "Sign-in is locked",
+            ("invalid_token", _) => "This link does not work",
             (_, StatusCode::SERVICE_UNAVAILABLE) => "The server is busy",
             (_, StatusCode::PAYLOAD_TOO_LARGE) => "That was too much text",
             (_, StatusCode::NOT_FOUND) => "Page not found",
@@ -60,7 +63,8 @@ impl ErrorPage {
             | "too_many_attempts"
             | "reauthentication_required"
             | "unauthenticated"
-            | "mfa_enrollment_required" => LOG_IN_AGAIN,
+            | "mfa_enrollment_required"
+            | "login_locked" => LOG_IN_AGAIN,
             _ => BACK_TO_SIGNUP,
         };
         let mut response = super::render(
@@ -72,10 +76,11 @@ impl ErrorPage {
                 onward,
             },
         );
-        if error.status() == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        if let Some(wait) = error.retry_after() {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
         }
         response
     }

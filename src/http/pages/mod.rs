@@ -22,6 +22,7 @@ pub(super) mod recovery_codes;
 pub(super) mod resend;
 mod setup;
 pub(super) mod signup;
+pub(super) mod unlocked;
 pub(super) mod verify;
 
 use askama::Template;

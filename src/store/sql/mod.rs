@@ -9,6 +9,7 @@
 
 mod audit;
 mod keys;
+mod limits;
 mod mfa;
 mod outbox;
 mod sessions;
@@ -25,7 +26,7 @@ macro_rules! sql_common {
         use crate::audit::{AuditEvent, AuditKind, AuditRecord, Outcome, RequestMeta};
         use crate::domain::{DisplayName, EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus};
         use crate::store::{
-            Activation, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
+            Activation, Delivery, LimitStore, LoginFailures, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
             NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PendingFactor, RegisterError,
             SessionRecord, SessionStore, StoreError, StoreResult, TokenRecord, UserCredentials, UserStore,
         };
@@ -73,7 +74,18 @@ macro_rules! sql_common {
             Ok(())
         }
 
-        async fn insert_message(tx: &mut Tx<'_>, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<()> {
+        /// Queues `mail` in the caller's transaction, unless its recipient has
+        /// had their quota of messages: then only an audit entry says so.
+        async fn insert_message(tx: &mut Tx<'_>, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<Delivery> {
+            if let Some(limit) = &mail.recipient_limit {
+                let now = mail.created_at.timestamp_millis();
+                if take_quota_in(&mut **tx, &limit.key, now, limit.quota.interval_ms(), limit.quota.period_ms()).await?.is_some() {
+                    let event = AuditEvent::new(mail.created_at, AuditKind::EmailSuppressed, Outcome::Failure, mail.user_id, meta)
+                        .with_detail(format!("{} {}: recipient quota spent", mail.kind, mail.id));
+                    insert_audit(tx, &event).await?;
+                    return Ok(Delivery::Suppressed);
+                }
+            }
             sqlx::query(
                 "INSERT INTO outbox (id, message_id, kind, user_id, recipient, subject, text_body, html_body, status, attempts, created_at, next_attempt_at, channel) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9, $10)",
@@ -92,7 +104,46 @@ macro_rules! sql_common {
             .await?;
             let event = AuditEvent::new(mail.created_at, AuditKind::EmailQueued, Outcome::Success, mail.user_id, meta)
                 .with_detail(format!("{} {}", mail.kind, mail.id));
-            insert_audit(tx, &event).await
+            insert_audit(tx, &event).await?;
+            Ok(Delivery::Queued)
+        }
+
+        /// Requests are timed before they reach the database, so concurrent
+        /// ones (or instances whose clocks differ a little) may arrive out of
+        /// order: a second of slack keeps a burst of exactly the quota whole.
+        const QUOTA_SLACK_MS: i64 = 1000;
+
+        /// The generic cell rate algorithm in one conditional upsert: the
+        /// row's time moves on only when the request fits, so concurrent
+        /// requests on any instance are counted exactly. `None`: allowed.
+        async fn take_quota_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            key: &[u8; 32],
+            now_ms: i64,
+            interval_ms: i64,
+            period_ms: i64,
+        ) -> StoreResult<Option<i64>> {
+            let allowed = sqlx::query(
+                "INSERT INTO rate_limits (key, tat) VALUES ($1, $2 + $3) \
+                 ON CONFLICT (key) DO UPDATE SET tat = (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3 \
+                 WHERE (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3 - $2 <= $4 \
+                 RETURNING tat",
+            )
+            .bind(&key[..])
+            .bind(now_ms)
+            .bind(interval_ms)
+            .bind(period_ms + QUOTA_SLACK_MS)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if allowed.is_some() {
+                return Ok(None);
+            }
+            let tat: Option<i64> = sqlx::query_scalar("SELECT tat FROM rate_limits WHERE key = $1")
+                .bind(&key[..])
+                .fetch_optional(&mut *conn)
+                .await?;
+            // Refused: the next request fits once tat + interval - period <= now.
+            Ok(Some(tat.map_or(interval_ms, |tat| tat + interval_ms - period_ms - QUOTA_SLACK_MS - now_ms).max(1)))
         }
 
         /// A session row and its audit entry, in the caller's transaction.
@@ -133,11 +184,13 @@ macro_rules! sql_store {
         $crate::store::sql::sql_outbox!($store, $skip_locked);
         $crate::store::sql::sql_mfa!($store);
         $crate::store::sql::sql_keys!($store);
+        $crate::store::sql::sql_limits!($store);
     };
 }
 
 pub(crate) use audit::sql_audit;
 pub(crate) use keys::sql_keys;
+pub(crate) use limits::sql_limits;
 pub(crate) use mfa::sql_mfa;
 pub(crate) use outbox::sql_outbox;
 pub(crate) use sessions::sql_sessions;

@@ -4,11 +4,11 @@ macro_rules! sql_outbox {
     ($store:ty, $skip_locked:literal) => {
         #[async_trait]
         impl OutboxStore for $store {
-            async fn enqueue(&self, message: &NewMessage, meta: &RequestMeta) -> StoreResult<()> {
+            async fn enqueue(&self, message: &NewMessage, meta: &RequestMeta) -> StoreResult<Delivery> {
                 let mut tx = self.writer().begin().await?;
-                insert_message(&mut tx, message, meta).await?;
+                let delivery = insert_message(&mut tx, message, meta).await?;
                 tx.commit().await?;
-                Ok(())
+                Ok(delivery)
             }
 
             async fn claim_messages(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMessage>> {

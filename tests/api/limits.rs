@@ -1,0 +1,391 @@
+//! Abuse limits: quotas per IP and per target, the recipient cap, the
+//! failed-login throttle with its way out, and the switch that turns them off.
+
+use std::time::Duration;
+
+use latchkey::Config;
+use latchkey::limits::{QuotaSetting, Switch};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, json_body, set_cookie};
+
+both_backends!(
+    every_limited_endpoint_answers_429_with_retry_after,
+    a_spent_quota_refills_with_time,
+    unknown_and_known_addresses_are_limited_alike,
+    failed_logins_slow_down_then_lock_and_the_owner_can_unlock,
+    a_known_device_is_not_locked_out_by_someone_else,
+    a_recipient_gets_only_a_few_messages_an_hour,
+    the_switch_turns_every_limit_off,
+    forwarded_for_is_believed_only_from_a_trusted_proxy,
+);
+
+fn quota(text: &str) -> QuotaSetting {
+    QuotaSetting::try_from(text.to_owned()).unwrap()
+}
+
+async fn assert_limited(response: reqwest::Response, what: &str) {
+    assert_eq!(response.status(), 429, "{what}");
+    let wait: u64 = response
+        .headers()
+        .get("retry-after")
+        .unwrap_or_else(|| panic!("{what}: no Retry-After"))
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&wait), "{what}: Retry-After {wait}");
+    assert_eq!(
+        json_body(response).await["error"]["code"],
+        "rate_limited",
+        "{what}"
+    );
+}
+
+/// One request of each limited endpoint (per IP), first allowed, then 429.
+async fn every_limited_endpoint_answers_429_with_retry_after(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        let one = quota("1/1h");
+        let limits = &mut config.limits;
+        limits.limit_register_per_ip = one;
+        limits.limit_login_per_ip = one;
+        limits.limit_verify_per_ip = one;
+        limits.limit_resend_per_ip = one;
+        limits.limit_mfa_challenge_per_ip = one;
+        limits.limit_mfa_verify_per_ip = one;
+    })
+    .await;
+    let bogus = "A".repeat(43);
+    let calls: [(&str, Value); 5] = [
+        (
+            "/register",
+            json!({ "name": "Ann", "email": "ann@example.com", "password": PASSWORD }),
+        ),
+        (
+            "/login",
+            json!({ "email": "ann@example.com", "password": "not it at all" }),
+        ),
+        ("/verify/resend", json!({ "email": "ann@example.com" })),
+        (
+            "/mfa/challenge",
+            json!({ "mfa_token": bogus, "method": "email" }),
+        ),
+        (
+            "/mfa/verify",
+            json!({ "mfa_token": bogus, "code": "123456" }),
+        ),
+    ];
+    for (path, body) in calls {
+        let first = app.post_json(path, &body).await;
+        assert_ne!(first.status(), 429, "{path}: the first is allowed");
+        assert_limited(app.post_json(path, &body).await, path).await;
+    }
+    let link = format!("/verify?token={bogus}");
+    assert_eq!(
+        app.get_json(&link).await.status(),
+        400,
+        "a bad link, counted"
+    );
+    assert_limited(app.get_json(&link).await, "/verify").await;
+}
+
+async fn a_spent_quota_refills_with_time(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.limits.limit_resend_per_address = quota("2/1h");
+    })
+    .await;
+    let body = json!({ "email": "wait@example.com" });
+    let resend = || app.post_json("/verify/resend", &body);
+    assert_eq!(resend().await.status(), 202);
+    assert_eq!(resend().await.status(), 202);
+    let refused = resend().await;
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1790..=1800).contains(&wait),
+        "one every 30 minutes: {wait}"
+    );
+    assert_limited(refused, "third within the hour").await;
+    app.clock.advance(Duration::from_secs(wait));
+    assert_eq!(resend().await.status(), 202, "one more after the wait");
+    assert_limited(resend().await, "and only one").await;
+}
+
+/// Whether an address has an account changes nothing about its limits.
+async fn unknown_and_known_addresses_are_limited_alike(backend: Backend) {
+    let app = TestApp::spawn_with_mail(backend, |config| {
+        config.limits.limit_login_per_account = quota("3/1m");
+        config.limits.limit_resend_per_address = quota("2/1h");
+    })
+    .await;
+    app.signed_up("known@example.com").await;
+    for email in ["known@example.com", "nobody@example.com"] {
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            let login = app.login(email, "wrong password here").await;
+            statuses.push(login.status().as_u16());
+        }
+        for _ in 0..3 {
+            let resend = app
+                .post_json("/verify/resend", &json!({ "email": email }))
+                .await;
+            statuses.push(resend.status().as_u16());
+        }
+        assert_eq!(statuses, [401, 401, 401, 429, 202, 202, 429], "{email}");
+    }
+}
+
+/// A fast schedule, and no per-account quota to blur it.
+fn throttled(config: &mut Config) {
+    config.limits.limit_login_per_account = QuotaSetting(None);
+    config.limits.login_free_failures = 2;
+    config.limits.login_max_delay = Duration::from_secs(4);
+    config.limits.login_lockout_failures = 6;
+}
+
+/// Tries a wrong password once the wait is over; returns the status.
+async fn fail_once(app: &TestApp, email: &str) -> u16 {
+    let first = app.login(email, "wrong password here").await;
+    if first.status() != 429 {
+        return first.status().as_u16();
+    }
+    let wait = first.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    app.clock.advance(Duration::from_secs(wait));
+    app.login(email, "wrong password here")
+        .await
+        .status()
+        .as_u16()
+}
+
+async fn failed_logins_slow_down_then_lock_and_the_owner_can_unlock(backend: Backend) {
+    let app = TestApp::spawn_with_mail(backend, throttled).await;
+    app.signed_up("owner@example.com").await;
+    let mut waits = Vec::new();
+    for email in ["owner@example.com", "ghost@example.com"] {
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            let attempt = app.login(email, "wrong password here").await;
+            let status = attempt.status().as_u16();
+            let wait: u64 = attempt
+                .headers()
+                .get("retry-after")
+                .map_or(0, |value| value.to_str().unwrap().parse().unwrap());
+            seen.push((status, wait));
+            if status == 429 {
+                app.clock.advance(Duration::from_secs(wait));
+                assert_eq!(
+                    fail_once(&app, email).await,
+                    401,
+                    "{email}: allowed after the wait"
+                );
+            }
+        }
+        waits.push(seen);
+    }
+    // 2 free failures, then waits of 1 and 2 s, capped at 4 s.
+    assert_eq!(
+        waits[0],
+        [(401, 0), (401, 0), (429, 1), (429, 2), (429, 4), (429, 4)]
+    );
+    assert_eq!(waits[0], waits[1], "unknown addresses are throttled alike");
+
+    // The sixth consecutive failure locked the address: even the right
+    // password is refused, from a new device.
+    app.clock.advance(Duration::from_secs(10));
+    let locked = app.login("owner@example.com", PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    assert_eq!(json_body(locked).await["error"]["code"], "login_locked");
+    app.clock.advance(Duration::from_secs(86_400));
+    assert_eq!(
+        app.login("owner@example.com", PASSWORD).await.status(),
+        429,
+        "a lockout does not end by itself"
+    );
+    let ghost = app.login("ghost@example.com", PASSWORD).await;
+    assert_eq!(json_body(ghost).await["error"]["code"], "login_locked");
+
+    // The owner (only) got an unlock link; it expired in the day that
+    // passed, and the next attempt sends a fresh one.
+    let unlock_link = |mail: &crate::helpers::ReceivedMail| {
+        let link = mail.link();
+        link[link.find("/login/unlock?token=").expect("an unlock link")..].to_owned()
+    };
+    let subject = "Sign-in to your account was locked";
+    let first = app
+        .sink()
+        .wait_for_subject("owner@example.com", subject)
+        .await;
+    assert_eq!(
+        app.get_json(&unlock_link(&first)).await.status(),
+        400,
+        "expired"
+    );
+    assert_eq!(app.login("owner@example.com", PASSWORD).await.status(), 429);
+    let mut locks = Vec::new();
+    for _ in 0..100 {
+        locks = app.sink().received_for("owner@example.com");
+        locks.retain(|mail| mail.parsed().subject() == Some(subject));
+        if locks.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(locks.len(), 2, "a fresh unlock link");
+    let link = &unlock_link(&locks[1]);
+    assert!(app.sink().received_for("ghost@example.com").is_empty());
+    let unlocked = app.get_json(link).await;
+    assert_eq!(unlocked.status(), 200);
+    assert_eq!(json_body(unlocked).await["status"], "unlocked");
+    let login = app.login("owner@example.com", PASSWORD).await;
+    assert_eq!(login.status(), 200, "unlocked");
+    assert_eq!(
+        app.get_json(link).await.status(),
+        400,
+        "an unlock link works once"
+    );
+
+    // After a success the count starts again from zero.
+    assert_eq!(fail_once(&app, "owner@example.com").await, 401);
+    assert_eq!(fail_once(&app, "owner@example.com").await, 401);
+    let audit = app.store.audit_trail(None, 500).await.unwrap();
+    assert!(audit.iter().any(|event| event.event == "login.locked"));
+    assert!(audit.iter().any(|event| event.event == "login.unlocked"));
+}
+
+async fn a_known_device_is_not_locked_out_by_someone_else(backend: Backend) {
+    let app = TestApp::spawn_with_mail(backend, throttled).await;
+    app.signed_up("mine@example.com").await;
+    // The owner signs in once from a browser: it becomes a known device.
+    let first = app.login("mine@example.com", PASSWORD).await;
+    assert_eq!(first.status(), 200);
+    let device = set_cookie(&first, "latchkey_device").expect("a device cookie");
+    app.sink()
+        .wait_for_subject("mine@example.com", "New sign-in to your account")
+        .await;
+    // Someone else locks the address out.
+    for _ in 0..6 {
+        fail_once(&app, "mine@example.com").await;
+    }
+    let elsewhere = app.login("mine@example.com", PASSWORD).await;
+    assert_eq!(json_body(elsewhere).await["error"]["code"], "login_locked");
+    // The owner's browser still gets in, and no new-device email follows.
+    let before = app.sink().received_for("mine@example.com").len();
+    let owner = app
+        .client
+        .post(app.url("/login"))
+        .header("cookie", format!("latchkey_device={device}"))
+        .json(&json!({ "email": "mine@example.com", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(owner.status(), 200, "the known device is not locked");
+    assert!(
+        set_cookie(&owner, "latchkey_device").is_none(),
+        "the device keeps its cookie"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let news: Vec<_> = app.sink().received_for("mine@example.com")[before..]
+        .iter()
+        .map(|mail| mail.parsed().subject().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        !news
+            .iter()
+            .any(|subject| subject == "New sign-in to your account"),
+        "{news:?}"
+    );
+}
+
+async fn a_recipient_gets_only_a_few_messages_an_hour(backend: Backend) {
+    let app = TestApp::spawn_with_mail(backend, |config| {
+        config.limits.limit_messages_per_recipient = quota("3/1h");
+    })
+    .await;
+    let registered = app
+        .register("Flood Target", "target@example.com", PASSWORD)
+        .await;
+    assert_eq!(registered.status(), 201);
+    for _ in 0..4 {
+        let resend = app
+            .post_json("/verify/resend", &json!({ "email": "target@example.com" }))
+            .await;
+        assert_eq!(resend.status(), 202, "the answer never changes");
+    }
+    let audit = app.store.audit_trail(None, 200).await.unwrap();
+    let count = |kind: &str| audit.iter().filter(|event| event.event == kind).count();
+    assert_eq!(count("email.queued"), 3);
+    assert_eq!(count("email.suppressed"), 2);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // (A resend also cancels the unsent links before it, so fewer may arrive.)
+    let received = app.sink().received_for("target@example.com").len();
+    assert!((1..=3).contains(&received), "{received}");
+}
+
+async fn the_switch_turns_every_limit_off(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        let one = quota("1/1h");
+        config.limits.limit_login_per_ip = one;
+        config.limits.limit_login_per_account = one;
+        config.limits.limit_resend_per_ip = one;
+        config.limits.limit_messages_per_recipient = one;
+        throttled(config);
+        config.limits.rate_limit = Switch(false);
+    })
+    .await;
+    for _ in 0..10 {
+        let login = app
+            .login("someone@example.com", "wrong password here")
+            .await;
+        assert_eq!(login.status(), 401);
+        let resend = app
+            .post_json("/verify/resend", &json!({ "email": "someone@example.com" }))
+            .await;
+        assert_eq!(resend.status(), 202);
+    }
+}
+
+async fn forwarded_for_is_believed_only_from_a_trusted_proxy(backend: Backend) {
+    let resend_from = |app: &TestApp, client_ip: &str| {
+        app.client
+            .post(app.url("/verify/resend"))
+            .header("x-forwarded-for", client_ip.to_owned())
+            .json(&json!({ "email": "xff@example.com" }))
+            .send()
+    };
+    // No trusted proxy: a forged header does not buy a fresh quota.
+    let direct = TestApp::spawn_with(backend, |config| {
+        config.limits.limit_resend_per_ip = quota("1/1h");
+    })
+    .await;
+    assert_eq!(
+        resend_from(&direct, "203.0.113.1").await.unwrap().status(),
+        202
+    );
+    assert_limited(resend_from(&direct, "203.0.113.2").await.unwrap(), "forged").await;
+    // Behind a trusted proxy (the test client's loopback), each client counts alone.
+    let proxied = TestApp::spawn_with(backend, |config| {
+        config.limits.limit_resend_per_ip = quota("1/1h");
+        config.trusted_proxies = "127.0.0.1/32, ::1".to_owned();
+    })
+    .await;
+    assert_eq!(
+        resend_from(&proxied, "203.0.113.1").await.unwrap().status(),
+        202
+    );
+    assert_eq!(
+        resend_from(&proxied, "203.0.113.2").await.unwrap().status(),
+        202
+    );
+    assert_limited(
+        resend_from(&proxied, "203.0.113.1").await.unwrap(),
+        "same client",
+    )
+    .await;
+}
