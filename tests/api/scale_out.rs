@@ -166,3 +166,51 @@ async fn two_outbox_workers_deliver_a_thousand_messages_exactly_once() {
             .all(|m| m.status == "sent" && m.attempts == 1)
     );
 }
+
+/// Quotas and the login throttle live in the database: what one instance
+/// counted, the other enforces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_and_lockouts_hold_across_instances() {
+    fn configure(config: &mut latchkey::Config) {
+        let limits = &mut config.limits;
+        limits.limit_resend_per_address = "2/1h".to_owned().try_into().unwrap();
+        limits.limit_login_per_account = latchkey::limits::QuotaSetting(None);
+        limits.login_free_failures = 1;
+        limits.login_max_delay = Duration::from_secs(2);
+        limits.login_lockout_failures = 3;
+    }
+    let a = TestApp::spawn_with_mail(Backend::Postgres, configure).await;
+    let b = a.another_instance(configure).await;
+    let advance = |seconds| {
+        a.clock.advance(Duration::from_secs(seconds));
+        b.clock.advance(Duration::from_secs(seconds));
+    };
+
+    let resend = json!({ "email": "shared@example.com" });
+    let statuses = [
+        a.post_json("/verify/resend", &resend).await.status(),
+        b.post_json("/verify/resend", &resend).await.status(),
+        a.post_json("/verify/resend", &resend).await.status(),
+        b.post_json("/verify/resend", &resend).await.status(),
+    ];
+    assert_eq!(statuses.map(|s| s.as_u16()), [202, 202, 429, 429]);
+
+    a.signed_up("locked@example.com").await;
+    let wrong = "not the password at all";
+    assert_eq!(a.login("locked@example.com", wrong).await.status(), 401);
+    let early = b.login("locked@example.com", wrong).await;
+    assert_eq!(early.status(), 429, "B waits for A's failure");
+    assert_eq!(json_body(early).await["error"]["code"], "rate_limited");
+    advance(1);
+    assert_eq!(b.login("locked@example.com", wrong).await.status(), 401);
+    advance(2);
+    assert_eq!(a.login("locked@example.com", wrong).await.status(), 401);
+    advance(5);
+    let locked = b.login("locked@example.com", PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    assert_eq!(
+        json_body(locked).await["error"]["code"],
+        "login_locked",
+        "locked on B by failures on A and B"
+    );
+}
