@@ -93,13 +93,14 @@ pub trait UserStore: Send + Sync {
 
     async fn token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;
 
-    /// Uses the token, activates its account and starts `session`, once,
-    /// in one transaction.
+    /// Uses the token, activates its account, starts `session` and queues
+    /// `notice` ("your account is active"), once, in one transaction.
     async fn activate(
         &self,
         token_id: Uuid,
         user_id: UserId,
         session: &NewSession,
+        notice: &NewMessage,
         meta: &RequestMeta,
     ) -> StoreResult<Activation>;
 

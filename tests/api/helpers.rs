@@ -75,6 +75,10 @@ impl ReceivedMail {
             .into_owned()
     }
 
+    pub fn subject(&self) -> String {
+        self.parsed().subject().unwrap_or_default().to_owned()
+    }
+
     pub fn message_id(&self) -> String {
         self.parsed().message_id().expect("a Message-ID").to_owned()
     }
@@ -172,6 +176,29 @@ impl MailSink {
             .into_iter()
             .filter(|mail| mail.to.iter().any(|to| to.eq_ignore_ascii_case(address)))
             .collect()
+    }
+
+    /// Waits until `count` emails with `subject` reached `address` and
+    /// returns those, in order of arrival; other mail (notices) is skipped,
+    /// since messages queued close together may arrive in either order.
+    pub async fn wait_for_subject(
+        &self,
+        address: &str,
+        subject: &str,
+        count: usize,
+    ) -> Vec<ReceivedMail> {
+        for _ in 0..300 {
+            let mails: Vec<ReceivedMail> = self
+                .received_for(address)
+                .into_iter()
+                .filter(|mail| mail.subject() == subject)
+                .collect();
+            if mails.len() >= count {
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{address} did not receive {count} email(s) titled {subject:?} in 15 s");
     }
 
     /// Waits until `count` emails reached `address`, or fails the test.

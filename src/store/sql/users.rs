@@ -82,7 +82,7 @@ macro_rules! sql_users {
                 }))
             }
 
-            async fn activate(&self, token_id: Uuid, user_id: UserId, session: &NewSession, meta: &RequestMeta) -> StoreResult<Activation> {
+            async fn activate(&self, token_id: Uuid, user_id: UserId, session: &NewSession, notice: &NewMessage, meta: &RequestMeta) -> StoreResult<Activation> {
                 let now = session.created_at;
                 let mut tx = self.writer().begin().await?;
                 // The conditional update is what makes two simultaneous clicks safe:
@@ -100,15 +100,22 @@ macro_rules! sql_users {
                     tx.rollback().await?;
                     return Ok(if revoked.is_some() { Activation::Revoked } else { Activation::AlreadyUsed });
                 }
-                sqlx::query("UPDATE users SET status = 'active', verified_at = $1, updated_at = $1 WHERE id = $2 AND status = 'pending'")
+                let became_active = sqlx::query("UPDATE users SET status = 'active', verified_at = $1, updated_at = $1 WHERE id = $2 AND status = 'pending'")
                     .bind(now)
                     .bind(user_id.as_uuid())
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected()
+                    > 0;
                 let event = AuditEvent::new(now, AuditKind::VerificationSucceeded, Outcome::Success, Some(user_id), meta);
                 insert_audit(&mut tx, &event).await?;
-                // The first click signs the person in: one commit for all of it.
+                // The first click signs the person in and queues "your account is
+                // active": one commit for all of it, so a lost race sends nothing
+                // and an account is announced active once, whatever link did it.
                 insert_session(&mut tx, session, meta).await?;
+                if became_active {
+                    insert_message(&mut tx, notice, meta).await?;
+                }
                 tx.commit().await?;
                 Ok(Activation::Activated)
             }
