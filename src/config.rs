@@ -10,7 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::domain::{FactorKind, MfaPolicy, PasswordPolicy};
+use crate::domain::{AdminKey, AdminKeyError, FactorKind, MfaPolicy, PasswordPolicy};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
@@ -71,6 +71,9 @@ pub struct Config {
     /// check it offline against the JWKS, so keep it short.
     #[serde(with = "humantime_serde")]
     pub access_token_ttl: Duration,
+    /// Unset: there is no admin API (its paths answer 404). Set: the Bearer
+    /// key of `/admin/*`, at least 32 printable ASCII characters.
+    pub admin_api_key: Option<String>,
 }
 
 impl Default for Config {
@@ -104,6 +107,7 @@ impl Default for Config {
             hash_queue: 64,
             jwt_audience: "latchkey".to_owned(),
             access_token_ttl: crate::tokens::DEFAULT_TTL,
+            admin_api_key: None,
         }
     }
 }
@@ -145,6 +149,14 @@ impl Config {
             }
         }
         Ok(methods)
+    }
+
+    /// The admin API key, checked: `None` when unset, an error when too weak.
+    pub fn admin_key(&self) -> Result<Option<AdminKey>, AdminKeyError> {
+        self.admin_api_key
+            .as_deref()
+            .map(AdminKey::parse)
+            .transpose()
     }
 
     /// Where the generated secret key lives when none is configured.

@@ -7,7 +7,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::crypto::Sealer;
-use crate::domain::{FactorKind, MfaPolicy, PasswordHash, PasswordPolicy};
+use crate::domain::{AdminKey, FactorKind, MfaPolicy, PasswordHash, PasswordPolicy};
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::mail::Composer;
@@ -38,6 +38,8 @@ pub struct AppState {
     pub dummy_hash: PasswordHash,
     /// Issues and verifies JWT access tokens; publishes the JWKS.
     pub tokens: AccessTokens,
+    /// The admin API's key; `None`: there is no admin API.
+    pub admin_key: Option<AdminKey>,
 }
 
 #[derive(Debug, Clone)]
