@@ -72,6 +72,7 @@ async fn the_cli_prints_the_audit_trail_by_user_and_time(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.signed_up("alice@example.com").await;
     app.register_and_get_link("bob@example.com").await;
+    app.outbox_settled().await;
     // An event of Alice's three days old (the clock only moves forward, so
     // it is written straight into the trail, recorded last).
     let alice = app

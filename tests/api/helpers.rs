@@ -328,6 +328,20 @@ impl TestApp {
         }
     }
 
+    /// Waits until every queued message has been sent (and its `email.sent`
+    /// recorded), so no audit event arrives later than the test expects.
+    pub async fn outbox_settled(&self) {
+        for _ in 0..300 {
+            let messages = self.store.messages(1000).await.unwrap();
+            if messages.iter().all(|m| m.status == "sent") {
+                return;
+            }
+            self.wake.notify_one();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the outbox did not empty in 15 s");
+    }
+
     /// Rings this instance's outbox worker.
     pub fn state_wake(&self) {
         self.wake.notify_one();
