@@ -2,9 +2,7 @@
 //! audit trail and the accounts for the right one.
 
 use chrono::TimeDelta;
-use latchkey::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use latchkey::clock::Clock;
-use latchkey::domain::EmailAddress;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, fresh_database, json_body};
@@ -134,22 +132,10 @@ async fn the_audit_trail_by_user_time_and_count(backend: Backend) {
     app.signed_up("alice@example.com").await;
     app.register("Bob", "bob@example.com", PASSWORD).await;
     app.outbox_settled().await;
-    let alice = app
-        .store
-        .user_by_email(&EmailAddress::parse("alice@example.com").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
     let now = Clock::now(&*app.clock);
-    let old = AuditEvent::new(
-        now - TimeDelta::days(3),
-        AuditKind::LoginFailed,
-        Outcome::Failure,
-        Some(alice.id),
-        &RequestMeta::internal(),
-    )
-    .with_detail("an old attempt");
-    app.store.audit(&old).await.unwrap();
+    let alice = app
+        .backdated_event("alice@example.com", TimeDelta::days(3), "an old attempt")
+        .await;
 
     let body = ok(admin_get(&app, "/admin/audit?user=Alice%40Example.com", Some(KEY)).await).await;
     let events = body["events"].as_array().unwrap();
@@ -167,7 +153,7 @@ async fn the_audit_trail_by_user_time_and_count(backend: Backend) {
     assert!(
         events
             .iter()
-            .all(|e| e["email"] == "alice@example.com" && e["user_id"] == json!(alice.id))
+            .all(|e| e["email"] == "alice@example.com" && e["user_id"] == json!(alice))
     );
     let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");

@@ -4,9 +4,7 @@
 use std::process::Command;
 
 use chrono::TimeDelta;
-use latchkey::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use latchkey::clock::Clock;
-use latchkey::domain::EmailAddress;
 
 use crate::helpers::{Backend, TestApp, both_backends};
 
@@ -28,6 +26,8 @@ fn latchkey(app: &TestApp, args: &[&str]) -> String {
 async fn the_cli_lists_users_and_outbox(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.register_and_get_link("cli@example.com").await;
+    // The sink has the mail a moment before the worker records `email.sent`.
+    app.outbox_settled().await;
     assert!(latchkey(&app, &["migrate"]).contains("migrations applied"));
     let users = latchkey(&app, &["users", "list"]);
     assert!(
@@ -73,24 +73,9 @@ async fn the_cli_prints_the_audit_trail_by_user_and_time(backend: Backend) {
     app.signed_up("alice@example.com").await;
     app.register_and_get_link("bob@example.com").await;
     app.outbox_settled().await;
-    // An event of Alice's three days old (the clock only moves forward, so
-    // it is written straight into the trail, recorded last).
-    let alice = app
-        .store
-        .user_by_email(&EmailAddress::parse("alice@example.com").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
     let now = Clock::now(&*app.clock);
-    let old = AuditEvent::new(
-        now - TimeDelta::days(3),
-        AuditKind::LoginFailed,
-        Outcome::Failure,
-        Some(alice.id),
-        &RequestMeta::internal(),
-    )
-    .with_detail("an old attempt");
-    app.store.audit(&old).await.unwrap();
+    app.backdated_event("alice@example.com", TimeDelta::days(3), "an old attempt")
+        .await;
 
     let all_of_alice = latchkey(&app, &["audit", "--user", "Alice@Example.com"]);
     let lines = rows(&all_of_alice);

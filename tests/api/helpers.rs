@@ -342,6 +342,35 @@ impl TestApp {
         panic!("the outbox did not empty in 15 s");
     }
 
+    /// Records a failed login of the account of `email`, `age` ago, with
+    /// `detail`; the clock only moves forward, so it is written straight into
+    /// the trail (and is the newest entry recorded). Returns the account's id.
+    pub async fn backdated_event(
+        &self,
+        email: &str,
+        age: chrono::TimeDelta,
+        detail: &str,
+    ) -> latchkey::domain::UserId {
+        use latchkey::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
+        use latchkey::clock::Clock;
+        let user = self
+            .store
+            .user_by_email(&latchkey::domain::EmailAddress::parse(email).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let event = AuditEvent::new(
+            self.clock.now() - age,
+            AuditKind::LoginFailed,
+            Outcome::Failure,
+            Some(user.id),
+            &RequestMeta::internal(),
+        )
+        .with_detail(detail);
+        self.store.audit(&event).await.unwrap();
+        user.id
+    }
+
     /// Rings this instance's outbox worker.
     pub fn state_wake(&self) {
         self.wake.notify_one();

@@ -33,6 +33,9 @@ async fn resend_sends_a_fresh_link_and_kills_the_old_ones(backend: Backend) {
             .status(),
         202
     );
+    app.sink()
+        .wait_for_subject("again@example.com", "Your account is active", 1)
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let subjects: Vec<String> = app
         .sink()
