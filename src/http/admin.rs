@@ -22,18 +22,18 @@ use crate::flows::FlowError;
 use crate::flows::admin::{self, AuditQuery, UserQuery};
 use crate::state::AppState;
 
-/// The admin routes, behind the key check; `None` without a configured key.
-pub(super) fn routes(state: &AppState) -> Option<Router<AppState>> {
-    state.admin_key.as_ref()?;
-    Some(
-        Router::new()
-            // Their own 405 (the router's would replace it, outside the
-            // gate), so a wrong method too is judged after the key check:
-            // nothing answers a caller without the key.
-            .route("/admin/audit", get(audit).fallback(method_not_allowed))
-            .route("/admin/users", get(users).fallback(method_not_allowed))
-            .layer(middleware::from_fn_with_state(state.clone(), gate)),
-    )
+/// The admin routes, behind the key check; none without a configured key.
+pub(super) fn routes(state: &AppState) -> Router<AppState> {
+    if state.admin_key.is_none() {
+        return Router::new();
+    }
+    Router::new()
+        // Their own 405 (the router's would replace it, outside the
+        // gate), so a wrong method too is judged after the key check:
+        // nothing answers a caller without the key.
+        .route("/admin/audit", get(audit).fallback(method_not_allowed))
+        .route("/admin/users", get(users).fallback(method_not_allowed))
+        .layer(middleware::from_fn_with_state(state.clone(), gate))
 }
 
 /// Checks the key before anything else and marks every answer uncacheable:

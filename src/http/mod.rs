@@ -42,61 +42,30 @@ pub fn router(state: AppState) -> Router {
     use pages::{enrol, form_or_json, page_or_json};
     // Paths the API shares with the pages: an HTML form (a page without
     // JavaScript) goes to the page's handler, JSON to the API's, unchanged.
-    let routes = Router::new()
-        .route(
-            "/register",
-            form_or_json(pages::signup::submit, register::post),
-        )
+    Router::new()
+        .route("/register", form_or_json(pages::signup::submit, register::post))
         .route("/verify", get(verify::get))
-        .route(
-            "/verify/resend",
-            form_or_json(pages::resend::submit, resend::post),
-        )
+        .route("/verify/resend", form_or_json(pages::resend::submit, resend::post))
         .route("/me", get(me::get))
-        .route(
-            "/logout",
-            form_or_json(pages::dashboard::logout, me::logout),
-        )
+        .route("/logout", form_or_json(pages::dashboard::logout, me::logout))
         .route("/login", form_or_json(pages::login::submit, login::post))
         .route("/mfa", page_or_json(pages::mfa::get, mfa::list))
-        .route(
-            "/mfa/challenge",
-            form_or_json(pages::mfa::send_code, mfa::challenge),
-        )
+        .route("/mfa/challenge", form_or_json(pages::mfa::send_code, mfa::challenge))
         .route("/mfa/verify", form_or_json(pages::mfa::verify, mfa::verify))
-        .route(
-            "/mfa/totp/enroll",
-            form_or_json(enrol::start_totp, mfa::totp_enroll),
-        )
-        .route(
-            "/mfa/totp/confirm",
-            form_or_json(enrol::confirm_totp, mfa::totp_confirm),
-        )
-        .route(
-            "/mfa/{method}/enroll",
-            form_or_json(enrol::start_delivered, mfa::delivered_enroll),
-        )
-        .route(
-            "/mfa/{method}/confirm",
-            form_or_json(enrol::confirm_delivered, mfa::delivered_confirm),
-        )
-        .route(
-            "/mfa/recovery-codes",
-            form_or_json(pages::recovery_codes::renew, mfa::recovery_codes),
-        )
+        .route("/mfa/totp/enroll", form_or_json(enrol::start_totp, mfa::totp_enroll))
+        .route("/mfa/totp/confirm", form_or_json(enrol::confirm_totp, mfa::totp_confirm))
+        .route("/mfa/{method}/enroll", form_or_json(enrol::start_delivered, mfa::delivered_enroll))
+        .route("/mfa/{method}/confirm", form_or_json(enrol::confirm_delivered, mfa::delivered_confirm))
+        .route("/mfa/recovery-codes", form_or_json(pages::recovery_codes::renew, mfa::recovery_codes))
         .route("/mfa/{method}", axum::routing::delete(mfa::remove))
         .route("/sessions", get(sessions::list))
         .route("/sessions/{id}", axum::routing::delete(sessions::revoke))
         .route("/healthz", get(health::get))
         .route("/.well-known/jwks.json", get(jwks::get))
         .route("/password/check", post(password::check))
-        .merge(pages::routes());
-    // Without a configured key the admin paths do not exist at all.
-    let routes = match admin::routes(&state) {
-        Some(admin) => routes.merge(admin),
-        None => routes,
-    };
-    routes
+        .merge(pages::routes())
+        // Empty without a configured key: the admin paths do not exist at all.
+        .merge(admin::routes(&state))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
