@@ -126,6 +126,23 @@ impl AuditEvent {
     }
 }
 
+/// One row of the trail for an operator (`latchkey audit`, `GET
+/// /admin/audit`): the record, its position and the account's email.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    /// Increases in the order events were recorded.
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub event: String,
+    pub outcome: String,
+    pub user_id: Option<uuid::Uuid>,
+    /// The account's current address, when the event names an account.
+    pub email: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Option<String>,
+}
+
 /// One stored row of the trail, as read back.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditRecord {

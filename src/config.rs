@@ -11,7 +11,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::domain::{FactorKind, MfaPolicy, PasswordPolicy};
+use crate::domain::{AdminKey, AdminKeyError, FactorKind, MfaPolicy, PasswordPolicy};
 use crate::limits::LimitSettings;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,6 +80,9 @@ pub struct Config {
     /// Rate limits, the recipient cap and the login throttle.
     #[serde(flatten)]
     pub limits: LimitSettings,
+    /// Unset: there is no admin API (its paths answer 404). Set: the Bearer
+    /// key of `/admin/*`, at least 32 printable ASCII characters.
+    pub admin_api_key: Option<String>,
 }
 
 impl Default for Config {
@@ -115,6 +118,7 @@ impl Default for Config {
             access_token_ttl: crate::tokens::DEFAULT_TTL,
             trusted_proxies: String::new(),
             limits: LimitSettings::default(),
+            admin_api_key: None,
         }
     }
 }
@@ -175,6 +179,14 @@ impl Config {
                     })
             })
             .collect()
+    }
+
+    /// The admin API key, checked: `None` when unset, an error when too weak.
+    pub fn admin_key(&self) -> Result<Option<AdminKey>, AdminKeyError> {
+        self.admin_api_key
+            .as_deref()
+            .map(AdminKey::parse)
+            .transpose()
     }
 
     /// Where the generated secret key lives when none is configured.

@@ -36,6 +36,8 @@ impl App {
     /// Opens (and migrates) the database, prepares mail, and binds the port.
     /// Once this returns the service can answer: `/healthz` is 200 at once.
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        // A configuration error is reported before anything is opened.
+        let admin_key = config.admin_key()?;
         let store = store::connect(&config.database_url)
             .await
             .context("cannot open the database")?;
@@ -111,6 +113,7 @@ impl App {
             tokens,
             limits,
             trusted_proxies: trusted_proxies.into(),
+            admin_key,
         };
         let settings = WorkerSettings {
             retry_for: config.mail_retry_for,

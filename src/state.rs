@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::crypto::Sealer;
-use crate::domain::{FactorKind, MfaPolicy, PasswordHash, PasswordPolicy};
+use crate::domain::{AdminKey, FactorKind, MfaPolicy, PasswordHash, PasswordPolicy};
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::limits::Limiter;
@@ -44,6 +44,8 @@ pub struct AppState {
     pub limits: Limiter,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<[IpNet]>,
+    /// The admin API's key; `None`: there is no admin API.
+    pub admin_key: Option<AdminKey>,
 }
 
 #[derive(Debug, Clone)]

@@ -44,6 +44,23 @@ impl FieldErrors {
     }
 }
 
+/// `field: message; field: message`, for the command line.
+impl std::fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        for (field, errors) in &self.0 {
+            for error in errors {
+                if !first {
+                    f.write_str("; ")?;
+                }
+                first = false;
+                write!(f, "{field}: {}", error.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How a flow can end other than in success. Everything but `Internal` is the
 /// client's to fix; `Internal` details stay in the server log.
 #[derive(Debug, thiserror::Error)]

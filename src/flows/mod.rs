@@ -2,6 +2,7 @@
 //! values and return plain results; they know nothing about HTTP.
 
 mod access_token;
+pub mod admin;
 mod device;
 mod error;
 mod link;

@@ -76,12 +76,14 @@ pub async fn verify_email(
         });
     }
     let (mut started, session) = new_session(state, &user, now);
+    let notice = state.composer.account_active_email(&user, now)?;
     match state
         .store
-        .activate(record.id, user.id, &session, meta)
+        .activate(record.id, user.id, &session, &notice, meta)
         .await?
     {
         Activation::Activated => {
+            state.mail_wake.notify_one();
             tracing::info!("email verified, account active");
             // The browser that signed up is the account's first known device
             // (no email about it). Best effort: the account is active already.

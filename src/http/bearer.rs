@@ -18,7 +18,7 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub(crate) struct Authenticated(pub(crate) User);
 
-enum Credential<'a> {
+pub(super) enum Credential<'a> {
     /// No `Authorization: Bearer` header: look for the cookie.
     Absent,
     Bearer(&'a str),
@@ -26,7 +26,7 @@ enum Credential<'a> {
     Malformed,
 }
 
-fn bearer(headers: &HeaderMap) -> Credential<'_> {
+pub(super) fn bearer(headers: &HeaderMap) -> Credential<'_> {
     let mut tokens = headers
         .get_all(header::AUTHORIZATION)
         .iter()

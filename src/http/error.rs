@@ -45,6 +45,18 @@ impl ApiError {
         }
     }
 
+    /// 400 for query parameters that are not valid, each named in `fields`.
+    pub fn invalid_query(fields: FieldErrors) -> Self {
+        Self {
+            fields: Some(fields),
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "Some query parameters are not valid.",
+            )
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }

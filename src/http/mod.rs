@@ -1,6 +1,7 @@
 //! The HTTP edge: thin handlers that decode a request, call a flow and
 //! render its answer. One error type (`ApiError`) shapes every failure.
 
+mod admin;
 mod bearer;
 mod device;
 mod error;
@@ -66,6 +67,8 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(jwks::get))
         .route("/password/check", post(password::check))
         .merge(pages::routes())
+        // Empty without a configured key: the admin paths do not exist at all.
+        .merge(admin::routes(&state))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -124,6 +124,24 @@ struct LockedHtml<'a> {
     valid_for: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "email/account_active/subject.txt")]
+struct ActiveSubject;
+
+#[derive(Template)]
+#[template(path = "email/account_active/body.txt")]
+struct ActiveText<'a> {
+    name: &'a str,
+    login: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/account_active/body.html")]
+struct ActiveHtml<'a> {
+    name: &'a str,
+    login: &'a str,
+}
+
 /// Builds outbox messages; knows the public URL links point to.
 #[derive(Debug, Clone)]
 pub struct Composer {
@@ -211,6 +229,25 @@ impl Composer {
                 ttl: &ttl,
             }
             .render()?,
+            now,
+        ))
+    }
+
+    /// "Your account is active": queued with the activation itself, so it
+    /// is sent once, and only when the account really became active.
+    pub fn account_active_email(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let login = self.public_link("login");
+        let (name, login) = (user.name.as_str(), login.as_str());
+        Ok(self.email(
+            "account_active",
+            user,
+            &ActiveSubject.render()?,
+            ActiveText { name, login }.render()?,
+            ActiveHtml { name, login }.render()?,
             now,
         ))
     }
@@ -480,5 +517,26 @@ mod tests {
         assert!(message.text_body.contains("24 hours"));
         assert_eq!(message.subject, "Confirm your email address");
         assert!(message.message_id.ends_with("@127.0.0.1>"));
+    }
+
+    #[test]
+    fn the_active_notice_links_to_the_login_and_escapes_the_name() {
+        let composer = Composer::new(Url::parse("https://auth.example.com/base/").unwrap());
+        let message = composer
+            .account_active_email(&user("<b>Ada</b>"), chrono::DateTime::UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(message.kind, "account_active");
+        assert_eq!(message.subject, "Your account is active");
+        assert!(
+            message
+                .text_body
+                .contains("https://auth.example.com/base/login")
+        );
+        assert!(
+            !message.html_body.contains("<b>Ada"),
+            "{}",
+            message.html_body
+        );
+        assert!(!message.text_body.contains("token"));
     }
 }

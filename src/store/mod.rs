@@ -14,13 +14,13 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use records::{
-    ChallengePurpose, ChallengeRecord, Channel, Delivery, FactorRecord, NewAccount, NewChallenge,
-    NewMessage, NewSession, NewToken, OutboxMessage, OutboxSummary, PendingFactor, RecipientLimit,
-    SessionRecord, TokenRecord, UserCredentials,
+    AuditFilter, ChallengePurpose, ChallengeRecord, Channel, Delivery, FactorRecord, NewAccount,
+    NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxSummary, PendingFactor,
+    RecipientLimit, SessionRecord, TokenRecord, UserCredentials, UserFilter, UserSummary,
 };
 pub use records::{NewSigningKey, SigningKeyRecord};
 
-use crate::audit::{AuditEvent, AuditRecord, RequestMeta};
+use crate::audit::{AuditEntry, AuditEvent, AuditRecord, RequestMeta};
 use crate::domain::{EmailAddress, FactorKind, TokenDigest, User, UserId};
 
 #[derive(Debug, thiserror::Error)]
@@ -91,15 +91,20 @@ pub trait UserStore: Send + Sync {
 
     async fn users(&self, limit: i64) -> StoreResult<Vec<User>>;
 
+    /// A page of accounts, newest first (by id: UUIDv7, so creation order),
+    /// with their confirmed factors.
+    async fn user_summaries(&self, filter: &UserFilter) -> StoreResult<Vec<UserSummary>>;
+
     async fn token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;
 
-    /// Uses the token, activates its account and starts `session`, once,
-    /// in one transaction.
+    /// Uses the token, activates its account, starts `session` and queues
+    /// `notice` ("your account is active"), once, in one transaction.
     async fn activate(
         &self,
         token_id: Uuid,
         user_id: UserId,
         session: &NewSession,
+        notice: &NewMessage,
         meta: &RequestMeta,
     ) -> StoreResult<Activation>;
 
@@ -235,6 +240,10 @@ pub trait AuditStore: Send + Sync {
         user_id: Option<UserId>,
         limit: i64,
     ) -> StoreResult<Vec<AuditRecord>>;
+
+    /// The newest `filter.limit` matching events with their account's email,
+    /// returned oldest first (in the order they were recorded).
+    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>>;
 }
 
 /// The mail outbox.

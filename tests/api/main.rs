@@ -13,6 +13,7 @@
 mod browser;
 mod helpers;
 
+mod admin;
 mod audit;
 mod cli;
 mod csrf;

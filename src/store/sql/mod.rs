@@ -23,12 +23,12 @@ macro_rules! sql_common {
         use sqlx::Row as _;
         use uuid::Uuid;
 
-        use crate::audit::{AuditEvent, AuditKind, AuditRecord, Outcome, RequestMeta};
+        use crate::audit::{AuditEntry, AuditEvent, AuditKind, AuditRecord, Outcome, RequestMeta};
         use crate::domain::{DisplayName, EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus};
         use crate::store::{
-            Activation, Delivery, LimitStore, LoginFailures, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
+            Activation, AuditFilter, Delivery, LimitStore, LoginFailures, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
             NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PendingFactor, RegisterError,
-            SessionRecord, SessionStore, StoreError, StoreResult, TokenRecord, UserCredentials, UserStore,
+            SessionRecord, SessionStore, StoreError, StoreResult, TokenRecord, UserCredentials, UserFilter, UserStore, UserSummary,
         };
 
         type DbRow = <$db as sqlx::Database>::Row;

@@ -65,6 +65,38 @@ macro_rules! sql_users {
                 rows.iter().map(user_from_row).collect()
             }
 
+            async fn user_summaries(&self, filter: &UserFilter) -> StoreResult<Vec<UserSummary>> {
+                // The page of accounts first, then their factors: a LIMIT over
+                // the join would count factors, not accounts.
+                let sql = format!(
+                    "SELECT {USER_COLUMNS}, f.kind AS factor FROM \
+                     (SELECT id, name, email, status, created_at, verified_at FROM users \
+                      WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR id < $2) \
+                      ORDER BY id DESC LIMIT $3) u \
+                     LEFT JOIN mfa_factors f ON f.user_id = u.id AND f.confirmed_at IS NOT NULL \
+                     ORDER BY u.id DESC, f.kind"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(filter.status.map(|status| status.as_str()))
+                    .bind(filter.after.map(|id| id.as_uuid()))
+                    .bind(filter.limit)
+                    .fetch_all(self.reader())
+                    .await?;
+                let mut summaries: Vec<UserSummary> = Vec::new();
+                for row in &rows {
+                    let user = user_from_row(row)?;
+                    let factor = row
+                        .try_get::<Option<String>, _>("factor")?
+                        .map(|kind| FactorKind::parse(&kind).ok_or(StoreError::Corrupt("unknown factor kind")))
+                        .transpose()?;
+                    match summaries.last_mut() {
+                        Some(last) if last.user.id == user.id => last.factors.extend(factor),
+                        _ => summaries.push(UserSummary { user, factors: factor.into_iter().collect() }),
+                    }
+                }
+                Ok(summaries)
+            }
+
             async fn token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
                 let sql = format!(
                     "SELECT t.id AS token_id, t.expires_at, t.used_at, t.revoked_at, {USER_COLUMNS} \
@@ -82,7 +114,7 @@ macro_rules! sql_users {
                 }))
             }
 
-            async fn activate(&self, token_id: Uuid, user_id: UserId, session: &NewSession, meta: &RequestMeta) -> StoreResult<Activation> {
+            async fn activate(&self, token_id: Uuid, user_id: UserId, session: &NewSession, notice: &NewMessage, meta: &RequestMeta) -> StoreResult<Activation> {
                 let now = session.created_at;
                 let mut tx = self.writer().begin().await?;
                 // The conditional update is what makes two simultaneous clicks safe:
@@ -100,15 +132,22 @@ macro_rules! sql_users {
                     tx.rollback().await?;
                     return Ok(if revoked.is_some() { Activation::Revoked } else { Activation::AlreadyUsed });
                 }
-                sqlx::query("UPDATE users SET status = 'active', verified_at = $1, updated_at = $1 WHERE id = $2 AND status = 'pending'")
+                let became_active = sqlx::query("UPDATE users SET status = 'active', verified_at = $1, updated_at = $1 WHERE id = $2 AND status = 'pending'")
                     .bind(now)
                     .bind(user_id.as_uuid())
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected()
+                    > 0;
                 let event = AuditEvent::new(now, AuditKind::VerificationSucceeded, Outcome::Success, Some(user_id), meta);
                 insert_audit(&mut tx, &event).await?;
-                // The first click signs the person in: one commit for all of it.
+                // The first click signs the person in and queues "your account is
+                // active": one commit for all of it, so a lost race sends nothing
+                // and an account is announced active once, whatever link did it.
                 insert_session(&mut tx, session, meta).await?;
+                if became_active {
+                    insert_message(&mut tx, notice, meta).await?;
+                }
                 tx.commit().await?;
                 Ok(Activation::Activated)
             }

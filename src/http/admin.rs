@@ -1,0 +1,164 @@
+//! The admin API: `GET /admin/audit` and `GET /admin/users`, JSON for an
+//! operator's tools. It exists only when `LATCHKEY_ADMIN_API_KEY` is set (the
+//! router leaves the paths out otherwise, so they answer 404 like any unknown
+//! path), and every request must carry that key as `Authorization: Bearer`.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::ApiError;
+use super::bearer::{Credential, bearer};
+use super::error::method_not_allowed;
+use crate::domain::{FactorKind, UserId, UserStatus};
+use crate::flows::FlowError;
+use crate::flows::admin::{self, AuditQuery, UserQuery};
+use crate::state::AppState;
+
+/// The admin routes, behind the key check; none without a configured key.
+pub(super) fn routes(state: &AppState) -> Router<AppState> {
+    if state.admin_key.is_none() {
+        return Router::new();
+    }
+    Router::new()
+        // Their own 405 (the router's would replace it, outside the
+        // gate), so a wrong method too is judged after the key check:
+        // nothing answers a caller without the key.
+        .route("/admin/audit", get(audit).fallback(method_not_allowed))
+        .route("/admin/users", get(users).fallback(method_not_allowed))
+        .layer(middleware::from_fn_with_state(state.clone(), gate))
+}
+
+/// Checks the key before anything else and marks every answer uncacheable:
+/// they list people's addresses and where they signed in from.
+async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let authorized = match (&state.admin_key, bearer(request.headers())) {
+        (Some(key), Credential::Bearer(presented)) => key.matches(presented),
+        _ => false,
+    };
+    let mut response = if authorized {
+        next.run(request).await
+    } else {
+        // Neither the key nor the header is logged; the request span has the path.
+        tracing::info!("admin API request without the right key");
+        let error = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_admin_key",
+            "This needs the admin API key as a Bearer token.",
+        );
+        (
+            [(header::WWW_AUTHENTICATE, r#"Bearer realm="latchkey-admin""#)],
+            error,
+        )
+            .into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Strict: a misspelt parameter is a 400, not a filter silently ignored.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditParams {
+    user: Option<String>,
+    since: Option<String>,
+    limit: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserParams {
+    status: Option<String>,
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(params) = params.map_err(|rejection| malformed_query(&rejection))?;
+    let query = AuditQuery::parse(
+        params.user.as_deref(),
+        params.since.as_deref(),
+        params.limit.as_deref(),
+    )
+    .map_err(query_error)?;
+    let events = admin::audit_trail(&*state.store, state.clock.now(), &query)
+        .await
+        .map_err(query_error)?;
+    Ok(Json(json!({ "events": events })))
+}
+
+/// An account as the admin API lists it.
+#[derive(Debug, Serialize)]
+struct UserRow<'a> {
+    id: UserId,
+    email: &'a str,
+    name: &'a str,
+    status: UserStatus,
+    created_at: DateTime<Utc>,
+    verified_at: Option<DateTime<Utc>>,
+    factors: Vec<&'static str>,
+}
+
+async fn users(
+    State(state): State<AppState>,
+    params: Result<Query<UserParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(params) = params.map_err(|rejection| malformed_query(&rejection))?;
+    let query = UserQuery::parse(
+        params.status.as_deref(),
+        params.after.as_deref(),
+        params.limit.as_deref(),
+    )
+    .map_err(query_error)?;
+    let page = admin::list_users(&*state.store, &query)
+        .await
+        .map_err(query_error)?;
+    let users: Vec<UserRow<'_>> = page
+        .users
+        .iter()
+        .map(|summary| UserRow {
+            id: summary.user.id,
+            email: summary.user.email.as_str(),
+            name: summary.user.name.as_str(),
+            status: summary.user.status,
+            created_at: summary.user.created_at,
+            verified_at: summary.user.verified_at,
+            factors: summary
+                .factors
+                .iter()
+                .map(|kind| FactorKind::as_str(*kind))
+                .collect(),
+        })
+        .collect();
+    Ok(Json(json!({ "users": users, "next": page.next })))
+}
+
+/// A query string that does not even decode: an unknown or repeated parameter.
+fn malformed_query(rejection: &QueryRejection) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+        rejection.body_text(),
+    )
+}
+
+/// Validation errors of a query are the client's: 400, not 422 (there is no
+/// body to be unprocessable).
+fn query_error(error: FlowError) -> ApiError {
+    match error {
+        FlowError::Validation(fields) => ApiError::invalid_query(fields),
+        other => other.into(),
+    }
+}
