@@ -88,6 +88,14 @@ impl App {
         .context("cannot load the access token signing keys")?
         .with_ttl(config.access_token_ttl);
         config.limits.validate().map_err(anyhow::Error::msg)?;
+        // NIST SP 800-63B 5.1.1.2: at least 8, and room for at least 64.
+        anyhow::ensure!(
+            config.password_min_length >= 8
+                && config.password_max_length >= 64
+                && config.password_min_length <= config.password_max_length,
+            "LATCHKEY_PASSWORD_MIN_LENGTH must be at least 8 and LATCHKEY_PASSWORD_MAX_LENGTH \
+             at least 64 (NIST SP 800-63B), the minimum not above the maximum"
+        );
         let limits = Limiter::new(store.clone(), clock.clone(), &config.limits);
         let trusted_proxies = config.trusted_proxies().map_err(anyhow::Error::msg)?;
         let mail_wake = Arc::new(Notify::new());

@@ -11,7 +11,7 @@ use super::ApiError;
 use super::device::device_cookie;
 use super::json::ApiJson;
 use super::meta::Meta;
-use super::session::session_cookie;
+use super::session::{end_replaced, session_cookie};
 use super::views::UserView;
 use crate::domain::User;
 use crate::flows::mfa::Challenge;
@@ -39,6 +39,7 @@ pub(super) async fn post(
     .await?;
     Ok(match outcome {
         LoginOutcome::Authenticated { user, session } => {
+            end_replaced(&state, &jar, &meta).await?;
             authenticated(&state, jar, &user, &session).await?
         }
         LoginOutcome::MfaRequired(challenge) => {

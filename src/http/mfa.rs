@@ -53,6 +53,7 @@ pub(super) async fn verify(
     let token = mfa_token(&state, &jar, body.mfa_token);
     let (user, session) =
         mfa::verify_login_code(&state, token.as_deref(), body.code.as_deref(), &meta).await?;
+    super::session::end_replaced(&state, &jar, &meta).await?;
     authenticated(&state, jar, &user, &session).await
 }
 

@@ -63,6 +63,9 @@ pub(super) async fn verify_and_sign_in(
         return Err(FlowError::InvalidToken);
     };
     let verified = flows::verify_email(state, query.token.as_deref(), meta).await?;
+    if verified.session.is_some() {
+        super::session::end_replaced(state, &jar, meta).await?;
+    }
     let jar = match &verified.session {
         Some(session) => super::login::with_device(
             state,

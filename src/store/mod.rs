@@ -103,7 +103,7 @@ pub trait UserStore: Send + Sync {
         &self,
         token_id: Uuid,
         user_id: UserId,
-        session: &NewSession,
+        session: Option<&NewSession>,
         notice: &NewMessage,
         meta: &RequestMeta,
     ) -> StoreResult<Activation>;

@@ -346,7 +346,7 @@ async fn a_required_second_factor_is_set_up_to_finish_the_login(backend: Backend
     })
     .await;
     app.mail = Some(sink);
-    app.signed_up("strict@example.com").await;
+    app.verified("strict@example.com").await;
     let (mut browser, _) = Visitor::open(&app, "/login").await;
     let response = browser
         .post(

@@ -559,6 +559,15 @@ impl TestApp {
         )
     }
 
+    /// Registers and opens the link; returns the answer (which carries no
+    /// session under `LATCHKEY_MFA=required`).
+    pub async fn verified(&self, email: &str) -> reqwest::Response {
+        let token = token_of(&self.register_and_get_link(email).await);
+        let response = self.get_json(&format!("/verify?token={token}")).await;
+        assert_eq!(response.status(), 200);
+        response
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
         self.post_json("/login", &json!({ "email": email, "password": password }))
             .await

@@ -383,3 +383,33 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy(backend: Backend) {
     )
     .await;
 }
+
+/// Settings that would break NIST SP 800-63B stop the start, said plainly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsafe_settings_stop_the_start() {
+    type Setting = fn(&mut Config);
+    let cases: [(Setting, &str); 4] = [
+        (
+            |c| c.limits.login_lockout_failures = 101,
+            "between 1 and 100",
+        ),
+        (
+            |c| c.limits.login_free_failures = 100,
+            "below login_lockout_failures",
+        ),
+        (|c| c.password_min_length = 6, "at least 8"),
+        (|c| c.password_max_length = 32, "at least 64"),
+    ];
+    for (unsafe_setting, message) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: crate::helpers::fresh_database(Backend::Sqlite, dir.path()).await,
+            mail_dir: Some(dir.path().join("mail")),
+            ..Config::default()
+        };
+        unsafe_setting(&mut config);
+        let error = format!("{:#}", latchkey::App::build(&config).await.unwrap_err());
+        assert!(error.contains(message), "{error}");
+    }
+}

@@ -325,7 +325,11 @@ async fn required_mfa_makes_people_enrol_before_any_session(backend: Backend) {
     })
     .await;
     app.mail = Some(sink);
-    app.signed_up("strict@example.com").await;
+    let verified = app.verified("strict@example.com").await;
+    assert!(
+        set_cookie(&verified, "latchkey_session").is_none(),
+        "the link proves the address, not a second factor: no session"
+    );
     let response = app.login("strict@example.com", PASSWORD).await;
     assert!(set_cookie(&response, "latchkey_session").is_none());
     let body = json_body(response).await;

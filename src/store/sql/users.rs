@@ -114,8 +114,8 @@ macro_rules! sql_users {
                 }))
             }
 
-            async fn activate(&self, token_id: Uuid, user_id: UserId, session: &NewSession, notice: &NewMessage, meta: &RequestMeta) -> StoreResult<Activation> {
-                let now = session.created_at;
+            async fn activate(&self, token_id: Uuid, user_id: UserId, session: Option<&NewSession>, notice: &NewMessage, meta: &RequestMeta) -> StoreResult<Activation> {
+                let now = notice.created_at;
                 let mut tx = self.writer().begin().await?;
                 // The conditional update is what makes two simultaneous clicks safe:
                 // only one of them changes a row.
@@ -144,7 +144,9 @@ macro_rules! sql_users {
                 // The first click signs the person in and queues "your account is
                 // active": one commit for all of it, so a lost race sends nothing
                 // and an account is announced active once, whatever link did it.
-                insert_session(&mut tx, session, meta).await?;
+                if let Some(session) = session {
+                    insert_session(&mut tx, session, meta).await?;
+                }
                 if became_active {
                     insert_message(&mut tx, notice, meta).await?;
                 }
