@@ -71,6 +71,10 @@ pub struct Config {
     /// check it offline against the JWKS, so keep it short.
     #[serde(with = "humantime_serde")]
     pub access_token_ttl: Duration,
+    /// `POST /register` answers a taken address exactly as a new one (201)
+    /// and emails its owner instead, so sign-up cannot tell who has an
+    /// account. Off by default: the seed flow asks for `409 email_taken`.
+    pub enumeration_protection: bool,
 }
 
 impl Default for Config {
@@ -104,6 +108,7 @@ impl Default for Config {
             hash_queue: 64,
             jwt_audience: "latchkey".to_owned(),
             access_token_ttl: crate::tokens::DEFAULT_TTL,
+            enumeration_protection: false,
         }
     }
 }

@@ -20,6 +20,9 @@ use crate::state::{AppState, MfaSettings};
 use crate::store;
 use crate::tokens::{self, AccessTokens};
 
+/// Resends being processed after their answer, at most.
+const BACKGROUND_TASKS: usize = 64;
+
 #[derive(Debug)]
 pub struct App {
     listener: TcpListener,
@@ -104,6 +107,8 @@ impl App {
             mfa,
             dummy_hash,
             tokens,
+            enumeration_protection: config.enumeration_protection,
+            background: Arc::new(tokio::sync::Semaphore::new(BACKGROUND_TASKS)),
         };
         let settings = WorkerSettings {
             retry_for: config.mail_retry_for,

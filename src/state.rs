@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::clock::Clock;
 use crate::crypto::Sealer;
@@ -38,6 +38,13 @@ pub struct AppState {
     pub dummy_hash: PasswordHash,
     /// Issues and verifies JWT access tokens; publishes the JWKS.
     pub tokens: AccessTokens,
+    /// A taken address at sign-up answers like a new one; its owner gets an
+    /// email instead (`LATCHKEY_ENUMERATION_PROTECTION`).
+    pub enumeration_protection: bool,
+    /// Work a request starts but does not wait for (a resend's link):
+    /// bounded, so a flood of requests waits for permits instead of piling
+    /// up tasks.
+    pub background: Arc<Semaphore>,
 }
 
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 use uuid::Uuid;
 
-use crate::domain::{FactorKind, OneTimeCode, PhoneNumber, User, VerificationToken};
+use crate::domain::{FactorKind, OneTimeCode, PhoneNumber, User, UserStatus, VerificationToken};
 use crate::store::{Channel, NewMessage};
 
 #[derive(Template)]
@@ -75,6 +75,27 @@ struct FactorHtml<'a> {
     name: &'a str,
     method: &'a str,
     added: bool,
+}
+
+#[derive(Template)]
+#[template(path = "email/signup_attempt/subject.txt")]
+struct AttemptSubject;
+
+#[derive(Template)]
+#[template(path = "email/signup_attempt/body.txt")]
+struct AttemptText<'a> {
+    name: &'a str,
+    login_link: &'a str,
+    /// Set when the account waits for verification: the resend page.
+    resend_link: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "email/signup_attempt/body.html")]
+struct AttemptHtml<'a> {
+    name: &'a str,
+    login_link: &'a str,
+    resend_link: Option<&'a str>,
 }
 
 /// Builds outbox messages; knows the public URL links point to.
@@ -229,6 +250,42 @@ impl Composer {
         ))
     }
 
+    /// "Someone tried to sign up with your address": what the owner of a
+    /// taken address gets instead of a `409` the sign-up page would show
+    /// anyone (enumeration protection). A pending account's owner gets a link
+    /// to the resend page (pre-filled) rather than to log in.
+    pub fn signup_attempt_email(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let login_link = self.public_link("login");
+        let mut resend_link = self.public_link("resend");
+        resend_link
+            .query_pairs_mut()
+            .append_pair("email", user.email.as_str());
+        let resend_link = (user.status == UserStatus::Pending).then_some(resend_link.as_str());
+        let (name, login_link) = (user.name.as_str(), login_link.as_str());
+        Ok(self.email(
+            "signup_attempt",
+            user,
+            &AttemptSubject.render()?,
+            AttemptText {
+                name,
+                login_link,
+                resend_link,
+            }
+            .render()?,
+            AttemptHtml {
+                name,
+                login_link,
+                resend_link,
+            }
+            .render()?,
+            now,
+        ))
+    }
+
     fn email(
         &self,
         kind: &'static str,
@@ -272,7 +329,7 @@ pub fn describe(ttl: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{DisplayName, EmailAddress, UserId, UserStatus};
+    use crate::domain::{DisplayName, EmailAddress, UserId};
 
     fn user(name: &str) -> User {
         User {

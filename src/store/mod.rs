@@ -104,13 +104,14 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<Activation>;
 
     /// Revokes every unused link of the account (and cancels their unsent
-    /// emails), then stores a fresh token and its email.
+    /// emails), then stores a fresh token, its email and `event` (what
+    /// asked for the link: a resend, or a sign-up with the address).
     async fn replace_verification(
         &self,
         user_id: UserId,
         token: &NewToken,
         mail: &NewMessage,
-        meta: &RequestMeta,
+        event: &AuditEvent,
     ) -> StoreResult<()>;
 }
 
@@ -189,6 +190,10 @@ pub trait OutboxStore: Send + Sync {
 
     /// Queues one message on its own (codes, notifications).
     async fn enqueue(&self, message: &NewMessage, meta: &RequestMeta) -> StoreResult<()>;
+
+    /// Queues one message and records `event`, what caused it, in one
+    /// transaction.
+    async fn enqueue_audited(&self, message: &NewMessage, event: &AuditEvent) -> StoreResult<()>;
 }
 
 /// Second factors, recovery codes and login challenges.

@@ -113,7 +113,7 @@ macro_rules! sql_users {
                 Ok(Activation::Activated)
             }
 
-            async fn replace_verification(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<()> {
+            async fn replace_verification(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, event: &AuditEvent) -> StoreResult<()> {
                 let now = token.created_at;
                 let mut tx = self.writer().begin().await?;
                 sqlx::query("UPDATE verification_tokens SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL")
@@ -131,9 +131,8 @@ macro_rules! sql_users {
                 .execute(&mut *tx)
                 .await?;
                 insert_token(&mut tx, user_id, token).await?;
-                let resent = AuditEvent::new(now, AuditKind::VerificationResent, Outcome::Success, Some(user_id), meta);
-                insert_audit(&mut tx, &resent).await?;
-                insert_message(&mut tx, mail, meta).await?;
+                insert_audit(&mut tx, event).await?;
+                insert_message(&mut tx, mail, &event.meta).await?;
                 tx.commit().await?;
                 Ok(())
             }
