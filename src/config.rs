@@ -75,6 +75,15 @@ pub struct Config {
     /// and emails its owner instead, so sign-up cannot tell who has an
     /// account. Off by default: the seed flow asks for `409 email_taken`.
     pub enumeration_protection: bool,
+    /// A connection must deliver its request line and headers within this
+    /// (and an idle kept-alive connection its next request), or it is
+    /// closed: slow clients cannot hold connections forever.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A request, body included, must be read and answered within this, or
+    /// it gets `408`.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
 }
 
 impl Default for Config {
@@ -109,6 +118,8 @@ impl Default for Config {
             jwt_audience: "latchkey".to_owned(),
             access_token_ttl: crate::tokens::DEFAULT_TTL,
             enumeration_protection: false,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use lettre::message::Mailbox;
@@ -28,6 +29,13 @@ pub struct App {
     listener: TcpListener,
     state: AppState,
     worker: OutboxWorker,
+    timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    header_read: Duration,
+    request: Duration,
 }
 
 impl App {
@@ -126,10 +134,18 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        anyhow::ensure!(
+            !config.header_read_timeout.is_zero() && !config.request_timeout.is_zero(),
+            "LATCHKEY_HEADER_READ_TIMEOUT and LATCHKEY_REQUEST_TIMEOUT must be more than zero"
+        );
         Ok(Self {
             listener,
             state,
             worker,
+            timeouts: Timeouts {
+                header_read: config.header_read_timeout,
+                request: config.request_timeout,
+            },
         })
     }
 
@@ -151,15 +167,13 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let worker = tokio::spawn(self.worker.run());
-        let app =
-            crate::http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
+        let router = crate::http::router(self.state, self.timeouts.request);
+        crate::http::server::serve(self.listener, router, self.timeouts.header_read, shutdown)
             .await;
         // A message being sent when the worker stops keeps its lease; another
         // worker retries it when the lease ends.
         worker.abort();
-        served.context("the HTTP server failed")
+        Ok(())
     }
 }
 

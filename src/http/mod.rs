@@ -2,6 +2,7 @@
 //! render its answer. One error type (`ApiError`) shapes every failure.
 
 mod bearer;
+mod cross_site;
 mod error;
 mod health;
 mod json;
@@ -14,6 +15,7 @@ mod pages;
 mod password;
 mod register;
 mod resend;
+pub mod server;
 mod session;
 mod sessions;
 mod verify;
@@ -25,7 +27,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::routing::{get, post};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -35,9 +36,11 @@ use crate::state::AppState;
 
 /// Bodies are small JSON documents; anything larger is refused unread.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn router(state: AppState) -> Router {
+/// Every route. `request_timeout` bounds a request from its head onwards:
+/// reading the body (a client that trickles it is cut off), the work, the
+/// answer.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
     use pages::{enrol, form_or_json, page_or_json};
     // Paths the API shares with the pages: an HTML form (a page without
     // JavaScript) goes to the page's handler, JSON to the API's, unchanged.
@@ -65,9 +68,10 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cross_site::guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(move |request, next| error::timeout(request_timeout, request, next)))
         .layer(axum::middleware::map_response(pages::security_headers))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(
             TraceLayer::new_for_http()
                 // The path only: query strings carry tokens.

@@ -15,9 +15,11 @@ mod helpers;
 
 mod audit;
 mod cli;
+mod cross_site;
 mod csrf;
 mod dashboard_pages;
 mod enumeration;
+mod hardening;
 mod login;
 mod login_pages;
 mod mfa;

@@ -55,6 +55,7 @@ async fn any_instance_serves_any_step() {
         .client
         .post(a.url("/logout"))
         .header("cookie", &cookie)
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
