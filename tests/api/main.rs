@@ -22,6 +22,7 @@ mod enumeration;
 mod hardening;
 mod login;
 mod login_pages;
+mod logs;
 mod mfa;
 mod mfa_pages;
 mod naughty;
