@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 use uuid::Uuid;
 
-use crate::domain::{FactorKind, OneTimeCode, PhoneNumber, User, UserStatus, VerificationToken};
+use crate::domain::{EmailAddress, FactorKind, OneTimeCode, PhoneNumber, User, VerificationToken};
 use crate::store::{Channel, NewMessage};
 
 #[derive(Template)]
@@ -84,7 +84,6 @@ struct AttemptSubject;
 #[derive(Template)]
 #[template(path = "email/signup_attempt/body.txt")]
 struct AttemptText<'a> {
-    name: &'a str,
     login_link: &'a str,
     /// Set when the account waits for verification: the resend page.
     resend_link: Option<&'a str>,
@@ -93,7 +92,6 @@ struct AttemptText<'a> {
 #[derive(Template)]
 #[template(path = "email/signup_attempt/body.html")]
 struct AttemptHtml<'a> {
-    name: &'a str,
     login_link: &'a str,
     resend_link: Option<&'a str>,
 }
@@ -252,38 +250,45 @@ impl Composer {
 
     /// "Someone tried to sign up with your address": what the owner of a
     /// taken address gets instead of a `409` the sign-up page would show
-    /// anyone (enumeration protection). A pending account's owner gets a link
-    /// to the resend page (pre-filled) rather than to log in.
+    /// anyone (enumeration protection), with a link to log in, or for an
+    /// account still `pending` to the resend page (pre-filled). Made before
+    /// anyone knows whether the address is taken, so without the owner's
+    /// name (and never with the name just typed, a stranger's words); the
+    /// store addresses it to the owner.
     pub fn signup_attempt_email(
         &self,
-        user: &User,
+        email: &EmailAddress,
+        pending: bool,
         now: DateTime<Utc>,
     ) -> Result<NewMessage, askama::Error> {
         let login_link = self.public_link("login");
         let mut resend_link = self.public_link("resend");
         resend_link
             .query_pairs_mut()
-            .append_pair("email", user.email.as_str());
-        let resend_link = (user.status == UserStatus::Pending).then_some(resend_link.as_str());
-        let (name, login_link) = (user.name.as_str(), login_link.as_str());
-        Ok(self.email(
-            "signup_attempt",
-            user,
-            &AttemptSubject.render()?,
-            AttemptText {
-                name,
+            .append_pair("email", email.as_str());
+        let resend_link = pending.then_some(resend_link.as_str());
+        let login_link = login_link.as_str();
+        let id = Uuid::now_v7();
+        Ok(NewMessage {
+            id,
+            channel: Channel::Email,
+            message_id: format!("<{id}@{}>", self.message_id_domain),
+            kind: "signup_attempt",
+            user_id: None,
+            recipient: email.as_str().to_owned(),
+            subject: AttemptSubject.render()?.trim().to_owned(),
+            text_body: AttemptText {
                 login_link,
                 resend_link,
             }
             .render()?,
-            AttemptHtml {
-                name,
+            html_body: AttemptHtml {
                 login_link,
                 resend_link,
             }
             .render()?,
-            now,
-        ))
+            created_at: now,
+        })
     }
 
     fn email(
@@ -329,7 +334,7 @@ pub fn describe(ttl: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{DisplayName, EmailAddress, UserId};
+    use crate::domain::{DisplayName, UserId, UserStatus};
 
     fn user(name: &str) -> User {
         User {

@@ -27,7 +27,7 @@ macro_rules! sql_common {
         use crate::store::{
             Activation, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
             NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PendingFactor, RegisterError,
-            SessionRecord, SessionStore, StoreError, StoreResult, TokenRecord, UserCredentials, UserStore,
+            Registration, SessionRecord, SessionStore, StoreError, StoreResult, TakenAddress, TokenRecord, UserCredentials, UserStore,
         };
 
         type DbRow = <$db as sqlx::Database>::Row;

@@ -11,14 +11,6 @@ macro_rules! sql_outbox {
                 Ok(())
             }
 
-            async fn enqueue_audited(&self, message: &NewMessage, event: &AuditEvent) -> StoreResult<()> {
-                let mut tx = self.writer().begin().await?;
-                insert_audit(&mut tx, event).await?;
-                insert_message(&mut tx, message, &event.meta).await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
             async fn claim_messages(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
                 let rows = sqlx::query(concat!(
                     "UPDATE outbox SET locked_until = $1 WHERE id IN (",
