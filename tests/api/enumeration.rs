@@ -13,6 +13,7 @@ both_backends!(
     a_pending_address_gets_a_link_to_resend,
     the_signup_form_cannot_tell_either,
     without_protection_a_taken_address_is_still_409,
+    login_and_resend_answer_alike_for_every_kind_of_address,
 );
 
 async fn protected(backend: Backend) -> TestApp {
@@ -171,4 +172,47 @@ async fn without_protection_a_taken_address_is_still_409(backend: Backend) {
         1,
         "no email"
     );
+}
+
+/// Status, headers (but the date) and body.
+async fn answer(response: Response) -> (u16, Vec<(String, String)>, String) {
+    let status = response.status().as_u16();
+    let mut headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| name.as_str() != "date")
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+        .collect();
+    headers.sort();
+    (status, headers, response.text().await.unwrap())
+}
+
+async fn login_and_resend_answer_alike_for_every_kind_of_address(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.signed_up("active@example.com").await;
+    app.register_and_get_link("pending@example.com").await;
+    let mut logins = Vec::new();
+    let mut resends = Vec::new();
+    // Same lengths, so even Content-Length cannot differ.
+    for email in [
+        "active@example.com",
+        "pending@example.com",
+        "nobody1@example.com",
+    ] {
+        let login = app
+            .post_json(
+                "/login",
+                &json!({ "email": email, "password": "wrong password 1234" }),
+            )
+            .await;
+        logins.push(answer(login).await);
+        let resend = app
+            .post_json("/verify/resend", &json!({ "email": email }))
+            .await;
+        resends.push(answer(resend).await);
+    }
+    assert_eq!(logins[0].0, 401);
+    assert!(logins.iter().all(|l| *l == logins[0]), "{logins:#?}");
+    assert_eq!(resends[0].0, 202);
+    assert!(resends.iter().all(|r| *r == resends[0]), "{resends:#?}");
 }
