@@ -10,6 +10,9 @@ use crate::domain::UserId;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditKind {
     UserRegistered,
+    /// Someone signed up with an address that already has an account
+    /// (under enumeration protection: the owner is emailed instead).
+    SignupWithTakenAddress,
     EmailQueued,
     EmailSuppressed,
     EmailSent,
@@ -36,6 +39,7 @@ impl AuditKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UserRegistered => "user.registered",
+            Self::SignupWithTakenAddress => "user.signup_with_taken_address",
             Self::EmailQueued => "email.queued",
             Self::EmailSuppressed => "email.suppressed",
             Self::EmailSent => "email.sent",

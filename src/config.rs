@@ -83,6 +83,19 @@ pub struct Config {
     /// Unset: there is no admin API (its paths answer 404). Set: the Bearer
     /// key of `/admin/*`, at least 32 printable ASCII characters.
     pub admin_api_key: Option<String>,
+    /// `POST /register` answers a taken address exactly as a new one (201)
+    /// and emails its owner instead, so sign-up cannot tell who has an
+    /// account. Off by default: the seed flow asks for `409 email_taken`.
+    pub enumeration_protection: bool,
+    /// A connection must deliver its request line and headers within this
+    /// (and an idle kept-alive connection its next request), or it is
+    /// closed: slow clients cannot hold connections forever.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A request, body included, must be read and answered within this, or
+    /// it gets `408`.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
 }
 
 impl Default for Config {
@@ -119,6 +132,9 @@ impl Default for Config {
             trusted_proxies: String::new(),
             limits: LimitSettings::default(),
             admin_api_key: None,
+            enumeration_protection: false,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }

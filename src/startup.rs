@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use lettre::message::Mailbox;
@@ -21,11 +22,21 @@ use crate::state::{AppState, MfaSettings};
 use crate::store;
 use crate::tokens::{self, AccessTokens};
 
+/// Resends being processed after their answer, at most.
+const BACKGROUND_TASKS: usize = 64;
+
 #[derive(Debug)]
 pub struct App {
     listener: TcpListener,
     state: AppState,
     worker: OutboxWorker,
+    timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    header_read: Duration,
+    request: Duration,
 }
 
 impl App {
@@ -122,6 +133,8 @@ impl App {
             limits,
             trusted_proxies: trusted_proxies.into(),
             admin_key,
+            enumeration_protection: config.enumeration_protection,
+            background: Arc::new(tokio::sync::Semaphore::new(BACKGROUND_TASKS)),
         };
         let settings = WorkerSettings {
             retry_for: config.mail_retry_for,
@@ -139,10 +152,18 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        anyhow::ensure!(
+            !config.header_read_timeout.is_zero() && !config.request_timeout.is_zero(),
+            "LATCHKEY_HEADER_READ_TIMEOUT and LATCHKEY_REQUEST_TIMEOUT must be more than zero"
+        );
         Ok(Self {
             listener,
             state,
             worker,
+            timeouts: Timeouts {
+                header_read: config.header_read_timeout,
+                request: config.request_timeout,
+            },
         })
     }
 
@@ -165,16 +186,14 @@ impl App {
     ) -> anyhow::Result<()> {
         let worker = tokio::spawn(self.worker.run());
         let pruner = tokio::spawn(prune_limits(self.state.limits.clone()));
-        let app =
-            crate::http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
+        let router = crate::http::router(self.state, self.timeouts.request);
+        crate::http::server::serve(self.listener, router, self.timeouts.header_read, shutdown)
             .await;
         // A message being sent when the worker stops keeps its lease; another
         // worker retries it when the lease ends.
         worker.abort();
         pruner.abort();
-        served.context("the HTTP server failed")
+        Ok(())
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::clock::Clock;
 use crate::crypto::Sealer;
@@ -46,6 +46,13 @@ pub struct AppState {
     pub trusted_proxies: Arc<[IpNet]>,
     /// The admin API's key; `None`: there is no admin API.
     pub admin_key: Option<AdminKey>,
+    /// A taken address at sign-up answers like a new one; its owner gets an
+    /// email instead (`LATCHKEY_ENUMERATION_PROTECTION`).
+    pub enumeration_protection: bool,
+    /// Work a request starts but does not wait for (a resend's link):
+    /// bounded, so a flood of requests waits for permits instead of piling
+    /// up tasks.
+    pub background: Arc<Semaphore>,
 }
 
 #[derive(Debug, Clone)]

@@ -228,3 +228,25 @@ pub(super) async fn method_not_allowed() -> ApiError {
         "This method is not allowed here.",
     )
 }
+
+/// Bounds a request from its head to its answer, body reading included:
+/// past `limit`, `408 request_timeout` (the handler is dropped, and with it
+/// any transaction it had open, which rolls back).
+pub(super) async fn timeout(
+    limit: std::time::Duration,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::info!("request timed out");
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request took too long. Try again.",
+            )
+            .into_response()
+        }
+    }
+}

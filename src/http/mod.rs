@@ -3,6 +3,7 @@
 
 mod admin;
 mod bearer;
+mod cross_site;
 mod device;
 mod error;
 mod health;
@@ -16,6 +17,7 @@ mod pages;
 mod password;
 mod register;
 mod resend;
+pub mod server;
 mod session;
 mod sessions;
 mod unlock;
@@ -28,7 +30,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::routing::{get, post};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -38,9 +39,11 @@ use crate::state::AppState;
 
 /// Bodies are small JSON documents; anything larger is refused unread.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn router(state: AppState) -> Router {
+/// Every route. `request_timeout` bounds a request from its head onwards:
+/// reading the body (a client that trickles it is cut off), the work, the
+/// answer.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
     use pages::{enrol, form_or_json, page_or_json};
     // Paths the API shares with the pages: an HTML form (a page without
     // JavaScript) goes to the page's handler, JSON to the API's, unchanged.
@@ -71,9 +74,10 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes(&state))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cross_site::guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(move |request, next| error::timeout(request_timeout, request, next)))
         .layer(axum::middleware::map_response(pages::security_headers))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(
             TraceLayer::new_for_http()
                 // The path only: query strings carry tokens.

@@ -51,6 +51,25 @@ pub enum RegisterError {
     Store(#[from] StoreError),
 }
 
+/// What `register` writes when the address is taken, under enumeration
+/// protection: a notice for the owner of an active account and one for a
+/// pending account (the store picks by the account's status, and addresses
+/// it and `event` to the owner).
+#[derive(Debug)]
+pub struct TakenAddress<'a> {
+    pub active: &'a NewMessage,
+    pub pending: &'a NewMessage,
+    pub event: &'a AuditEvent,
+}
+
+/// What `register` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    Created,
+    /// The address was taken: the owner (this account) was notified.
+    OwnerNotified(UserId),
+}
+
 /// What consuming a verification token did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activation {
@@ -72,13 +91,18 @@ pub trait UserStore: Send + Sync {
 
     /// The pending account, its first verification token and the email that
     /// carries it, committed together: either all exist or none does.
+    ///
+    /// When the address is taken: `EmailTaken`, or with `taken` (enumeration
+    /// protection) the owner's notice and its audit row instead, in the same
+    /// transaction and with as many statements, so both take as long.
     async fn register(
         &self,
         account: &NewAccount<'_>,
         token: &NewToken,
         mail: &NewMessage,
         meta: &RequestMeta,
-    ) -> Result<(), RegisterError>;
+        taken: Option<&TakenAddress<'_>>,
+    ) -> Result<Registration, RegisterError>;
 
     async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<User>>;
 
@@ -109,13 +133,14 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<Activation>;
 
     /// Revokes every unused link of the account (and cancels their unsent
-    /// emails), then stores a fresh token and its email.
+    /// emails), then stores a fresh token, its email and `event` (what
+    /// asked for the link: a resend, or a sign-up with the address).
     async fn replace_verification(
         &self,
         user_id: UserId,
         token: &NewToken,
         mail: &NewMessage,
-        meta: &RequestMeta,
+        event: &AuditEvent,
     ) -> StoreResult<()>;
 }
 

@@ -257,18 +257,11 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
 impl TestApp {
     /// The app with a fresh database and its own SMTP sink.
     pub async fn spawn(backend: Backend) -> Self {
-        let sink = MailSink::start(0);
-        let port = sink.port;
-        let mut app = Self::spawn_with(backend, |config| {
-            config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
-        })
-        .await;
-        app.mail = Some(sink);
-        app
+        Self::spawn_configured(backend, |_| {}).await
     }
 
-    /// `spawn` with more configuration.
-    pub async fn spawn_with_mail(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
+    /// The app with its own SMTP sink and a configuration of the test's.
+    pub async fn spawn_configured(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
         let sink = MailSink::start(0);
         let port = sink.port;
         let mut app = Self::spawn_with(backend, |config| {

@@ -116,7 +116,7 @@ async fn a_spent_quota_refills_with_time(backend: Backend) {
 
 /// Whether an address has an account changes nothing about its limits.
 async fn unknown_and_known_addresses_are_limited_alike(backend: Backend) {
-    let app = TestApp::spawn_with_mail(backend, |config| {
+    let app = TestApp::spawn_configured(backend, |config| {
         config.limits.limit_login_per_account = quota("3/1m");
         config.limits.limit_resend_per_address = quota("2/1h");
     })
@@ -165,7 +165,7 @@ async fn fail_once(app: &TestApp, email: &str) -> u16 {
 }
 
 async fn failed_logins_slow_down_then_lock_and_the_owner_can_unlock(backend: Backend) {
-    let app = TestApp::spawn_with_mail(backend, throttled).await;
+    let app = TestApp::spawn_configured(backend, throttled).await;
     app.signed_up("owner@example.com").await;
     let mut waits = Vec::new();
     for email in ["owner@example.com", "ghost@example.com"] {
@@ -254,7 +254,7 @@ async fn failed_logins_slow_down_then_lock_and_the_owner_can_unlock(backend: Bac
 }
 
 async fn a_known_device_is_not_locked_out_by_someone_else(backend: Backend) {
-    let app = TestApp::spawn_with_mail(backend, throttled).await;
+    let app = TestApp::spawn_configured(backend, throttled).await;
     app.signed_up("mine@example.com").await;
     // The owner signs in once from a browser: it becomes a known device.
     let first = app.login("mine@example.com", PASSWORD).await;
@@ -298,7 +298,7 @@ async fn a_known_device_is_not_locked_out_by_someone_else(backend: Backend) {
 }
 
 async fn a_recipient_gets_only_a_few_messages_an_hour(backend: Backend) {
-    let app = TestApp::spawn_with_mail(backend, |config| {
+    let app = TestApp::spawn_configured(backend, |config| {
         config.limits.limit_messages_per_recipient = quota("3/1h");
     })
     .await;
@@ -312,7 +312,21 @@ async fn a_recipient_gets_only_a_few_messages_an_hour(backend: Backend) {
             .await;
         assert_eq!(resend.status(), 202, "the answer never changes");
     }
-    let audit = app.store.audit_trail(None, 200).await.unwrap();
+    // Resends do their work after answering: wait for all five messages.
+    let mut audit = Vec::new();
+    for _ in 0..100 {
+        audit = app.store.audit_trail(None, 200).await.unwrap();
+        let messages = audit
+            .iter()
+            .filter(|event| {
+                event.event.starts_with("email.queued") || event.event == "email.suppressed"
+            })
+            .count();
+        if messages >= 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let count = |kind: &str| audit.iter().filter(|event| event.event == kind).count();
     assert_eq!(count("email.queued"), 3);
     assert_eq!(count("email.suppressed"), 2);

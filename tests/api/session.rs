@@ -93,6 +93,7 @@ async fn verifying_signs_in_once_and_logout_ends_the_session(backend: Backend) {
         .client
         .post(app.url("/logout"))
         .header("cookie", &cookie)
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();

@@ -35,7 +35,7 @@ use axum_extra::extract::CookieJar;
 
 pub(super) use errors::ErrorPage;
 pub(super) use headers::security_headers;
-pub(super) use negotiate::{asks_for_html, form_or_json, page_or_json, wants_html};
+pub(super) use negotiate::{asks_for_html, form_or_json, is_form, page_or_json, wants_html};
 
 use crate::state::AppState;
 

@@ -28,7 +28,7 @@ macro_rules! sql_common {
         use crate::store::{
             Activation, AuditFilter, Delivery, LimitStore, LoginFailures, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
             NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PendingFactor, RegisterError,
-            SessionRecord, SessionStore, StoreError, StoreResult, TokenRecord, UserCredentials, UserFilter, UserStore, UserSummary,
+            Registration, SessionRecord, SessionStore, StoreError, StoreResult, TakenAddress, TokenRecord, UserCredentials, UserFilter, UserStore, UserSummary,
         };
 
         type DbRow = <$db as sqlx::Database>::Row;
