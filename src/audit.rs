@@ -33,6 +33,11 @@ pub enum AuditKind {
     FactorAdded,
     FactorRemoved,
     RecoveryCodesIssued,
+    PasswordResetRequested,
+    PasswordResetFailed,
+    PasswordReset,
+    PasswordChanged,
+    PasswordChangeFailed,
 }
 
 impl AuditKind {
@@ -60,6 +65,11 @@ impl AuditKind {
             Self::FactorAdded => "mfa.factor_added",
             Self::FactorRemoved => "mfa.factor_removed",
             Self::RecoveryCodesIssued => "mfa.recovery_codes_issued",
+            Self::PasswordResetRequested => "password.reset_requested",
+            Self::PasswordResetFailed => "password.reset_failed",
+            Self::PasswordReset => "password.reset",
+            Self::PasswordChanged => "password.changed",
+            Self::PasswordChangeFailed => "password.change_failed",
         }
     }
 }

@@ -37,6 +37,9 @@ pub struct Config {
     /// How long a verification link works.
     #[serde(with = "humantime_serde")]
     pub verify_ttl: Duration,
+    /// How long a password reset link works.
+    #[serde(with = "humantime_serde")]
+    pub password_reset_ttl: Duration,
     /// How long the outbox keeps retrying a message before giving up.
     #[serde(with = "humantime_serde")]
     pub mail_retry_for: Duration,
@@ -113,6 +116,7 @@ impl Default for Config {
             sms_from: None,
             mail_dir: None,
             verify_ttl: Duration::from_secs(24 * 3600),
+            password_reset_ttl: Duration::from_secs(3600),
             mail_retry_for: Duration::from_secs(24 * 3600),
             session_idle_timeout: Duration::from_secs(3600),
             session_absolute_timeout: Duration::from_secs(24 * 3600),

@@ -107,6 +107,13 @@ impl App {
             "LATCHKEY_PASSWORD_MIN_LENGTH must be at least 8 and LATCHKEY_PASSWORD_MAX_LENGTH \
              at least 64 (NIST SP 800-63B), the minimum not above the maximum"
         );
+        // A reset link is a password sent by email: short-lived, but long
+        // enough for the email to arrive.
+        anyhow::ensure!(
+            (Duration::from_secs(60)..=Duration::from_secs(24 * 3600))
+                .contains(&config.password_reset_ttl),
+            "LATCHKEY_PASSWORD_RESET_TTL must be between 1 minute and 24 hours"
+        );
         let limits = Limiter::new(store.clone(), clock.clone(), &config.limits);
         let trusted_proxies = config.trusted_proxies().map_err(anyhow::Error::msg)?;
         let mail_wake = Arc::new(Notify::new());
@@ -120,6 +127,7 @@ impl App {
             clock: clock.clone(),
             policy: config.password_policy(),
             verify_ttl: config.verify_ttl,
+            password_reset_ttl: config.password_reset_ttl,
             sessions: SessionPolicy {
                 idle: config.session_idle_timeout,
                 absolute: config.session_absolute_timeout,

@@ -26,6 +26,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub policy: PasswordPolicy,
     pub verify_ttl: Duration,
+    /// How long a password reset link works.
+    pub password_reset_ttl: Duration,
     pub sessions: SessionPolicy,
     /// The public URL is https: cookies are `Secure` and `__Host-` prefixed.
     pub secure_cookies: bool,

@@ -75,6 +75,14 @@ pub enum FlowError {
     /// page can offer to resend to it; the JSON API never shows it.
     #[error("the verification link has expired")]
     TokenExpired { email: Option<EmailAddress> },
+    /// A password reset link that is unknown, malformed, used or superseded.
+    #[error("the password reset link is invalid")]
+    InvalidResetLink,
+    #[error("the password reset link has expired")]
+    ResetLinkExpired,
+    /// The current password given to change it is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
     #[error("the server is busy")]
     Overloaded,
     /// A quota or the login throttle says wait.

@@ -9,6 +9,8 @@ mod link;
 mod login;
 pub mod mfa;
 mod password;
+mod password_change;
+mod password_reset;
 mod register;
 mod resend;
 mod session;
@@ -20,6 +22,8 @@ pub use device::{is_known_device, remember_device};
 pub use error::{FieldError, FieldErrors, FlowError};
 pub use login::{LoginOutcome, login};
 pub use password::check_password;
+pub use password_change::change_password;
+pub use password_reset::{check_reset_link, request_password_reset, reset_password};
 pub use register::{RegisterInput, register};
 pub use resend::resend_verification;
 pub use session::{

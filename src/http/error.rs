@@ -100,6 +100,21 @@ impl From<FlowError> for ApiError {
                 "token_expired",
                 "This verification link has expired. Ask for a new one.",
             ),
+            FlowError::InvalidResetLink => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_token",
+                "This password reset link is not valid: it was used, or a newer one was sent. Ask for a new one.",
+            ),
+            FlowError::ResetLinkExpired => Self::new(
+                StatusCode::GONE,
+                "token_expired",
+                "This password reset link has expired. Ask for a new one.",
+            ),
+            FlowError::WrongPassword => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "Your current password is wrong.",
+            ),
             FlowError::Overloaded => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "overloaded",

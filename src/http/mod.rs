@@ -15,6 +15,8 @@ mod meta;
 mod mfa;
 mod pages;
 mod password;
+mod password_change;
+mod password_reset;
 mod register;
 mod resend;
 pub mod server;
@@ -69,6 +71,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/healthz", get(health::get))
         .route("/.well-known/jwks.json", get(jwks::get))
         .route("/password/check", post(password::check))
+        .route("/password/reset", form_or_json(pages::password_reset::request, password_reset::request).get(pages::password_reset::get))
+        .route("/password/reset/confirm", form_or_json(pages::password_reset::confirm, password_reset::confirm))
+        .route("/password/change", form_or_json(pages::password_change::submit, password_change::post))
         .merge(pages::routes())
         // Empty without a configured key: the admin paths do not exist at all.
         .merge(admin::routes(&state))

@@ -476,7 +476,7 @@ impl Composer {
         })
     }
 
-    fn email(
+    pub(super) fn email(
         &self,
         kind: &'static str,
         user: &User,

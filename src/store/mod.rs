@@ -21,7 +21,7 @@ pub use records::{
 pub use records::{NewSigningKey, SigningKeyRecord};
 
 use crate::audit::{AuditEntry, AuditEvent, AuditRecord, RequestMeta};
-use crate::domain::{EmailAddress, FactorKind, TokenDigest, User, UserId};
+use crate::domain::{EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -141,6 +141,55 @@ pub trait UserStore: Send + Sync {
         token: &NewToken,
         mail: &NewMessage,
         event: &AuditEvent,
+    ) -> StoreResult<()>;
+}
+
+/// The outbox kind of the email that carries a reset link: a newer link, a
+/// reset or a change cancels such emails while still unsent.
+pub const PASSWORD_RESET_MAIL: &str = "password_reset";
+
+/// Setting a new password: through an emailed reset link, or by its owner
+/// signed in. Each change commits with the sessions it ends, its audit entry
+/// and the notice email, or not at all.
+#[async_trait]
+pub trait PasswordStore: Send + Sync {
+    /// Revokes the account's unused reset links (and cancels their unsent
+    /// emails), then stores a fresh one and the email that carries it.
+    async fn replace_password_reset(
+        &self,
+        user_id: UserId,
+        token: &NewToken,
+        mail: &NewMessage,
+        meta: &RequestMeta,
+    ) -> StoreResult<Delivery>;
+
+    /// The reset link and its account, whatever its state; the caller judges.
+    async fn reset_token_by_digest(&self, digest: &TokenDigest)
+    -> StoreResult<Option<TokenRecord>>;
+
+    /// Uses the link and, in the same transaction, stores `hash`, revokes
+    /// every session, every other reset link and open login challenges of
+    /// the account, records `password.reset` and queues `notice`. False,
+    /// with nothing changed, when the link was used, revoked or had expired
+    /// by then (a concurrent use won).
+    async fn reset_password(
+        &self,
+        token_id: Uuid,
+        user_id: UserId,
+        hash: &PasswordHash,
+        notice: &NewMessage,
+        meta: &RequestMeta,
+    ) -> StoreResult<bool>;
+
+    /// Stores `hash`, revokes every session but `keep`, the reset links and
+    /// open login challenges, records `password.changed` and queues `notice`.
+    async fn change_password(
+        &self,
+        user_id: UserId,
+        hash: &PasswordHash,
+        keep: Option<Uuid>,
+        notice: &NewMessage,
+        meta: &RequestMeta,
     ) -> StoreResult<()>;
 }
 
@@ -394,6 +443,7 @@ pub trait KeyStore: Send + Sync {
 /// Everything latchkey keeps, on one engine.
 pub trait Store:
     UserStore
+    + PasswordStore
     + SessionStore
     + AuditStore
     + OutboxStore
@@ -407,6 +457,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: UserStore
+        + PasswordStore
         + SessionStore
         + AuditStore
         + OutboxStore

@@ -37,6 +37,8 @@ struct LoginPage {
     /// Signed in already: the page asks to sign in again (a factor change
     /// needs a recent sign-in).
     signed_in_as: Option<String>,
+    /// After a password reset: log in with the new password.
+    password_reset: bool,
 }
 
 impl LoginPage {
@@ -52,6 +54,8 @@ impl LoginPage {
 #[derive(Deserialize)]
 pub(super) struct LoginQuery {
     email: Option<String>,
+    /// `reset`: a password reset just finished.
+    password: Option<String>,
 }
 
 pub(super) async fn get(
@@ -61,9 +65,12 @@ pub(super) async fn get(
     query: Result<Query<LoginQuery>, QueryRejection>,
 ) -> Response {
     let signed_in_as = session.map(|session| session.user.email.as_str().to_owned());
+    let query = query.ok().map(|Query(query)| query);
+    let password_reset = query
+        .as_ref()
+        .is_some_and(|query| query.password.as_deref() == Some("reset"));
     let email = query
-        .ok()
-        .and_then(|Query(query)| query.email)
+        .and_then(|query| query.email)
         .or_else(|| signed_in_as.clone());
     let (jar, csrf) = csrf::ensure(&state, jar);
     let page = LoginPage {
@@ -72,6 +79,7 @@ pub(super) async fn get(
         email: Field::filled(email.as_deref()),
         problem: None,
         signed_in_as,
+        password_reset,
     };
     (jar, render(StatusCode::OK, &page)).into_response()
 }
@@ -131,6 +139,7 @@ pub(in crate::http) async fn submit(
         email: Field::filled(form.email.as_deref().map(str::trim)),
         problem: Some(problem),
         signed_in_as: previous.map(|session| session.user.email.as_str().to_owned()),
+        password_reset: false,
     };
     (jar, render(status, &page)).into_response()
 }

@@ -18,6 +18,8 @@ pub(super) mod login;
 mod manage;
 pub(super) mod mfa;
 mod negotiate;
+pub(super) mod password_change;
+pub(super) mod password_reset;
 pub(super) mod recovery_codes;
 pub(super) mod resend;
 mod setup;
@@ -50,6 +52,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/check-inbox", get(check_inbox::get))
         .route("/resend", get(resend::get))
         .route("/login", get(login::get))
+        .route("/password/forgot", get(password_reset::forgot))
         .route("/mfa/setup", get(setup::get))
         .route("/dashboard", get(dashboard::get))
         .route("/mfa/{method}/remove", post(manage::remove_factor))
