@@ -14,6 +14,7 @@ both_backends!(
     login_takes_as_long_for_an_unknown_address_as_for_a_wrong_password,
     resend_takes_as_long_for_every_kind_of_address,
     protected_registration_takes_as_long_for_a_taken_address,
+    password_reset_takes_as_long_for_every_kind_of_address,
 );
 
 /// Samples of each kind, per attempt.
@@ -168,6 +169,26 @@ async fn protected_registration_takes_as_long_for_a_taken_address(backend: Backe
             ("new address", &fresh),
             ("active account", &taken),
             ("pending account", &waiting),
+        ],
+    )
+    .await;
+}
+
+async fn password_reset_takes_as_long_for_every_kind_of_address(backend: Backend) {
+    let app = app(backend, false).await;
+    app.signed_up("active@example.com").await;
+    app.register_and_get_link("pending@example.com").await;
+    let unknown = |i: usize| json!({ "email": format!("nobody{i}@example.com") });
+    let active = |_: usize| json!({ "email": "active@example.com" });
+    let pending = |_: usize| json!({ "email": "pending@example.com" });
+    compare(
+        &app,
+        "/password/reset",
+        202,
+        &[
+            ("unknown address", &unknown),
+            ("active account", &active),
+            ("pending account", &pending),
         ],
     )
     .await;
