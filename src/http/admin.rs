@@ -3,12 +3,13 @@
 //! router leaves the paths out otherwise, so they answer 404 like any unknown
 //! path), and every request must carry that key as `Authorization: Bearer`.
 
+use axum::extract::Path;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 use super::ApiError;
 use super::bearer::{Credential, bearer};
 use super::error::method_not_allowed;
+use super::meta::Meta;
 use crate::domain::{FactorKind, UserId, UserStatus};
 use crate::flows::FlowError;
 use crate::flows::admin::{self, AuditQuery, UserQuery};
@@ -33,6 +35,14 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
         // nothing answers a caller without the key.
         .route("/admin/audit", get(audit).fallback(method_not_allowed))
         .route("/admin/users", get(users).fallback(method_not_allowed))
+        .route(
+            "/admin/sessions",
+            delete(revoke_all).fallback(method_not_allowed),
+        )
+        .route(
+            "/admin/users/{id}/sessions",
+            delete(revoke_of).fallback(method_not_allowed),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), gate))
 }
 
@@ -143,6 +153,29 @@ async fn users(
         })
         .collect();
     Ok(Json(json!({ "users": users, "next": page.next })))
+}
+
+/// `DELETE /admin/sessions`: every live session of every account ends.
+async fn revoke_all(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+) -> Result<Json<Value>, ApiError> {
+    let revoked = admin::revoke_sessions(&*state.store, state.clock.now(), None, &meta).await?;
+    Ok(Json(json!({ "revoked": revoked })))
+}
+
+/// `DELETE /admin/users/{id}/sessions`: every live session of one account
+/// ends; `404` for an id that names no account.
+async fn revoke_of(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = uuid::Uuid::parse_str(&id)
+        .map(UserId::from_uuid)
+        .map_err(|_| ApiError::from(FlowError::NotFound))?;
+    let revoked = admin::revoke_sessions(&*state.store, state.clock.now(), Some(id), &meta).await?;
+    Ok(Json(json!({ "revoked": revoked })))
 }
 
 /// A query string that does not even decode: an unknown or repeated parameter.

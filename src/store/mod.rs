@@ -220,6 +220,9 @@ pub trait SessionStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
 
+    /// Revokes every live session of every account (an operator's big red button).
+    async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+
     /// The account's sessions that are not revoked, newest first.
     async fn sessions_of(&self, user_id: UserId) -> StoreResult<Vec<SessionRecord>>;
 

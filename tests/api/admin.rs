@@ -13,6 +13,7 @@ both_backends!(
     the_audit_trail_by_user_time_and_count,
     users_are_listed_by_status_a_page_at_a_time,
     unknown_query_values_are_400,
+    the_admin_can_end_sessions,
 );
 
 const KEY: &str = "test-admin-key-0123456789-abcdefghijklmnop";
@@ -377,4 +378,88 @@ async fn a_weak_admin_key_stops_the_start() {
             "the key is not repeated"
         );
     }
+}
+
+async fn admin_delete(app: &TestApp, path: &str, key: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.delete(app.url(path));
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    request.send().await.unwrap()
+}
+
+/// OWASP ASVS 5.0 7.4.5: an administrator ends one person's sessions, or
+/// everyone's; their cookies and access tokens stop working at once.
+async fn the_admin_can_end_sessions(backend: Backend) {
+    let app = with_key(backend).await;
+    let ann = app.signed_up("ann@example.com").await;
+    let bob = app.signed_up("bob@example.com").await;
+    let login = app.login("ann@example.com", PASSWORD).await;
+    let token = json_body(login).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let status_of = |cookie: Option<&str>, bearer: Option<&str>| {
+        let mut request = app.client.get(app.url("/me"));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie.to_owned());
+        }
+        if let Some(token) = bearer {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status_of(Some(&ann), None).await, 200);
+    assert_eq!(status_of(None, Some(&token)).await, 200);
+
+    let ann_id = app
+        .store
+        .user_by_email(&latchkey::domain::EmailAddress::parse("ann@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let path = format!("/admin/users/{ann_id}/sessions");
+    assert_eq!(admin_delete(&app, &path, None).await.status(), 401);
+    assert_eq!(
+        admin_delete(&app, &path, Some("wrong-key-0123456789-abcdefghijklmnop"))
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        status_of(Some(&ann), None).await,
+        200,
+        "nothing ended without the key"
+    );
+    let ended = ok(admin_delete(&app, &path, Some(KEY)).await).await;
+    assert_eq!(ended["revoked"], 2, "the sign-up's session and the login's");
+    assert_eq!(status_of(Some(&ann), None).await, 401);
+    assert_eq!(
+        status_of(None, Some(&token)).await,
+        401,
+        "its access token too"
+    );
+    assert_eq!(status_of(Some(&bob), None).await, 200, "others keep theirs");
+
+    let nobody = format!("/admin/users/{}/sessions", uuid::Uuid::now_v7());
+    assert_eq!(admin_delete(&app, &nobody, Some(KEY)).await.status(), 404);
+    assert_eq!(
+        admin_delete(&app, "/admin/users/not-an-id/sessions", Some(KEY))
+            .await
+            .status(),
+        404
+    );
+
+    let everyone = ok(admin_delete(&app, "/admin/sessions", Some(KEY)).await).await;
+    assert_eq!(everyone["revoked"], 1);
+    assert_eq!(status_of(Some(&bob), None).await, 401);
+    let audit = app.store.audit_trail(None, 500).await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|event| event.event == "session.revoked_by_admin")
+            .count(),
+        2
+    );
 }
