@@ -10,6 +10,7 @@ mod login;
 mod me;
 mod meta;
 mod mfa;
+mod openapi;
 mod pages;
 mod password;
 mod register;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::get))
         .route("/.well-known/jwks.json", get(jwks::get))
         .route("/password/check", post(password::check))
+        .route("/openapi.json", get(openapi::get))
         .merge(pages::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

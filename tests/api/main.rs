@@ -22,6 +22,7 @@ mod login_pages;
 mod mfa;
 mod mfa_pages;
 mod naughty;
+mod openapi;
 mod outbox;
 mod overload;
 mod pages;

@@ -19,8 +19,9 @@ use crate::http::meta::Meta;
 use crate::http::session::MaybeSignedIn;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct ManageForm {
+    /// Equal to the `latchkey_csrf` cookie.
     csrf_token: Option<String>,
 }
 
@@ -46,6 +47,18 @@ fn done(state: &AppState, outcome: Result<(), FlowError>, notice: &str) -> Respo
     }
 }
 
+#[utoipa::path(post, path = "/mfa/{method}/remove", tag = "pages",
+    description = "The dashboard's form for `DELETE /mfa/{method}`.",
+    params(("method" = String, Path, description = "`totp`, `sms` or `email`")),
+    request_body(content = ManageForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Done, or signed out: to the dashboard or the log-in page"),
+        (status = 400, description = "An unreadable form", body = String, content_type = "text/html"),
+        (status = 403, description = "The CSRF check failed, or too old a sign-in", body = String, content_type = "text/html"),
+        (status = 404, description = "No such factor", body = String, content_type = "text/html"),
+        (status = 413, description = "Over 64 KiB", body = String, content_type = "text/html"),
+    ),
+    security(("session" = [])))]
 pub(super) async fn remove_factor(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -66,6 +79,18 @@ pub(super) async fn remove_factor(
     done(&state, outcome, "factor-removed")
 }
 
+#[utoipa::path(post, path = "/sessions/{id}/revoke", tag = "pages",
+    description = "The dashboard's form for `DELETE /sessions/{id}`.",
+    params(("id" = String, Path, description = "A session id")),
+    request_body(content = ManageForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Done, or signed out: to the dashboard or the log-in page"),
+        (status = 400, description = "An unreadable form", body = String, content_type = "text/html"),
+        (status = 403, description = "The CSRF check failed, or too old a sign-in", body = String, content_type = "text/html"),
+        (status = 404, description = "No such session", body = String, content_type = "text/html"),
+        (status = 413, description = "Over 64 KiB", body = String, content_type = "text/html"),
+    ),
+    security(("session" = [])))]
 pub(super) async fn revoke_session(
     State(state): State<AppState>,
     Meta(meta): Meta,
