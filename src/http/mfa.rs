@@ -3,7 +3,8 @@
 mod bodies;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum_extra::extract::CookieJar;
 
@@ -12,6 +13,7 @@ use super::json::ApiJson;
 use super::login::{AuthenticatedBody, authenticated, mfa_token};
 use super::meta::Meta;
 use super::openapi::{BadJson, ErrorBody, NotJson, TooLarge, Unauthenticated};
+use super::path::ApiPath;
 use super::session::{MaybeSignedIn, SignedIn};
 use super::views::Accepted;
 use crate::domain::FactorKind;
@@ -237,7 +239,7 @@ pub(super) async fn delivered_enroll(
     Meta(meta): Meta,
     MaybeSignedIn(session): MaybeSignedIn,
     jar: CookieJar,
-    Path(method): Path<String>,
+    ApiPath(method): ApiPath<String>,
     ApiJson(body): ApiJson<EnrollRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let kind = delivered_kind(&method)?;
@@ -270,7 +272,7 @@ pub(super) async fn delivered_confirm(
     Meta(meta): Meta,
     MaybeSignedIn(session): MaybeSignedIn,
     jar: CookieJar,
-    Path(method): Path<String>,
+    ApiPath(method): ApiPath<String>,
     ApiJson(body): ApiJson<ConfirmRequest>,
 ) -> Result<(CookieJar, Json<Confirmed>), ApiError> {
     let kind = delivered_kind(&method)?;
@@ -309,9 +311,17 @@ pub(super) async fn remove(
     State(state): State<AppState>,
     Meta(meta): Meta,
     SignedIn(session): SignedIn,
-    Path(method): Path<String>,
-    Query(query): Query<RemoveQuery>,
+    ApiPath(method): ApiPath<String>,
+    query: Result<Query<RemoveQuery>, QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
+    // axum's own rejection is plain text; answer in our error format.
+    let Query(query) = query.map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "The query string could not be read: `revoke_other_sessions` is `true` or `false`.",
+        )
+    })?;
     let kind = FactorKind::parse(&method).ok_or(FlowError::NotFound)?;
     mfa::remove_factor(&state, &session, kind, query.revoke_other_sessions, &meta).await?;
     Ok(StatusCode::NO_CONTENT)

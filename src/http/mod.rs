@@ -13,6 +13,7 @@ mod mfa;
 mod openapi;
 mod pages;
 mod password;
+mod path;
 mod register;
 mod resend;
 mod session;

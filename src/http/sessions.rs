@@ -1,7 +1,7 @@
 //! GET /sessions and DELETE /sessions/{id}: a person's own sessions.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::ApiError;
 use super::meta::Meta;
 use super::openapi::{ErrorBody, Unauthenticated};
+use super::path::ApiPath;
 use super::session::SignedIn;
 use crate::flows::{self, FlowError};
 use crate::state::AppState;
@@ -76,7 +77,7 @@ pub(super) async fn revoke(
     State(state): State<AppState>,
     Meta(meta): Meta,
     SignedIn(current): SignedIn,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| FlowError::NotFound)?;
     flows::revoke_own_session(&state, &current, id, &meta).await?;

@@ -27,6 +27,7 @@ mod outbox;
 mod overload;
 mod pages;
 mod password_check;
+mod properties;
 mod register;
 mod resend;
 mod scale_out;

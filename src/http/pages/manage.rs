@@ -3,7 +3,7 @@
 //! cannot send). Both answer 303 back to the dashboard.
 
 use axum::Form;
-use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -65,13 +65,15 @@ pub(super) async fn remove_factor(
     headers: HeaderMap,
     jar: CookieJar,
     MaybeSignedIn(session): MaybeSignedIn,
-    Path(method): Path<String>,
+    method: Result<Path<String>, PathRejection>,
     form: Result<Form<ManageForm>, FormRejection>,
 ) -> Response {
     let session = match accept(&state, &headers, &jar, session, form) {
         Ok(session) => session,
         Err(refusal) => return *refusal,
     };
+    // A segment that is not UTF-8 names no factor.
+    let method = method.map(|Path(method)| method).unwrap_or_default();
     let outcome = match FactorKind::parse(&method) {
         Some(kind) => mfa::remove_factor(&state, &session, kind, false, &meta).await,
         None => Err(FlowError::NotFound),
@@ -97,13 +99,14 @@ pub(super) async fn revoke_session(
     headers: HeaderMap,
     jar: CookieJar,
     MaybeSignedIn(session): MaybeSignedIn,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     form: Result<Form<ManageForm>, FormRejection>,
 ) -> Response {
     let session = match accept(&state, &headers, &jar, session, form) {
         Ok(session) => session,
         Err(refusal) => return *refusal,
     };
+    let id = id.map(|Path(id)| id).unwrap_or_default();
     let outcome = match Uuid::parse_str(&id) {
         Ok(id) => flows::revoke_own_session(&state, &session, id, &meta).await,
         Err(_) => Err(FlowError::NotFound),
