@@ -3,7 +3,6 @@
 //! router leaves the paths out otherwise, so they answer 404 like any unknown
 //! path), and every request must carry that key as `Authorization: Bearer`.
 
-use axum::extract::Path;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -14,11 +13,14 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use super::ApiError;
 use super::bearer::{Credential, bearer};
 use super::error::method_not_allowed;
 use super::meta::Meta;
+use super::openapi::ErrorBody;
+use super::path::ApiPath;
 use crate::domain::{FactorKind, UserId, UserStatus};
 use crate::flows::FlowError;
 use crate::flows::admin::{self, AuditQuery, UserQuery};
@@ -76,23 +78,50 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
 }
 
 /// Strict: a misspelt parameter is a 400, not a filter silently ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct AuditParams {
+#[into_params(parameter_in = Query)]
+pub(super) struct AuditParams {
+    /// The account's email address.
     user: Option<String>,
+    /// An RFC 3339 instant, or a time ago such as `30m`, `24h`, `7d`.
     since: Option<String>,
+    /// 1 to 1000 (default 100): the newest events, oldest first.
     limit: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct UserParams {
+#[into_params(parameter_in = Query)]
+pub(super) struct UserParams {
+    /// `pending` or `active`.
     status: Option<String>,
+    /// The `next` of the previous page.
     after: Option<String>,
+    /// 1 to 1000 (default 100).
     limit: Option<String>,
 }
 
-async fn audit(
+/// How many sessions an admin request ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Revoked {
+    revoked: u64,
+}
+
+#[utoipa::path(
+    get, path = "/admin/audit", tag = "admin",
+    description = "The audit trail: the newest events (oldest first), by account and time.",
+    params(AuditParams),
+    responses(
+        (status = 200, description = "`{\"events\": [...]}`", body = Object),
+        (status = 400, description = "`invalid_query`, with `fields`", body = ErrorBody),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 404, description = "`not_found`: no admin key is configured (the admin API is absent)", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn audit(
     State(state): State<AppState>,
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -121,7 +150,20 @@ struct UserRow<'a> {
     factors: Vec<&'static str>,
 }
 
-async fn users(
+#[utoipa::path(
+    get, path = "/admin/users", tag = "admin",
+    description = "Accounts, newest first, a page at a time, with their confirmed second factors.",
+    params(UserParams),
+    responses(
+        (status = 200, description = "`{\"users\": [...], \"next\": cursor or null}`", body = Object),
+        (status = 400, description = "`invalid_query`, with `fields`", body = ErrorBody),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 404, description = "`not_found`: no admin key is configured (the admin API is absent)", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn users(
     State(state): State<AppState>,
     params: Result<Query<UserParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -156,26 +198,49 @@ async fn users(
 }
 
 /// `DELETE /admin/sessions`: every live session of every account ends.
-async fn revoke_all(
+#[utoipa::path(
+    delete, path = "/admin/sessions", tag = "admin",
+    description = "Ends every live session of every account, with their access tokens.",
+    responses(
+        (status = 200, description = "How many sessions ended", body = Revoked),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 404, description = "`not_found`: no admin key is configured (the admin API is absent)", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn revoke_all(
     State(state): State<AppState>,
     Meta(meta): Meta,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Revoked>, ApiError> {
     let revoked = admin::revoke_sessions(&*state.store, state.clock.now(), None, &meta).await?;
-    Ok(Json(json!({ "revoked": revoked })))
+    Ok(Json(Revoked { revoked }))
 }
 
 /// `DELETE /admin/users/{id}/sessions`: every live session of one account
 /// ends; `404` for an id that names no account.
-async fn revoke_of(
+#[utoipa::path(
+    delete, path = "/admin/users/{id}/sessions", tag = "admin",
+    description = "Ends every live session of one account, with their access tokens.",
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "How many sessions ended", body = Revoked),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 404, description = "`not_found`: no such account, or no admin key is configured", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn revoke_of(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Revoked>, ApiError> {
     let id = uuid::Uuid::parse_str(&id)
         .map(UserId::from_uuid)
         .map_err(|_| ApiError::from(FlowError::NotFound))?;
     let revoked = admin::revoke_sessions(&*state.store, state.clock.now(), Some(id), &meta).await?;
-    Ok(Json(json!({ "revoked": revoked })))
+    Ok(Json(Revoked { revoked }))
 }
 
 /// A query string that does not even decode: an unknown or repeated parameter.

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::flows::{FieldErrors, FlowError};
 
@@ -20,17 +21,34 @@ pub struct ApiError {
     retry_after: Option<std::time::Duration>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ErrorBody)]
+pub(super) struct Body<'a> {
     error: Inner<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = ErrorDetail)]
 struct Inner<'a> {
+    /// Stable, snake_case: for programs.
+    #[schema(pattern = "^[a-z_]+$", example = "validation_failed")]
     code: &'a str,
+    /// For people.
     message: &'a str,
+    /// With `validation_failed`: every problem of every field, by field name.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::BTreeMap<String, Vec<FieldProblem>>>, nullable = false)]
     fields: Option<&'a FieldErrors>,
+}
+
+/// One problem with one field (`flows::FieldError` as it is serialised).
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "describes the JSON of `flows::FieldError`")]
+pub(super) struct FieldProblem {
+    #[schema(pattern = "^[a-z_]+$")]
+    code: String,
+    message: String,
 }
 
 impl ApiError {

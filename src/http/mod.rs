@@ -13,10 +13,12 @@ mod login;
 mod me;
 mod meta;
 mod mfa;
+mod openapi;
 mod pages;
 mod password;
 mod password_change;
 mod password_reset;
+mod path;
 mod register;
 mod resend;
 pub mod server;
@@ -74,6 +76,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/password/reset", form_or_json(pages::password_reset::request, password_reset::request).get(pages::password_reset::get))
         .route("/password/reset/confirm", form_or_json(pages::password_reset::confirm, password_reset::confirm))
         .route("/password/change", form_or_json(pages::password_change::submit, password_change::post))
+        .route("/openapi.json", get(openapi::get))
         .merge(pages::routes())
         // Empty without a configured key: the admin paths do not exist at all.
         .merge(admin::routes(&state))

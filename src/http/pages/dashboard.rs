@@ -93,8 +93,10 @@ pub(super) struct PasswordFields {
     pub(super) new: Field,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct DashboardQuery {
+    /// What a form that changed the account says (a fixed set of keys).
     notice: Option<String>,
 }
 
@@ -113,6 +115,9 @@ fn notice(key: &str) -> Option<&'static str> {
 }
 
 /// Signed out, the page says so and links to log in and sign up.
+#[utoipa::path(get, path = "/dashboard", tag = "pages",
+    description = "Profile, second factors and sessions; signed out, links to log in and sign up.",
+    params(DashboardQuery), responses((status = 200, description = "The page", body = String, content_type = "text/html")), security(("session" = []), ()))]
 pub(super) async fn get(
     State(state): State<AppState>,
     jar: CookieJar,

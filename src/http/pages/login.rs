@@ -51,13 +51,18 @@ impl LoginPage {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct LoginQuery {
+    /// Fills the form in.
     email: Option<String>,
     /// `reset`: a password reset just finished.
     password: Option<String>,
 }
 
+#[utoipa::path(get, path = "/login", tag = "pages",
+    description = "The log-in page. (`POST /login` is the API, and the page's form.)",
+    params(LoginQuery), responses((status = 200, description = "The page", body = String, content_type = "text/html")), security(("session" = []), ()))]
 pub(super) async fn get(
     State(state): State<AppState>,
     jar: CookieJar,

@@ -38,6 +38,9 @@ pub(super) struct ForgotQuery {
     sent: Option<String>,
 }
 
+#[utoipa::path(get, path = "/password/forgot", tag = "pages",
+    description = "The \"Forgot your password?\" page: a form that posts to `/password/reset`.",
+    responses((status = 200, description = "The page", body = String, content_type = "text/html")), security(()))]
 pub(super) async fn forgot(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -178,6 +181,15 @@ pub(in crate::http) struct ResetQuery {
 
 /// Opening the link only reads it: a mail scanner that follows it uses up
 /// nothing. The token goes on in a hidden field.
+#[utoipa::path(get, path = "/password/reset", tag = "pages",
+    description = "The page behind the emailed link: a form for the new password. Opening it \
+        does not use the link.",
+    responses(
+        (status = 200, description = "The form", body = String, content_type = "text/html"),
+        (status = 400, description = "A link that is unknown, malformed, used or superseded", body = String, content_type = "text/html"),
+        (status = 410, description = "An expired link", body = String, content_type = "text/html"),
+    ),
+    security(()))]
 pub(in crate::http) async fn get(
     State(state): State<AppState>,
     jar: CookieJar,
