@@ -6,7 +6,7 @@ use axum_extra::extract::CookieJar;
 use super::ApiError;
 use super::bearer::Authenticated;
 use super::meta::Meta;
-use super::openapi::{BearerChallenge, Unauthenticated};
+use super::openapi::{BearerChallenge, NotJson, Unauthenticated};
 use super::session::{SignedIn, removal_cookie};
 use super::views::UserEnvelope;
 use crate::flows;
@@ -36,6 +36,7 @@ pub(super) async fn get(Authenticated(user): Authenticated) -> Json<UserEnvelope
     responses(
         (status = 204, description = "Signed out; `Set-Cookie` clears the session cookie"),
         (status = 401, response = Unauthenticated),
+        (status = 415, response = NotJson),
     ),
     security(("session" = [])),
 )]

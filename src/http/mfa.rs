@@ -232,6 +232,8 @@ fn delivered_kind(method: &str) -> Result<FactorKind, ApiError> {
         (status = 413, response = TooLarge),
         (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed`: the phone number", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: the recipient had their quota of messages", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(("session" = []), ("mfa_challenge" = []), ()),
 )]
@@ -338,6 +340,7 @@ pub(super) async fn remove(
         (status = 400, description = "`method_unavailable`: no factor is set up", body = ErrorBody),
         (status = 401, response = Unauthenticated),
         (status = 403, description = "`reauthentication_required`", body = ErrorBody),
+        (status = 415, response = NotJson),
     ),
     security(("session" = [])),
 )]

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ApiError;
 use super::meta::Meta;
-use super::openapi::{ErrorBody, RateLimited};
+use super::openapi::ErrorBody;
 use super::pages;
 use super::session::session_cookie;
 use super::views::UserView;
@@ -49,7 +49,9 @@ pub(super) struct VerifiedBody {
             (ErrorBody = "application/json"), (String = "text/html"))),
         (status = 410, description = "`token_expired`", content(
             (ErrorBody = "application/json"), (String = "text/html"))),
-        (status = 429, response = RateLimited),
+        (status = 429, description = "`rate_limited`", content(
+            (ErrorBody = "application/json"), (String = "text/html")),
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(()),
 )]

@@ -16,6 +16,7 @@ use crate::domain::FactorKind;
 use crate::flows::{self, CurrentSession, FlowError, mfa};
 use crate::http::ApiError;
 use crate::http::meta::Meta;
+use crate::http::openapi::ErrorBody;
 use crate::http::session::MaybeSignedIn;
 use crate::state::AppState;
 
@@ -57,6 +58,8 @@ fn done(state: &AppState, outcome: Result<(), FlowError>, notice: &str) -> Respo
         (status = 403, description = "The CSRF check failed, or too old a sign-in", body = String, content_type = "text/html"),
         (status = 404, description = "No such factor", body = String, content_type = "text/html"),
         (status = 413, description = "Over 64 KiB", body = String, content_type = "text/html"),
+        (status = 415, description = "`unsupported_media_type`: a post carrying the session cookie \
+            must be a form or JSON", body = ErrorBody, content_type = "application/json"),
     ),
     security(("session" = [])))]
 pub(super) async fn remove_factor(
@@ -91,6 +94,8 @@ pub(super) async fn remove_factor(
         (status = 403, description = "The CSRF check failed, or too old a sign-in", body = String, content_type = "text/html"),
         (status = 404, description = "No such session", body = String, content_type = "text/html"),
         (status = 413, description = "Over 64 KiB", body = String, content_type = "text/html"),
+        (status = 415, description = "`unsupported_media_type`: a post carrying the session cookie \
+            must be a form or JSON", body = ErrorBody, content_type = "application/json"),
     ),
     security(("session" = [])))]
 pub(super) async fn revoke_session(
