@@ -25,3 +25,6 @@ fi
 
 step "browser tests"
 ./scripts/e2e.sh
+
+step "fuzzing the API from outside (schemathesis)"
+./scripts/fuzz.sh

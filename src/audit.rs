@@ -10,6 +10,9 @@ use crate::domain::UserId;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditKind {
     UserRegistered,
+    /// Someone signed up with an address that already has an account
+    /// (under enumeration protection: the owner is emailed instead).
+    SignupWithTakenAddress,
     EmailQueued,
     EmailSuppressed,
     EmailSent,
@@ -20,6 +23,7 @@ pub enum AuditKind {
     VerificationResent,
     SessionStarted,
     SessionEnded,
+    SessionsRevokedByAdmin,
     LoginSucceeded,
     LoginFailed,
     LoginLocked,
@@ -30,12 +34,18 @@ pub enum AuditKind {
     FactorAdded,
     FactorRemoved,
     RecoveryCodesIssued,
+    PasswordResetRequested,
+    PasswordResetFailed,
+    PasswordReset,
+    PasswordChanged,
+    PasswordChangeFailed,
 }
 
 impl AuditKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UserRegistered => "user.registered",
+            Self::SignupWithTakenAddress => "user.signup_with_taken_address",
             Self::EmailQueued => "email.queued",
             Self::EmailSuppressed => "email.suppressed",
             Self::EmailSent => "email.sent",
@@ -46,6 +56,7 @@ impl AuditKind {
             Self::VerificationResent => "verification.resent",
             Self::SessionStarted => "session.started",
             Self::SessionEnded => "session.ended",
+            Self::SessionsRevokedByAdmin => "session.revoked_by_admin",
             Self::LoginSucceeded => "login.succeeded",
             Self::LoginFailed => "login.failed",
             Self::LoginLocked => "login.locked",
@@ -56,6 +67,11 @@ impl AuditKind {
             Self::FactorAdded => "mfa.factor_added",
             Self::FactorRemoved => "mfa.factor_removed",
             Self::RecoveryCodesIssued => "mfa.recovery_codes_issued",
+            Self::PasswordResetRequested => "password.reset_requested",
+            Self::PasswordResetFailed => "password.reset_failed",
+            Self::PasswordReset => "password.reset",
+            Self::PasswordChanged => "password.changed",
+            Self::PasswordChangeFailed => "password.change_failed",
         }
     }
 }
@@ -124,6 +140,23 @@ impl AuditEvent {
         self.detail = Some(detail.into());
         self
     }
+}
+
+/// One row of the trail for an operator (`latchkey audit`, `GET
+/// /admin/audit`): the record, its position and the account's email.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    /// Increases in the order events were recorded.
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub event: String,
+    pub outcome: String,
+    pub user_id: Option<uuid::Uuid>,
+    /// The account's current address, when the event names an account.
+    pub email: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Option<String>,
 }
 
 /// One stored row of the trail, as read back.

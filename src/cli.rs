@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `users`, `outbox`, `keys`.
+//! The command line: `serve` (the default), `migrate`, `users`, `audit`,
+//! `outbox`, `keys`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,10 +8,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::Sealer;
 use crate::domain::EmailAddress;
+use crate::flows::FlowError;
+use crate::flows::admin::{self, AuditQuery, Since};
 use crate::startup::App;
 use crate::store;
 use crate::tokens;
@@ -30,6 +33,9 @@ struct Cli {
         global = true
     )]
     config: PathBuf,
+    /// The database, overriding LATCHKEY_DATABASE_URL and the file.
+    #[arg(long, value_name = "URL", global = true)]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -43,6 +49,23 @@ enum Command {
     /// Inspect accounts.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Print the audit trail: the newest events that match, oldest first
+    /// (the newest is the last line).
+    Audit {
+        /// Only the events of the account with this email address.
+        #[arg(long, value_name = "EMAIL")]
+        user: Option<String>,
+        /// Only events at or after this time: RFC 3339
+        /// (2026-11-21T09:00:00Z) or a time ago (30m, 24h, 7d).
+        #[arg(long, value_name = "WHEN")]
+        since: Option<Since>,
+        /// At most this many events (the newest ones).
+        #[arg(long, default_value_t = admin::DEFAULT_LIMIT, value_parser = clap::value_parser!(i64).range(1..))]
+        limit: i64,
+        /// One JSON object per line instead of columns.
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect outgoing email.
     #[command(subcommand)]
     Outbox(OutboxCommand),
@@ -112,7 +135,10 @@ fn init_tracing() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load(&cli.config).context("invalid configuration")?;
+    let mut config = Config::load(&cli.config).context("invalid configuration")?;
+    if let Some(url) = cli.database_url {
+        config.database_url = url;
+    }
     let mut out = std::io::stdout().lock();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -174,6 +200,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )?;
             }
         }
+        Command::Audit {
+            user,
+            since,
+            limit,
+            json,
+        } => {
+            let user = user
+                .as_deref()
+                .map(EmailAddress::parse)
+                .transpose()
+                .context("--user is not an email address")?;
+            let query = AuditQuery { user, since, limit };
+            audit(&config, &query, json, &mut out).await?;
+        }
         Command::Outbox(OutboxCommand::List { limit }) => {
             let store = store::connect(&config.database_url).await?;
             writeln!(
@@ -198,6 +238,62 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys(&config, command, &mut out).await?,
     }
     Ok(())
+}
+
+async fn audit(
+    config: &Config,
+    query: &AuditQuery,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let store = store::connect(&config.database_url).await?;
+    let events = admin::audit_trail(&*store, SystemClock.now(), query)
+        .await
+        .map_err(|error| match error {
+            FlowError::Validation(fields) => anyhow::anyhow!("{fields}"),
+            other => anyhow::Error::new(other),
+        })?;
+    if json {
+        for event in &events {
+            writeln!(out, "{}", serde_json::to_string(event)?)?;
+        }
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<20}  {:<25}  {:<7}  {:<32}  {:<15}  {:<52}  USER AGENT",
+        "TIME", "EVENT", "OUTCOME", "USER", "IP", "DETAIL"
+    )?;
+    for event in &events {
+        let user = event
+            .email
+            .clone()
+            .or_else(|| event.user_id.map(|id| id.to_string()));
+        writeln!(
+            out,
+            "{:<20}  {:<25}  {:<7}  {:<32}  {:<15}  {:<52}  {}",
+            event.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            event.event,
+            event.outcome,
+            user.as_deref().unwrap_or("-"),
+            event.ip.as_deref().unwrap_or("-"),
+            printable(event.detail.as_deref()),
+            printable(event.user_agent.as_deref()),
+        )?;
+    }
+    Ok(())
+}
+
+/// Text a client chose (a user agent) may not move the cursor or recolour
+/// the terminal of whoever reads the trail.
+fn printable(text: Option<&str>) -> String {
+    match text {
+        Some(text) if !text.is_empty() => text
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect(),
+        _ => "-".to_owned(),
+    }
 }
 
 async fn keys(config: &Config, command: KeysCommand, out: &mut impl Write) -> anyhow::Result<()> {

@@ -11,7 +11,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::domain::{FactorKind, MfaPolicy, PasswordPolicy};
+use crate::domain::{AdminKey, AdminKeyError, FactorKind, MfaPolicy, PasswordPolicy};
 use crate::limits::LimitSettings;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,6 +37,9 @@ pub struct Config {
     /// How long a verification link works.
     #[serde(with = "humantime_serde")]
     pub verify_ttl: Duration,
+    /// How long a password reset link works.
+    #[serde(with = "humantime_serde")]
+    pub password_reset_ttl: Duration,
     /// How long the outbox keeps retrying a message before giving up.
     #[serde(with = "humantime_serde")]
     pub mail_retry_for: Duration,
@@ -80,6 +83,22 @@ pub struct Config {
     /// Rate limits, the recipient cap and the login throttle.
     #[serde(flatten)]
     pub limits: LimitSettings,
+    /// Unset: there is no admin API (its paths answer 404). Set: the Bearer
+    /// key of `/admin/*`, at least 32 printable ASCII characters.
+    pub admin_api_key: Option<String>,
+    /// `POST /register` answers a taken address exactly as a new one (201)
+    /// and emails its owner instead, so sign-up cannot tell who has an
+    /// account. Off by default: the seed flow asks for `409 email_taken`.
+    pub enumeration_protection: bool,
+    /// A connection must deliver its request line and headers within this
+    /// (and an idle kept-alive connection its next request), or it is
+    /// closed: slow clients cannot hold connections forever.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A request, body included, must be read and answered within this, or
+    /// it gets `408`.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
 }
 
 impl Default for Config {
@@ -97,6 +116,7 @@ impl Default for Config {
             sms_from: None,
             mail_dir: None,
             verify_ttl: Duration::from_secs(24 * 3600),
+            password_reset_ttl: Duration::from_secs(3600),
             mail_retry_for: Duration::from_secs(24 * 3600),
             session_idle_timeout: Duration::from_secs(3600),
             session_absolute_timeout: Duration::from_secs(24 * 3600),
@@ -115,6 +135,10 @@ impl Default for Config {
             access_token_ttl: crate::tokens::DEFAULT_TTL,
             trusted_proxies: String::new(),
             limits: LimitSettings::default(),
+            admin_api_key: None,
+            enumeration_protection: false,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -175,6 +199,14 @@ impl Config {
                     })
             })
             .collect()
+    }
+
+    /// The admin API key, checked: `None` when unset, an error when too weak.
+    pub fn admin_key(&self) -> Result<Option<AdminKey>, AdminKeyError> {
+        self.admin_api_key
+            .as_deref()
+            .map(AdminKey::parse)
+            .transpose()
     }
 
     /// Where the generated secret key lives when none is configured.

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use lettre::message::Mailbox;
@@ -21,11 +22,21 @@ use crate::state::{AppState, MfaSettings};
 use crate::store;
 use crate::tokens::{self, AccessTokens};
 
+/// Resends being processed after their answer, at most.
+const BACKGROUND_TASKS: usize = 64;
+
 #[derive(Debug)]
 pub struct App {
     listener: TcpListener,
     state: AppState,
     worker: OutboxWorker,
+    timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    header_read: Duration,
+    request: Duration,
 }
 
 impl App {
@@ -36,6 +47,8 @@ impl App {
     /// Opens (and migrates) the database, prepares mail, and binds the port.
     /// Once this returns the service can answer: `/healthz` is 200 at once.
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        // A configuration error is reported before anything is opened.
+        let admin_key = config.admin_key()?;
         let store = store::connect(&config.database_url)
             .await
             .context("cannot open the database")?;
@@ -86,6 +99,21 @@ impl App {
         .context("cannot load the access token signing keys")?
         .with_ttl(config.access_token_ttl);
         config.limits.validate().map_err(anyhow::Error::msg)?;
+        // NIST SP 800-63B 5.1.1.2: at least 8, and room for at least 64.
+        anyhow::ensure!(
+            config.password_min_length >= 8
+                && config.password_max_length >= 64
+                && config.password_min_length <= config.password_max_length,
+            "LATCHKEY_PASSWORD_MIN_LENGTH must be at least 8 and LATCHKEY_PASSWORD_MAX_LENGTH \
+             at least 64 (NIST SP 800-63B), the minimum not above the maximum"
+        );
+        // A reset link is a password sent by email: short-lived, but long
+        // enough for the email to arrive.
+        anyhow::ensure!(
+            (Duration::from_secs(60)..=Duration::from_secs(24 * 3600))
+                .contains(&config.password_reset_ttl),
+            "LATCHKEY_PASSWORD_RESET_TTL must be between 1 minute and 24 hours"
+        );
         let limits = Limiter::new(store.clone(), clock.clone(), &config.limits);
         let trusted_proxies = config.trusted_proxies().map_err(anyhow::Error::msg)?;
         let mail_wake = Arc::new(Notify::new());
@@ -99,6 +127,7 @@ impl App {
             clock: clock.clone(),
             policy: config.password_policy(),
             verify_ttl: config.verify_ttl,
+            password_reset_ttl: config.password_reset_ttl,
             sessions: SessionPolicy {
                 idle: config.session_idle_timeout,
                 absolute: config.session_absolute_timeout,
@@ -111,6 +140,9 @@ impl App {
             tokens,
             limits,
             trusted_proxies: trusted_proxies.into(),
+            admin_key,
+            enumeration_protection: config.enumeration_protection,
+            background: Arc::new(tokio::sync::Semaphore::new(BACKGROUND_TASKS)),
         };
         let settings = WorkerSettings {
             retry_for: config.mail_retry_for,
@@ -128,10 +160,18 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        anyhow::ensure!(
+            !config.header_read_timeout.is_zero() && !config.request_timeout.is_zero(),
+            "LATCHKEY_HEADER_READ_TIMEOUT and LATCHKEY_REQUEST_TIMEOUT must be more than zero"
+        );
         Ok(Self {
             listener,
             state,
             worker,
+            timeouts: Timeouts {
+                header_read: config.header_read_timeout,
+                request: config.request_timeout,
+            },
         })
     }
 
@@ -154,16 +194,14 @@ impl App {
     ) -> anyhow::Result<()> {
         let worker = tokio::spawn(self.worker.run());
         let pruner = tokio::spawn(prune_limits(self.state.limits.clone()));
-        let app =
-            crate::http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
+        let router = crate::http::router(self.state, self.timeouts.request);
+        crate::http::server::serve(self.listener, router, self.timeouts.header_read, shutdown)
             .await;
         // A message being sent when the worker stops keeps its lease; another
         // worker retries it when the lease ends.
         worker.abort();
         pruner.abort();
-        served.context("the HTTP server failed")
+        Ok(())
     }
 }
 

@@ -4,11 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::clock::Clock;
 use crate::crypto::Sealer;
-use crate::domain::{FactorKind, MfaPolicy, PasswordHash, PasswordPolicy};
+use crate::domain::{AdminKey, FactorKind, MfaPolicy, PasswordHash, PasswordPolicy};
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::limits::Limiter;
@@ -26,6 +26,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub policy: PasswordPolicy,
     pub verify_ttl: Duration,
+    /// How long a password reset link works.
+    pub password_reset_ttl: Duration,
     pub sessions: SessionPolicy,
     /// The public URL is https: cookies are `Secure` and `__Host-` prefixed.
     pub secure_cookies: bool,
@@ -44,6 +46,15 @@ pub struct AppState {
     pub limits: Limiter,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<[IpNet]>,
+    /// The admin API's key; `None`: there is no admin API.
+    pub admin_key: Option<AdminKey>,
+    /// A taken address at sign-up answers like a new one; its owner gets an
+    /// email instead (`LATCHKEY_ENUMERATION_PROTECTION`).
+    pub enumeration_protection: bool,
+    /// Work a request starts but does not wait for (a resend's link):
+    /// bounded, so a flood of requests waits for permits instead of piling
+    /// up tasks.
+    pub background: Arc<Semaphore>,
 }
 
 #[derive(Debug, Clone)]

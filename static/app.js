@@ -38,6 +38,98 @@
   const form = document.querySelector('form[data-signup]');
   if (form) signup(form);
 
+  const newPasswordForm = document.querySelector('form[data-new-password]');
+  if (newPasswordForm) newPassword(newPasswordForm);
+
+  // A new password (the reset page, the dashboard's change form): the
+  // strength meter and the server's own verdict from POST /password/check
+  // (the policy the form's endpoint applies, with the account's name and
+  // email from the form), and the two copies compared. The form then posts
+  // as it would without the script; the server checks everything again.
+  function newPassword(form) {
+    const STRENGTH = ['Very weak', 'Weak', 'Fair', 'Good', 'Strong'];
+    const input = form.querySelector('#password');
+    const again = form.elements.namedItem('password_confirm');
+    const strength = form.querySelector('[data-strength]');
+    const meter = strength.querySelector('.meter');
+    const label = document.getElementById('password-strength');
+    const minLength = Number(form.dataset.minLength);
+    const maxLength = Number(form.dataset.maxLength);
+    let verdict = null; // { value, ok, errors }
+    let timer = 0;
+
+    function show(field, message) {
+      document.getElementById(`${field.id}-error`).textContent = message;
+      if (message) field.setAttribute('aria-invalid', 'true');
+      else field.removeAttribute('aria-invalid');
+    }
+
+    function lengthProblem(value) {
+      const length = [...value.normalize('NFKC')].length;
+      if (length === 0) return 'Enter a password.';
+      if (length > maxLength) return `Use at most ${maxLength} characters.`;
+      if (length < minLength) return `Use at least ${minLength} characters.`;
+      return '';
+    }
+
+    async function ask() {
+      const value = input.value;
+      if (verdict && verdict.value === value) return verdict;
+      try {
+        const response = await fetch(`${root}password/check`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body: JSON.stringify({ password: value, name: form.dataset.name, email: form.dataset.email }),
+          credentials: 'same-origin',
+        });
+        if (!response.ok) return null;
+        const body = await response.json();
+        const messages = body.errors.map((error) => error.message).join(' ');
+        verdict = { value, ok: body.ok, score: body.score, messages };
+      } catch {
+        return null;
+      }
+      if (verdict.value === input.value) {
+        const score = verdict.ok ? verdict.score : Math.min(verdict.score, 1);
+        meter.dataset.score = String(score);
+        label.textContent = `Strength: ${STRENGTH[score]}.${verdict.ok ? '' : ` ${verdict.messages}`}`;
+      }
+      return verdict;
+    }
+
+    input.addEventListener('input', () => {
+      clearTimeout(timer);
+      strength.hidden = input.value === '';
+      const problem = lengthProblem(input.value);
+      meter.dataset.score = '0';
+      label.textContent = problem || 'Checking…';
+      if (!problem) timer = setTimeout(ask, 300);
+    });
+
+    form.addEventListener('submit', async (event) => {
+      if (form.dataset.checked === 'yes') return;
+      event.preventDefault();
+      const problem = lengthProblem(input.value);
+      const judged = problem ? null : await ask();
+      const message = problem || (judged && !judged.ok ? judged.messages : '');
+      show(input, message);
+      if (message) {
+        input.focus();
+        return;
+      }
+      if (again) {
+        const differ = again.value !== input.value ? 'The two passwords differ. Type the new password twice.' : '';
+        show(again, differ);
+        if (differ) {
+          again.focus();
+          return;
+        }
+      }
+      form.dataset.checked = 'yes';
+      form.requestSubmit();
+    });
+  }
+
   // Recovery codes, shown once: Copy puts them on the clipboard, Download
   // saves them as a text file. Without the script they are plain text.
   function recoveryCodes(list) {

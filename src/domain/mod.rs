@@ -1,6 +1,7 @@
 //! Domain types: every value here was checked when it was made, so the rest
 //! of the crate can trust it ("parse, don't validate").
 
+mod admin_key;
 mod codes;
 mod email;
 mod mfa;
@@ -12,6 +13,7 @@ mod token;
 mod totp;
 mod user;
 
+pub use admin_key::{AdminKey, AdminKeyError, MIN_ADMIN_KEY_CHARS};
 pub use codes::{EnteredCode, OneTimeCode, RecoveryCode};
 pub use email::{EmailAddress, EmailError};
 pub use mfa::{FactorKind, MfaPolicy};
@@ -20,8 +22,8 @@ pub use password::{Password, PasswordHash};
 pub use phone::{PhoneError, PhoneNumber};
 pub use policy::{PasswordAssessment, PasswordPolicy, PolicyViolation};
 pub use token::{
-    ChallengeToken, CsrfToken, DeviceToken, SessionToken, Token, TokenDigest, TokenError,
-    TokenKind, UnlockToken, VerificationToken,
+    ChallengeToken, CsrfToken, DeviceToken, ResetToken, SessionToken, Token, TokenDigest,
+    TokenError, TokenKind, UnlockToken, VerificationToken,
 };
 pub use totp::TotpSecret;
 pub use user::{User, UserId, UserStatus};

@@ -38,6 +38,8 @@ pub struct Csrf;
 pub struct Device;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unlock;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reset;
 
 impl TokenKind for Verification {
     const NAME: &'static str = "VerificationToken";
@@ -60,6 +62,10 @@ impl TokenKind for Unlock {
     const NAME: &'static str = "UnlockToken";
 }
 
+impl TokenKind for Reset {
+    const NAME: &'static str = "ResetToken";
+}
+
 /// The secret in a verification link.
 pub type VerificationToken = Token<Verification>;
 /// The secret in a session cookie.
@@ -72,6 +78,8 @@ pub type CsrfToken = Token<Csrf>;
 pub type DeviceToken = Token<Device>;
 /// The link that lifts a login lockout, emailed to the owner.
 pub type UnlockToken = Token<Unlock>;
+/// The link that sets a new password for a forgotten one, emailed to the owner.
+pub type ResetToken = Token<Reset>;
 
 /// The stored, looked-up form of a token. A plain hash suffices because the
 /// token already has 256 bits of entropy: there is nothing to brute-force.
@@ -183,6 +191,12 @@ mod tests {
         let token = CsrfToken::generate();
         assert!(token.matches(&CsrfToken::parse(&token.encode()).unwrap()));
         assert!(!token.matches(&CsrfToken::generate()));
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let token = ResetToken::generate();
+        assert_eq!(format!("{token:?}"), "ResetToken(<redacted>)");
     }
 
     #[test]

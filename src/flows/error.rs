@@ -44,6 +44,23 @@ impl FieldErrors {
     }
 }
 
+/// `field: message; field: message`, for the command line.
+impl std::fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        for (field, errors) in &self.0 {
+            for error in errors {
+                if !first {
+                    f.write_str("; ")?;
+                }
+                first = false;
+                write!(f, "{field}: {}", error.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How a flow can end other than in success. Everything but `Internal` is the
 /// client's to fix; `Internal` details stay in the server log.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +75,14 @@ pub enum FlowError {
     /// page can offer to resend to it; the JSON API never shows it.
     #[error("the verification link has expired")]
     TokenExpired { email: Option<EmailAddress> },
+    /// A password reset link that is unknown, malformed, used or superseded.
+    #[error("the password reset link is invalid")]
+    InvalidResetLink,
+    #[error("the password reset link has expired")]
+    ResetLinkExpired,
+    /// The current password given to change it is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
     #[error("the server is busy")]
     Overloaded,
     /// A quota or the login throttle says wait.

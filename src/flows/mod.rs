@@ -2,12 +2,15 @@
 //! values and return plain results; they know nothing about HTTP.
 
 mod access_token;
+pub mod admin;
 mod device;
 mod error;
 mod link;
 mod login;
 pub mod mfa;
 mod password;
+mod password_change;
+mod password_reset;
 mod register;
 mod resend;
 mod session;
@@ -19,6 +22,8 @@ pub use device::{is_known_device, remember_device};
 pub use error::{FieldError, FieldErrors, FlowError};
 pub use login::{LoginOutcome, login};
 pub use password::check_password;
+pub use password_change::change_password;
+pub use password_reset::{check_reset_link, request_password_reset, reset_password};
 pub use register::{RegisterInput, register};
 pub use resend::resend_verification;
 pub use session::{

@@ -3,11 +3,11 @@
 
 use super::link::new_link;
 use super::{FieldErrors, FlowError};
-use crate::audit::RequestMeta;
+use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{DisplayName, EmailAddress, Password, User, UserId, UserStatus};
 use crate::limits::{Rule, Subject};
 use crate::state::AppState;
-use crate::store::NewAccount;
+use crate::store::{NewAccount, Registration, TakenAddress};
 
 /// The fields as the client sent them; `None` when absent.
 #[derive(Debug, Default)]
@@ -57,18 +57,56 @@ pub async fn register(
         created_at: now,
         verified_at: None,
     };
-    tracing::Span::current().record("user.id", tracing::field::display(user.id));
-
     let link = new_link(state, &user, now)?;
     let account = NewAccount {
         user: &user,
         password_hash: &password_hash,
     };
-    state
+    // Under enumeration protection a taken address is answered like a new
+    // one, with `user` made above (a fresh UUIDv7 of now, like every real
+    // id, owned by nobody), and its owner is emailed instead. Whether the
+    // address is taken is learnt inside the one write transaction, which
+    // runs as many statements either way; the notices are made for every
+    // sign-up, so that costs the same too.
+    let (active, pending, event);
+    let taken = if state.enumeration_protection {
+        active = state
+            .composer
+            .signup_attempt_email(&user.email, false, now)?;
+        pending = state
+            .composer
+            .signup_attempt_email(&user.email, true, now)?;
+        event = AuditEvent::new(
+            now,
+            AuditKind::SignupWithTakenAddress,
+            Outcome::Failure,
+            None,
+            meta,
+        )
+        .with_detail("the owner was emailed");
+        Some(TakenAddress {
+            active: &active,
+            pending: &pending,
+            event: &event,
+        })
+    } else {
+        None
+    };
+    let registration = state
         .store
-        .register(&account, &link.stored, &link.mail, meta)
+        .register(&account, &link.stored, &link.mail, meta, taken.as_ref())
         .await?;
-    link.announce(state);
-    tracing::info!("account registered, verification email queued");
+    match registration {
+        Registration::Created => {
+            tracing::Span::current().record("user.id", tracing::field::display(user.id));
+            link.announce(state);
+            tracing::info!("account registered, verification email queued");
+        }
+        Registration::OwnerNotified(owner) => {
+            tracing::Span::current().record("user.id", tracing::field::display(owner));
+            state.mail_wake.notify_one();
+            tracing::info!("sign-up with a registered address; its owner was emailed");
+        }
+    }
     Ok(user)
 }

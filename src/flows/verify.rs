@@ -1,7 +1,7 @@
 //! GET /verify?token=: prove the address and activate the account.
 
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{User, UserStatus, VerificationToken};
+use crate::domain::{MfaPolicy, User, UserStatus, VerificationToken};
 use crate::limits::{Rule, Subject};
 use crate::state::AppState;
 use crate::store::Activation;
@@ -75,24 +75,37 @@ pub async fn verify_email(
             session: None,
         });
     }
-    let (mut started, session) = new_session(state, &user, now);
+    // The link proves the address, not a second factor: where every
+    // account must have one, it activates and the person then logs in (and
+    // enrols), instead of getting a session that skipped the factor.
+    let (mut started, session) = match state.mfa.policy {
+        MfaPolicy::Required => (None, None),
+        MfaPolicy::Off | MfaPolicy::Optional => {
+            let (started, session) = new_session(state, &user, now);
+            (Some(started), Some(session))
+        }
+    };
+    let notice = state.composer.account_active_email(&user, now)?;
     match state
         .store
-        .activate(record.id, user.id, &session, meta)
+        .activate(record.id, user.id, session.as_ref(), &notice, meta)
         .await?
     {
         Activation::Activated => {
+            state.mail_wake.notify_one();
             tracing::info!("email verified, account active");
             // The browser that signed up is the account's first known device
             // (no email about it). Best effort: the account is active already.
-            match super::remember_device(state, &user, meta, false).await {
-                Ok(device) => started.device = device,
-                Err(error) => tracing::warn!(%error, "could not remember the device"),
+            if let Some(started) = &mut started {
+                match super::remember_device(state, &user, meta, false).await {
+                    Ok(device) => started.device = device,
+                    Err(error) => tracing::warn!(%error, "could not remember the device"),
+                }
             }
             Ok(Verified {
                 user: activated(user, now),
                 already_verified: false,
-                session: Some(started),
+                session: started,
             })
         }
         // Lost a race with another click of the same link.

@@ -5,6 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
 
 use super::ApiError;
 use super::session::MaybeSignedIn;
@@ -18,7 +19,7 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub(crate) struct Authenticated(pub(crate) User);
 
-enum Credential<'a> {
+pub(super) enum Credential<'a> {
     /// No `Authorization: Bearer` header: look for the cookie.
     Absent,
     Bearer(&'a str),
@@ -26,7 +27,7 @@ enum Credential<'a> {
     Malformed,
 }
 
-fn bearer(headers: &HeaderMap) -> Credential<'_> {
+pub(super) fn bearer(headers: &HeaderMap) -> Credential<'_> {
     let mut tokens = headers
         .get_all(header::AUTHORIZATION)
         .iter()
@@ -74,17 +75,45 @@ impl FromRequestParts<AppState> for Authenticated {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        Caller::from_request_parts(parts, state)
+            .await
+            .map(|caller| Self(caller.user))
+    }
+}
+
+/// `Authenticated`, with the session the credential speaks for: the
+/// cookie's, or the one an access token names in `sid` (`None` for a token
+/// issued without a session).
+#[derive(Debug)]
+pub(crate) struct Caller {
+    pub(crate) user: User,
+    pub(crate) session: Option<Uuid>,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match bearer(&parts.headers) {
             Credential::Bearer(token) => {
                 match flows::authenticate_access_token(state, token).await {
-                    Ok(Some(identity)) => Ok(Self(identity.user)),
+                    Ok(Some(identity)) => Ok(Self {
+                        user: identity.user,
+                        session: identity.claims.sid,
+                    }),
                     Ok(None) => Err(unauthorized(true)),
                     Err(error) => Err(ApiError::from(error).into_response()),
                 }
             }
             Credential::Malformed => Err(unauthorized(true)),
             Credential::Absent => match MaybeSignedIn::from_request_parts(parts, state).await {
-                Ok(MaybeSignedIn(Some(session))) => Ok(Self(session.user)),
+                Ok(MaybeSignedIn(Some(session))) => Ok(Self {
+                    user: session.user,
+                    session: Some(session.id),
+                }),
                 Ok(MaybeSignedIn(None)) => Err(unauthorized(false)),
                 Err(error) => Err(error.into_response()),
             },

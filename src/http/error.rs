@@ -7,6 +7,7 @@ use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::flows::{FieldErrors, FlowError};
 
@@ -20,17 +21,34 @@ pub struct ApiError {
     retry_after: Option<std::time::Duration>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ErrorBody)]
+pub(super) struct Body<'a> {
     error: Inner<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = ErrorDetail)]
 struct Inner<'a> {
+    /// Stable, snake_case: for programs.
+    #[schema(pattern = "^[a-z_]+$", example = "validation_failed")]
     code: &'a str,
+    /// For people.
     message: &'a str,
+    /// With `validation_failed`: every problem of every field, by field name.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::BTreeMap<String, Vec<FieldProblem>>>, nullable = false)]
     fields: Option<&'a FieldErrors>,
+}
+
+/// One problem with one field (`flows::FieldError` as it is serialised).
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "describes the JSON of `flows::FieldError`")]
+pub(super) struct FieldProblem {
+    #[schema(pattern = "^[a-z_]+$")]
+    code: String,
+    message: String,
 }
 
 impl ApiError {
@@ -42,6 +60,18 @@ impl ApiError {
             fields: None,
             retry_after: (status == StatusCode::SERVICE_UNAVAILABLE)
                 .then_some(std::time::Duration::from_secs(1)),
+        }
+    }
+
+    /// 400 for query parameters that are not valid, each named in `fields`.
+    pub fn invalid_query(fields: FieldErrors) -> Self {
+        Self {
+            fields: Some(fields),
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "Some query parameters are not valid.",
+            )
         }
     }
 
@@ -87,6 +117,21 @@ impl From<FlowError> for ApiError {
                 StatusCode::GONE,
                 "token_expired",
                 "This verification link has expired. Ask for a new one.",
+            ),
+            FlowError::InvalidResetLink => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_token",
+                "This password reset link is not valid: it was used, or a newer one was sent. Ask for a new one.",
+            ),
+            FlowError::ResetLinkExpired => Self::new(
+                StatusCode::GONE,
+                "token_expired",
+                "This password reset link has expired. Ask for a new one.",
+            ),
+            FlowError::WrongPassword => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "Your current password is wrong.",
             ),
             FlowError::Overloaded => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -215,4 +260,26 @@ pub(super) async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "This method is not allowed here.",
     )
+}
+
+/// Bounds a request from its head to its answer, body reading included:
+/// past `limit`, `408 request_timeout` (the handler is dropped, and with it
+/// any transaction it had open, which rolls back).
+pub(super) async fn timeout(
+    limit: std::time::Duration,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::info!("request timed out");
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request took too long. Try again.",
+            )
+            .into_response()
+        }
+    }
 }

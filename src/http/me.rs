@@ -2,23 +2,44 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum_extra::extract::CookieJar;
-use serde_json::json;
 
 use super::ApiError;
 use super::bearer::Authenticated;
 use super::meta::Meta;
+use super::openapi::{BearerChallenge, NotJson, Unauthenticated};
 use super::session::{SignedIn, removal_cookie};
-use super::views::UserView;
+use super::views::UserEnvelope;
 use crate::flows;
 use crate::state::AppState;
 
 /// The signed-in account, by session cookie or Bearer access token.
-pub(super) async fn get(Authenticated(user): Authenticated) -> Json<serde_json::Value> {
-    Json(json!({ "user": UserView::from(&user) }))
+#[utoipa::path(
+    get, path = "/me", tag = "sessions",
+    description = "The signed-in account. A request with an `Authorization: Bearer` header is \
+        judged by the token alone.",
+    responses(
+        (status = 200, description = "The account", body = UserEnvelope),
+        (status = 401, response = BearerChallenge),
+    ),
+    security(("bearer" = []), ("session" = [])),
+)]
+pub(super) async fn get(Authenticated(user): Authenticated) -> Json<UserEnvelope> {
+    Json(UserEnvelope::from(&user))
 }
 
 /// Ends the session server-side and clears the cookie: 204. (The
 /// dashboard's Log out form goes to `pages::dashboard::logout`.)
+#[utoipa::path(
+    post, path = "/logout", tag = "sessions",
+    description = "Revokes the cookie's session (and every access token issued for it) and \
+        clears the cookie. (A form body is the dashboard's Log out form: it answers 303.)",
+    responses(
+        (status = 204, description = "Signed out; `Set-Cookie` clears the session cookie"),
+        (status = 401, response = Unauthenticated),
+        (status = 415, response = NotJson),
+    ),
+    security(("session" = [])),
+)]
 pub(super) async fn logout(
     State(state): State<AppState>,
     Meta(meta): Meta,

@@ -1,58 +1,98 @@
 //! The MFA endpoints: the login's second step, and enrolment.
 
+mod bodies;
+
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum_extra::extract::CookieJar;
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::ApiError;
 use super::json::ApiJson;
-use super::login::{authenticated, mfa_token};
+use super::login::{AuthenticatedBody, authenticated, mfa_token};
 use super::meta::Meta;
+use super::openapi::{BadJson, ErrorBody, NotJson, TooLarge, Unauthenticated};
+use super::path::ApiPath;
 use super::session::{MaybeSignedIn, SignedIn};
+use super::views::Accepted;
 use crate::domain::FactorKind;
 use crate::flows::mfa::{self, Enrolled};
 use crate::flows::{CurrentSession, FlowError};
 use crate::state::AppState;
+pub(super) use bodies::{
+    ChallengeRequest, CodeRequest, ConfirmRequest, Confirmed, EnrollRequest, Factor, Factors,
+    RecoveryCodes, RemoveQuery, TotpEnrollment,
+};
 
-#[derive(Deserialize, Default)]
-pub(super) struct MfaBody {
-    mfa_token: Option<String>,
-    method: Option<String>,
-    code: Option<String>,
-    phone: Option<String>,
-    #[serde(default)]
-    revoke_other_sessions: bool,
-}
-
-fn accepted(message: &str) -> (StatusCode, Json<Value>) {
-    (StatusCode::ACCEPTED, Json(json!({ "message": message })))
+fn accepted() -> (StatusCode, Json<Accepted>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            message: "A code is on its way.",
+        }),
+    )
 }
 
 /// POST /mfa/challenge: send a code by SMS or email.
+#[utoipa::path(
+    post, path = "/mfa/challenge", tag = "login",
+    description = "Sends a 6-digit code for the login's second step, by SMS or email. A resend \
+        replaces the code, not the attempt count. (A form body is the second-step page's form.)",
+    request_body = ChallengeRequest,
+    responses(
+        (status = 202, description = "A code is on its way", body = Accepted),
+        (status = 400, description = "`malformed_json`, `bad_request`, or `method_unavailable`", body = ErrorBody),
+        (status = 403, description = "`mfa_enrollment_required`: the token is an enrolment's", body = ErrorBody),
+        (status = 410, description = "`mfa_expired`: unknown, expired or used `mfa_token`", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+        (status = 429, description = "`rate_limited` (with `Retry-After`) or `too_many_attempts`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait (with `rate_limited`)"))),
+    ),
+    security(("mfa_challenge" = []), ()),
+)]
 pub(super) async fn challenge(
     State(state): State<AppState>,
     Meta(meta): Meta,
     jar: CookieJar,
-    ApiJson(body): ApiJson<MfaBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<ChallengeRequest>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let token = mfa_token(&state, &jar, body.mfa_token);
     mfa::send_login_code(&state, token.as_deref(), body.method.as_deref(), &meta).await?;
-    Ok(accepted("A code is on its way."))
+    Ok(accepted())
 }
 
 /// POST /mfa/verify: finish the login with a code.
+#[utoipa::path(
+    post, path = "/mfa/verify", tag = "login",
+    description = "Finishes the login with a TOTP code, the code sent, or a recovery code: \
+        the same answer as an authenticated `POST /login`, and the session cookie. \
+        (A form body is the second-step page's form.)",
+    request_body = CodeRequest,
+    responses(
+        (status = 200, description = "Authenticated", body = AuthenticatedBody),
+        (status = 400, response = BadJson),
+        (status = 401, description = "`invalid_code`", body = ErrorBody),
+        (status = 403, description = "`mfa_enrollment_required`: the token is an enrolment's", body = ErrorBody),
+        (status = 410, description = "`mfa_expired`: unknown, expired or used `mfa_token`", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+        (status = 429, description = "`too_many_attempts` (from the 5th wrong code on), or `rate_limited` with `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait (with `rate_limited`)"))),
+    ),
+    security(("mfa_challenge" = []), ()),
+)]
 pub(super) async fn verify(
     State(state): State<AppState>,
     Meta(meta): Meta,
     jar: CookieJar,
-    ApiJson(body): ApiJson<MfaBody>,
-) -> Result<(CookieJar, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> Result<(CookieJar, Json<AuthenticatedBody>), ApiError> {
     let token = mfa_token(&state, &jar, body.mfa_token);
     let (user, session) =
         mfa::verify_login_code(&state, token.as_deref(), body.code.as_deref(), &meta).await?;
+    super::session::end_replaced(&state, &jar, &meta).await?;
     authenticated(&state, jar, &user, &session).await
 }
 
@@ -79,42 +119,84 @@ async fn enrolled(
     state: &AppState,
     jar: CookieJar,
     enrolled: Enrolled,
-) -> Result<(CookieJar, Json<Value>), ApiError> {
-    let codes: Vec<&str> = enrolled
+) -> Result<(CookieJar, Json<Confirmed>), ApiError> {
+    let codes: Vec<String> = enrolled
         .recovery_codes
         .iter()
-        .map(|code| code.as_str())
+        .map(|code| code.as_str().to_owned())
         .collect();
     Ok(match enrolled.session {
         Some((user, session)) => {
             let (jar, Json(mut body)) = authenticated(state, jar, &user, &session).await?;
-            body["recovery_codes"] = json!(codes);
-            (jar, Json(body))
+            body.recovery_codes = Some(codes);
+            (jar, Json(Confirmed::Authenticated(body)))
         }
-        None => (jar, Json(json!({ "recovery_codes": codes }))),
+        None => (
+            jar,
+            Json(Confirmed::Codes(RecoveryCodes {
+                recovery_codes: codes,
+            })),
+        ),
     })
 }
 
+#[utoipa::path(
+    post, path = "/mfa/totp/enroll", tag = "mfa",
+    description = "Starts setting up an authenticator app. Needs a sign-in within the last 10 \
+        minutes, or (under `LATCHKEY_MFA=required`) the enrolment `mfa_token`.",
+    request_body = EnrollRequest,
+    responses(
+        (status = 200, description = "The new secret", body = TotpEnrollment),
+        (status = 400, description = "`malformed_json`, `bad_request`, or `method_unavailable`", body = ErrorBody),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
+        (status = 409, description = "`already_enrolled`", body = ErrorBody),
+        (status = 410, description = "`mfa_expired`: the enrolment `mfa_token` is over", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+    ),
+    security(("session" = []), ("mfa_challenge" = []), ()),
+)]
 pub(super) async fn totp_enroll(
     State(state): State<AppState>,
     MaybeSignedIn(session): MaybeSignedIn,
     jar: CookieJar,
-    ApiJson(body): ApiJson<MfaBody>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<EnrollRequest>,
+) -> Result<Json<TotpEnrollment>, ApiError> {
     let enroller = enroller(&state, session, &jar, body.mfa_token).await?;
     let enrollment = mfa::enroll_totp(&state, &enroller).await?;
-    Ok(Json(
-        json!({ "secret": enrollment.secret, "otpauth_uri": enrollment.otpauth_uri, "qr_svg": enrollment.qr_svg }),
-    ))
+    Ok(Json(TotpEnrollment {
+        secret: enrollment.secret,
+        otpauth_uri: enrollment.otpauth_uri,
+        qr_svg: enrollment.qr_svg,
+    }))
 }
 
+#[utoipa::path(
+    post, path = "/mfa/totp/confirm", tag = "mfa",
+    description = "Confirms the authenticator app with its first code.",
+    request_body = ConfirmRequest,
+    responses(
+        (status = 200, description = "Confirmed: recovery codes (empty unless the account had none left), \
+            and an authenticated answer when it finished a login", body = Confirmed),
+        (status = 400, response = BadJson),
+        (status = 401, description = "`unauthenticated` or `invalid_code`", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no set-up in progress", body = ErrorBody),
+        (status = 410, description = "`mfa_expired`", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody),
+    ),
+    security(("session" = []), ("mfa_challenge" = []), ()),
+)]
 pub(super) async fn totp_confirm(
     State(state): State<AppState>,
     Meta(meta): Meta,
     MaybeSignedIn(session): MaybeSignedIn,
     jar: CookieJar,
-    ApiJson(body): ApiJson<MfaBody>,
-) -> Result<(CookieJar, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<ConfirmRequest>,
+) -> Result<(CookieJar, Json<Confirmed>), ApiError> {
     let enroller = enroller(&state, session, &jar, body.mfa_token).await?;
     let done = mfa::confirm_totp(
         &state,
@@ -134,29 +216,68 @@ fn delivered_kind(method: &str) -> Result<FactorKind, ApiError> {
 }
 
 /// POST /mfa/{sms|email}/enroll: send the confirming code.
+#[utoipa::path(
+    post, path = "/mfa/{method}/enroll", tag = "mfa",
+    description = "Starts setting up SMS (with `phone`) or email codes: a code is sent to confirm.",
+    params(("method" = String, Path, description = "`sms` or `email`", pattern = "^(sms|email)$")),
+    request_body = EnrollRequest,
+    responses(
+        (status = 202, description = "A code is on its way", body = Accepted),
+        (status = 400, description = "`malformed_json`, `bad_request`, or `method_unavailable`", body = ErrorBody),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such method", body = ErrorBody),
+        (status = 409, description = "`already_enrolled`", body = ErrorBody),
+        (status = 410, description = "`mfa_expired`", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed`: the phone number", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: the recipient had their quota of messages", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+    security(("session" = []), ("mfa_challenge" = []), ()),
+)]
 pub(super) async fn delivered_enroll(
     State(state): State<AppState>,
     Meta(meta): Meta,
     MaybeSignedIn(session): MaybeSignedIn,
     jar: CookieJar,
-    Path(method): Path<String>,
-    ApiJson(body): ApiJson<MfaBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiPath(method): ApiPath<String>,
+    ApiJson(body): ApiJson<EnrollRequest>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let kind = delivered_kind(&method)?;
     let enroller = enroller(&state, session, &jar, body.mfa_token).await?;
     mfa::enroll_delivered(&state, &enroller, kind, body.phone.as_deref(), &meta).await?;
-    Ok(accepted("A code is on its way."))
+    Ok(accepted())
 }
 
 /// POST /mfa/{sms|email}/confirm.
+#[utoipa::path(
+    post, path = "/mfa/{method}/confirm", tag = "mfa",
+    description = "Confirms SMS or email codes with the code sent.",
+    params(("method" = String, Path, description = "`sms` or `email`", pattern = "^(sms|email)$")),
+    request_body = ConfirmRequest,
+    responses(
+        (status = 200, description = "Confirmed (see `POST /mfa/totp/confirm`)", body = Confirmed),
+        (status = 400, response = BadJson),
+        (status = 401, description = "`unauthenticated` or `invalid_code`", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such method, or no set-up in progress", body = ErrorBody),
+        (status = 410, description = "`mfa_expired`: the code or the enrolment `mfa_token` expired", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody),
+    ),
+    security(("session" = []), ("mfa_challenge" = []), ()),
+)]
 pub(super) async fn delivered_confirm(
     State(state): State<AppState>,
     Meta(meta): Meta,
     MaybeSignedIn(session): MaybeSignedIn,
     jar: CookieJar,
-    Path(method): Path<String>,
-    ApiJson(body): ApiJson<MfaBody>,
-) -> Result<(CookieJar, Json<Value>), ApiError> {
+    ApiPath(method): ApiPath<String>,
+    ApiJson(body): ApiJson<ConfirmRequest>,
+) -> Result<(CookieJar, Json<Confirmed>), ApiError> {
     let kind = delivered_kind(&method)?;
     let enroller = enroller(&state, session, &jar, body.mfa_token).await?;
     let done = mfa::confirm_delivered(
@@ -171,46 +292,95 @@ pub(super) async fn delivered_confirm(
     enrolled(&state, jar, done).await
 }
 
-#[derive(Deserialize)]
-pub(super) struct RemoveQuery {
-    #[serde(default)]
-    revoke_other_sessions: bool,
-}
-
 /// DELETE /mfa/{method}.
+#[utoipa::path(
+    delete, path = "/mfa/{method}", tag = "mfa",
+    description = "Removes a factor (the last one takes the recovery codes with it). Needs a \
+        sign-in within the last 10 minutes. (The dashboard's form posts to `/mfa/{method}/remove`.)",
+    params(
+        ("method" = String, Path, description = "`totp`, `sms` or `email`", pattern = "^(totp|sms|email)$"),
+        RemoveQuery,
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "`bad_request`: an unreadable query string", body = ErrorBody),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such factor", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(super) async fn remove(
     State(state): State<AppState>,
     Meta(meta): Meta,
     SignedIn(session): SignedIn,
-    Path(method): Path<String>,
-    Query(query): Query<RemoveQuery>,
+    ApiPath(method): ApiPath<String>,
+    query: Result<Query<RemoveQuery>, QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
+    // axum's own rejection is plain text; answer in our error format.
+    let Query(query) = query.map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "The query string could not be read: `revoke_other_sessions` is `true` or `false`.",
+        )
+    })?;
     let kind = FactorKind::parse(&method).ok_or(FlowError::NotFound)?;
     mfa::remove_factor(&state, &session, kind, query.revoke_other_sessions, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// POST /mfa/recovery-codes: a new set; the old one stops working.
+#[utoipa::path(
+    post, path = "/mfa/recovery-codes", tag = "mfa",
+    description = "A new set of recovery codes; the old set stops working. (A form body is \
+        the dashboard's form.)",
+    responses(
+        (status = 200, description = "The new codes, shown once", body = RecoveryCodes),
+        (status = 400, description = "`method_unavailable`: no factor is set up", body = ErrorBody),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
+        (status = 415, response = NotJson),
+    ),
+    security(("session" = [])),
+)]
 pub(super) async fn recovery_codes(
     State(state): State<AppState>,
     SignedIn(session): SignedIn,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RecoveryCodes>, ApiError> {
     let codes = mfa::new_recovery_codes(&state, &session).await?;
-    let codes: Vec<&str> = codes.iter().map(|code| code.as_str()).collect();
-    Ok(Json(json!({ "recovery_codes": codes })))
+    Ok(Json(RecoveryCodes {
+        recovery_codes: codes.iter().map(|code| code.as_str().to_owned()).collect(),
+    }))
 }
 
 /// GET /mfa: the enrolled factors.
+#[utoipa::path(
+    get, path = "/mfa", tag = "mfa",
+    description = "The confirmed factors and how many recovery codes are left. A browser \
+        (`Accept` naming `text/html`) gets the second-step page instead.",
+    responses(
+        (status = 200, description = "The factors", content(
+            (Factors = "application/json"), (String = "text/html"))),
+        (status = 401, response = Unauthenticated),
+    ),
+    security(("session" = [])),
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     SignedIn(session): SignedIn,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Factors>, ApiError> {
     let (factors, left) = mfa::factors(&state, &session.user).await?;
-    let factors: Vec<Value> = factors
+    let factors = factors
         .iter()
-        .map(|factor| json!({ "method": factor.kind.as_str(), "phone": factor.phone, "confirmed_at": factor.confirmed_at }))
+        .map(|factor| Factor {
+            method: factor.kind.as_str(),
+            phone: factor.phone.clone(),
+            confirmed_at: factor.confirmed_at,
+        })
         .collect();
-    Ok(Json(
-        json!({ "factors": factors, "recovery_codes_left": left }),
-    ))
+    Ok(Json(Factors {
+        factors,
+        recovery_codes_left: left,
+    }))
 }

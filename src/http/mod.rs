@@ -1,7 +1,9 @@
 //! The HTTP edge: thin handlers that decode a request, call a flow and
 //! render its answer. One error type (`ApiError`) shapes every failure.
 
+mod admin;
 mod bearer;
+mod cross_site;
 mod device;
 mod error;
 mod health;
@@ -11,10 +13,15 @@ mod login;
 mod me;
 mod meta;
 mod mfa;
+mod openapi;
 mod pages;
 mod password;
+mod password_change;
+mod password_reset;
+mod path;
 mod register;
 mod resend;
+pub mod server;
 mod session;
 mod sessions;
 mod unlock;
@@ -27,7 +34,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::routing::{get, post};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -37,9 +43,11 @@ use crate::state::AppState;
 
 /// Bodies are small JSON documents; anything larger is refused unread.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn router(state: AppState) -> Router {
+/// Every route. `request_timeout` bounds a request from its head onwards:
+/// reading the body (a client that trickles it is cut off), the work, the
+/// answer.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
     use pages::{enrol, form_or_json, page_or_json};
     // Paths the API shares with the pages: an HTML form (a page without
     // JavaScript) goes to the page's handler, JSON to the API's, unchanged.
@@ -65,12 +73,19 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::get))
         .route("/.well-known/jwks.json", get(jwks::get))
         .route("/password/check", post(password::check))
+        .route("/password/reset", form_or_json(pages::password_reset::request, password_reset::request).get(pages::password_reset::get))
+        .route("/password/reset/confirm", form_or_json(pages::password_reset::confirm, password_reset::confirm))
+        .route("/password/change", form_or_json(pages::password_change::submit, password_change::post))
+        .route("/openapi.json", get(openapi::get))
         .merge(pages::routes())
+        // Empty without a configured key: the admin paths do not exist at all.
+        .merge(admin::routes(&state))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cross_site::guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(move |request, next| error::timeout(request_timeout, request, next)))
         .layer(axum::middleware::map_response(pages::security_headers))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(
             TraceLayer::new_for_http()
                 // The path only: query strings carry tokens.

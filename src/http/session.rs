@@ -8,7 +8,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use super::ApiError;
 use crate::domain::SessionToken;
-use crate::flows::{self, CurrentSession};
+use crate::flows::{self, CurrentSession, FlowError};
 use crate::state::AppState;
 
 /// `__Host-` makes the browser refuse the cookie unless it is `Secure`, has
@@ -55,6 +55,23 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
             return Ok(Self(None));
         };
         Ok(Self(flows::resume_session(state, cookie.value()).await?))
+    }
+}
+
+/// A browser that signs in again gets a new session cookie; the live session
+/// its old cookie named is ended rather than left behind with no one holding
+/// its cookie (OWASP ASVS 5.0 7.2.4).
+pub(crate) async fn end_replaced(
+    state: &AppState,
+    jar: &CookieJar,
+    meta: &crate::audit::RequestMeta,
+) -> Result<(), FlowError> {
+    let Some(cookie) = jar.get(cookie_name(state)) else {
+        return Ok(());
+    };
+    match flows::resume_session(state, cookie.value()).await? {
+        Some(previous) => flows::end_session(state, &previous, meta).await,
+        None => Ok(()),
     }
 }
 

@@ -7,20 +7,39 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
+use utoipa::IntoParams;
 
 use super::ApiError;
 use super::meta::Meta;
+use super::openapi::ErrorBody;
 use super::pages;
+use super::views::Done;
 use crate::flows::FlowError;
 use crate::flows::unlock::unlock_login;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct UnlockQuery {
+    /// The token of the link in the "sign-in was locked" email.
+    #[param(required, nullable = false)]
     token: Option<String>,
 }
 
+#[utoipa::path(
+    get, path = "/login/unlock", tag = "login",
+    description = "The link emailed when failed logins lock an address: it forgets the \
+        failures, once, within 24 hours. JSON when `Accept` prefers `application/json`, a page \
+        otherwise (`Vary: Accept`).",
+    params(UnlockQuery),
+    responses(
+        (status = 200, description = "Sign-in works again", content(
+            (Done = "application/json"), (String = "text/html"))),
+        (status = 400, description = "`invalid_token`: unknown, malformed, used or expired", content(
+            (ErrorBody = "application/json"), (String = "text/html"))),
+    ),
+    security(()),
+)]
 pub(super) async fn get(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -34,7 +53,7 @@ pub(super) async fn get(
     };
     let mut response = match (outcome, pages::wants_html(&headers)) {
         (Ok(()), true) => pages::unlocked::page(&state),
-        (Ok(()), false) => (StatusCode::OK, Json(json!({ "status": "unlocked" }))).into_response(),
+        (Ok(()), false) => (StatusCode::OK, Json(Done { status: "unlocked" })).into_response(),
         (Err(error), true) => pages::ErrorPage::from_api(&state, &ApiError::from(error)),
         (Err(error), false) => ApiError::from(error).into_response(),
     };

@@ -4,11 +4,12 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::ApiError;
 use super::meta::Meta;
+use super::openapi::ErrorBody;
 use super::pages;
 use super::session::session_cookie;
 use super::views::UserView;
@@ -16,15 +17,44 @@ use crate::audit::RequestMeta;
 use crate::flows::{self, FlowError, Verified};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct VerifyQuery {
+    /// The token of the link in the verification email.
+    #[param(required, nullable = false)]
     token: Option<String>,
+}
+
+/// An activated account; `already_verified` when the link had been used.
+#[derive(Serialize, ToSchema)]
+pub(super) struct VerifiedBody {
+    user: UserView,
+    already_verified: bool,
 }
 
 /// Activates the account: JSON for API clients, the verify page for a
 /// browser (the link in the email). The first use of a link also signs the
 /// person in; a link that was already used does not, or it would be a
 /// 24-hour password.
+#[utoipa::path(
+    get, path = "/verify", tag = "sign-up",
+    description = "The link in the verification email. JSON when `Accept` prefers \
+        `application/json`, the verify page otherwise (`Vary: Accept`). The first use of a \
+        link also starts a session (`Set-Cookie`).",
+    params(VerifyQuery),
+    responses(
+        (status = 200, description = "The account is active", content(
+            (VerifiedBody = "application/json"), (String = "text/html"))),
+        (status = 400, description = "`invalid_token`: unknown, malformed or superseded", content(
+            (ErrorBody = "application/json"), (String = "text/html"))),
+        (status = 410, description = "`token_expired`", content(
+            (ErrorBody = "application/json"), (String = "text/html"))),
+        (status = 429, description = "`rate_limited`", content(
+            (ErrorBody = "application/json"), (String = "text/html")),
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+    security(()),
+)]
 pub(super) async fn get(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -38,7 +68,10 @@ pub(super) async fn get(
     } else {
         match outcome {
             Ok((jar, verified)) => {
-                let body = json!({ "user": UserView::from(&verified.user), "already_verified": verified.already_verified });
+                let body = VerifiedBody {
+                    user: UserView::from(&verified.user),
+                    already_verified: verified.already_verified,
+                };
                 (jar, Json(body)).into_response()
             }
             Err(error) => ApiError::from(error).into_response(),
@@ -63,6 +96,9 @@ pub(super) async fn verify_and_sign_in(
         return Err(FlowError::InvalidToken);
     };
     let verified = flows::verify_email(state, query.token.as_deref(), meta).await?;
+    if verified.session.is_some() {
+        super::session::end_replaced(state, &jar, meta).await?;
+    }
     let jar = match &verified.session {
         Some(session) => super::login::with_device(
             state,

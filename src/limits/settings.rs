@@ -52,6 +52,9 @@ pub struct LimitSettings {
     pub limit_verify_per_ip: QuotaSetting,
     pub limit_resend_per_ip: QuotaSetting,
     pub limit_resend_per_address: QuotaSetting,
+    /// Password reset requests (each may email a link).
+    pub limit_reset_per_ip: QuotaSetting,
+    pub limit_reset_per_address: QuotaSetting,
     pub limit_mfa_challenge_per_ip: QuotaSetting,
     pub limit_mfa_challenge_per_account: QuotaSetting,
     pub limit_mfa_verify_per_ip: QuotaSetting,
@@ -84,6 +87,8 @@ impl Default for LimitSettings {
             limit_verify_per_ip: every("60/1m"),
             limit_resend_per_ip: every("20/1h"),
             limit_resend_per_address: every("5/1h"),
+            limit_reset_per_ip: every("20/1h"),
+            limit_reset_per_address: every("5/1h"),
             limit_mfa_challenge_per_ip: every("20/10m"),
             limit_mfa_challenge_per_account: every("5/10m"),
             limit_mfa_verify_per_ip: every("60/1m"),

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use url::Url;
 use uuid::Uuid;
 
-use crate::domain::{FactorKind, OneTimeCode, PhoneNumber, UnlockToken, User, VerificationToken};
+use crate::domain::{
+    EmailAddress, FactorKind, OneTimeCode, PhoneNumber, UnlockToken, User, VerificationToken,
+};
 use crate::limits::{self, Quota};
 use crate::store::{Channel, NewMessage, RecipientLimit};
 
@@ -124,6 +126,43 @@ struct LockedHtml<'a> {
     valid_for: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "email/account_active/subject.txt")]
+struct ActiveSubject;
+
+#[derive(Template)]
+#[template(path = "email/account_active/body.txt")]
+struct ActiveText<'a> {
+    name: &'a str,
+    login: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/account_active/body.html")]
+struct ActiveHtml<'a> {
+    name: &'a str,
+    login: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/signup_attempt/subject.txt")]
+struct AttemptSubject;
+
+#[derive(Template)]
+#[template(path = "email/signup_attempt/body.txt")]
+struct AttemptText<'a> {
+    login_link: &'a str,
+    /// Set when the account waits for verification: the resend page.
+    resend_link: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "email/signup_attempt/body.html")]
+struct AttemptHtml<'a> {
+    login_link: &'a str,
+    resend_link: Option<&'a str>,
+}
+
 /// Builds outbox messages; knows the public URL links point to.
 #[derive(Debug, Clone)]
 pub struct Composer {
@@ -211,6 +250,25 @@ impl Composer {
                 ttl: &ttl,
             }
             .render()?,
+            now,
+        ))
+    }
+
+    /// "Your account is active": queued with the activation itself, so it
+    /// is sent once, and only when the account really became active.
+    pub fn account_active_email(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let login = self.public_link("login");
+        let (name, login) = (user.name.as_str(), login.as_str());
+        Ok(self.email(
+            "account_active",
+            user,
+            &ActiveSubject.render()?,
+            ActiveText { name, login }.render()?,
+            ActiveHtml { name, login }.render()?,
             now,
         ))
     }
@@ -374,7 +432,51 @@ impl Composer {
         ))
     }
 
-    fn email(
+    /// "Someone tried to sign up with your address": what the owner of a
+    /// taken address gets instead of a `409` the sign-up page would show
+    /// anyone (enumeration protection), with a link to log in, or for an
+    /// account still `pending` to the resend page (pre-filled). Made before
+    /// anyone knows whether the address is taken, so without the owner's
+    /// name (and never with the name just typed, a stranger's words); the
+    /// store addresses it to the owner.
+    pub fn signup_attempt_email(
+        &self,
+        email: &EmailAddress,
+        pending: bool,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let login_link = self.public_link("login");
+        let mut resend_link = self.public_link("resend");
+        resend_link
+            .query_pairs_mut()
+            .append_pair("email", email.as_str());
+        let resend_link = pending.then_some(resend_link.as_str());
+        let login_link = login_link.as_str();
+        let id = Uuid::now_v7();
+        Ok(NewMessage {
+            id,
+            channel: Channel::Email,
+            message_id: format!("<{id}@{}>", self.message_id_domain),
+            kind: "signup_attempt",
+            user_id: None,
+            recipient: email.as_str().to_owned(),
+            subject: AttemptSubject.render()?.trim().to_owned(),
+            text_body: AttemptText {
+                login_link,
+                resend_link,
+            }
+            .render()?,
+            html_body: AttemptHtml {
+                login_link,
+                resend_link,
+            }
+            .render()?,
+            created_at: now,
+            recipient_limit: self.recipient_limit(email.as_str()),
+        })
+    }
+
+    pub(super) fn email(
         &self,
         kind: &'static str,
         user: &User,
@@ -418,7 +520,7 @@ pub fn describe(ttl: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{DisplayName, EmailAddress, UserId, UserStatus};
+    use crate::domain::{DisplayName, UserId, UserStatus};
 
     fn user(name: &str) -> User {
         User {
@@ -480,5 +582,26 @@ mod tests {
         assert!(message.text_body.contains("24 hours"));
         assert_eq!(message.subject, "Confirm your email address");
         assert!(message.message_id.ends_with("@127.0.0.1>"));
+    }
+
+    #[test]
+    fn the_active_notice_links_to_the_login_and_escapes_the_name() {
+        let composer = Composer::new(Url::parse("https://auth.example.com/base/").unwrap());
+        let message = composer
+            .account_active_email(&user("<b>Ada</b>"), chrono::DateTime::UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(message.kind, "account_active");
+        assert_eq!(message.subject, "Your account is active");
+        assert!(
+            message
+                .text_body
+                .contains("https://auth.example.com/base/login")
+        );
+        assert!(
+            !message.html_body.contains("<b>Ada"),
+            "{}",
+            message.html_body
+        );
+        assert!(!message.text_body.contains("token"));
     }
 }

@@ -3,11 +3,13 @@
 //! transport (`transport.rs`). A request never waits on SMTP.
 
 mod compose;
+mod password;
 mod sms;
 mod transport;
 mod worker;
 
 pub use compose::{Composer, describe as describe_duration};
+pub use password::PasswordChange;
 pub use sms::{SmsConfigError, SmsTransport};
 pub use transport::{DeliveryError, Transport};
 pub use worker::{OutboxWorker, WorkerSettings};

@@ -14,14 +14,14 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use records::{
-    ChallengePurpose, ChallengeRecord, Channel, Delivery, FactorRecord, NewAccount, NewChallenge,
-    NewMessage, NewSession, NewToken, OutboxMessage, OutboxSummary, PendingFactor, RecipientLimit,
-    SessionRecord, TokenRecord, UserCredentials,
+    AuditFilter, ChallengePurpose, ChallengeRecord, Channel, Delivery, FactorRecord, NewAccount,
+    NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxSummary, PendingFactor,
+    RecipientLimit, SessionRecord, TokenRecord, UserCredentials, UserFilter, UserSummary,
 };
 pub use records::{NewSigningKey, SigningKeyRecord};
 
-use crate::audit::{AuditEvent, AuditRecord, RequestMeta};
-use crate::domain::{EmailAddress, FactorKind, TokenDigest, User, UserId};
+use crate::audit::{AuditEntry, AuditEvent, AuditRecord, RequestMeta};
+use crate::domain::{EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -51,6 +51,25 @@ pub enum RegisterError {
     Store(#[from] StoreError),
 }
 
+/// What `register` writes when the address is taken, under enumeration
+/// protection: a notice for the owner of an active account and one for a
+/// pending account (the store picks by the account's status, and addresses
+/// it and `event` to the owner).
+#[derive(Debug)]
+pub struct TakenAddress<'a> {
+    pub active: &'a NewMessage,
+    pub pending: &'a NewMessage,
+    pub event: &'a AuditEvent,
+}
+
+/// What `register` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    Created,
+    /// The address was taken: the owner (this account) was notified.
+    OwnerNotified(UserId),
+}
+
 /// What consuming a verification token did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activation {
@@ -72,13 +91,18 @@ pub trait UserStore: Send + Sync {
 
     /// The pending account, its first verification token and the email that
     /// carries it, committed together: either all exist or none does.
+    ///
+    /// When the address is taken: `EmailTaken`, or with `taken` (enumeration
+    /// protection) the owner's notice and its audit row instead, in the same
+    /// transaction and with as many statements, so both take as long.
     async fn register(
         &self,
         account: &NewAccount<'_>,
         token: &NewToken,
         mail: &NewMessage,
         meta: &RequestMeta,
-    ) -> Result<(), RegisterError>;
+        taken: Option<&TakenAddress<'_>>,
+    ) -> Result<Registration, RegisterError>;
 
     async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<User>>;
 
@@ -91,25 +115,80 @@ pub trait UserStore: Send + Sync {
 
     async fn users(&self, limit: i64) -> StoreResult<Vec<User>>;
 
+    /// A page of accounts, newest first (by id: UUIDv7, so creation order),
+    /// with their confirmed factors.
+    async fn user_summaries(&self, filter: &UserFilter) -> StoreResult<Vec<UserSummary>>;
+
     async fn token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;
 
-    /// Uses the token, activates its account and starts `session`, once,
-    /// in one transaction.
+    /// Uses the token, activates its account, starts `session` and queues
+    /// `notice` ("your account is active"), once, in one transaction.
     async fn activate(
         &self,
         token_id: Uuid,
         user_id: UserId,
-        session: &NewSession,
+        session: Option<&NewSession>,
+        notice: &NewMessage,
         meta: &RequestMeta,
     ) -> StoreResult<Activation>;
 
     /// Revokes every unused link of the account (and cancels their unsent
-    /// emails), then stores a fresh token and its email.
+    /// emails), then stores a fresh token, its email and `event` (what
+    /// asked for the link: a resend, or a sign-up with the address).
     async fn replace_verification(
         &self,
         user_id: UserId,
         token: &NewToken,
         mail: &NewMessage,
+        event: &AuditEvent,
+    ) -> StoreResult<()>;
+}
+
+/// The outbox kind of the email that carries a reset link: a newer link, a
+/// reset or a change cancels such emails while still unsent.
+pub const PASSWORD_RESET_MAIL: &str = "password_reset";
+
+/// Setting a new password: through an emailed reset link, or by its owner
+/// signed in. Each change commits with the sessions it ends, its audit entry
+/// and the notice email, or not at all.
+#[async_trait]
+pub trait PasswordStore: Send + Sync {
+    /// Revokes the account's unused reset links (and cancels their unsent
+    /// emails), then stores a fresh one and the email that carries it.
+    async fn replace_password_reset(
+        &self,
+        user_id: UserId,
+        token: &NewToken,
+        mail: &NewMessage,
+        meta: &RequestMeta,
+    ) -> StoreResult<Delivery>;
+
+    /// The reset link and its account, whatever its state; the caller judges.
+    async fn reset_token_by_digest(&self, digest: &TokenDigest)
+    -> StoreResult<Option<TokenRecord>>;
+
+    /// Uses the link and, in the same transaction, stores `hash`, revokes
+    /// every session, every other reset link and open login challenges of
+    /// the account, records `password.reset` and queues `notice`. False,
+    /// with nothing changed, when the link was used, revoked or had expired
+    /// by then (a concurrent use won).
+    async fn reset_password(
+        &self,
+        token_id: Uuid,
+        user_id: UserId,
+        hash: &PasswordHash,
+        notice: &NewMessage,
+        meta: &RequestMeta,
+    ) -> StoreResult<bool>;
+
+    /// Stores `hash`, revokes every session but `keep`, the reset links and
+    /// open login challenges, records `password.changed` and queues `notice`.
+    async fn change_password(
+        &self,
+        user_id: UserId,
+        hash: &PasswordHash,
+        keep: Option<Uuid>,
+        notice: &NewMessage,
         meta: &RequestMeta,
     ) -> StoreResult<()>;
 }
@@ -140,6 +219,9 @@ pub trait SessionStore: Send + Sync {
         keep: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
+
+    /// Revokes every live session of every account (an operator's big red button).
+    async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 
     /// The account's sessions that are not revoked, newest first.
     async fn sessions_of(&self, user_id: UserId) -> StoreResult<Vec<SessionRecord>>;
@@ -235,6 +317,10 @@ pub trait AuditStore: Send + Sync {
         user_id: Option<UserId>,
         limit: i64,
     ) -> StoreResult<Vec<AuditRecord>>;
+
+    /// The newest `filter.limit` matching events with their account's email,
+    /// returned oldest first (in the order they were recorded).
+    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>>;
 }
 
 /// The mail outbox.
@@ -360,6 +446,7 @@ pub trait KeyStore: Send + Sync {
 /// Everything latchkey keeps, on one engine.
 pub trait Store:
     UserStore
+    + PasswordStore
     + SessionStore
     + AuditStore
     + OutboxStore
@@ -373,6 +460,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: UserStore
+        + PasswordStore
         + SessionStore
         + AuditStore
         + OutboxStore

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::{FactorKind, PasswordHash, TokenDigest, User, UserId};
+use crate::domain::{FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus};
 
 #[derive(Debug)]
 pub struct NewAccount<'a> {
@@ -236,4 +236,29 @@ pub struct SigningKeyRecord {
     pub sealed_private_key: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// Which audit events to read: the newest `limit` of those that match.
+#[derive(Debug, Clone)]
+pub struct AuditFilter {
+    pub user_id: Option<UserId>,
+    /// Events at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    pub limit: i64,
+}
+
+/// Which accounts to list, newest first: `limit` of them, from just after
+/// the account `after` (the last one of the previous page).
+#[derive(Debug, Clone)]
+pub struct UserFilter {
+    pub status: Option<UserStatus>,
+    pub after: Option<UserId>,
+    pub limit: i64,
+}
+
+/// An account and the kinds of second factor it has confirmed.
+#[derive(Debug, Clone)]
+pub struct UserSummary {
+    pub user: User,
+    pub factors: Vec<FactorKind>,
 }

@@ -1,18 +1,20 @@
-//! The command-line contract: `migrate`, `users list`, `users show`, `outbox list`.
+//! The command-line contract: `migrate`, `users list`, `users show`,
+//! `outbox list`, `audit`.
 
 use std::process::Command;
 
+use chrono::TimeDelta;
+use latchkey::clock::Clock;
+
 use crate::helpers::{Backend, TestApp, both_backends};
 
-both_backends!(the_cli_lists_users_and_outbox);
+both_backends!(
+    the_cli_lists_users_and_outbox,
+    the_cli_prints_the_audit_trail_by_user_and_time
+);
 
 fn latchkey(app: &TestApp, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args(args)
-        .env("LATCHKEY_DATABASE_URL", &app.config.database_url)
-        .env("LATCHKEY_CONFIG", app.dir.path().join("absent.toml"))
-        .output()
-        .unwrap();
+    let output = command(app).args(args).output().unwrap();
     assert!(
         output.status.success(),
         "latchkey {args:?}: {}",
@@ -24,6 +26,8 @@ fn latchkey(app: &TestApp, args: &[&str]) -> String {
 async fn the_cli_lists_users_and_outbox(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.register_and_get_link("cli@example.com").await;
+    // The sink has the mail a moment before the worker records `email.sent`.
+    app.outbox_settled().await;
     assert!(latchkey(&app, &["migrate"]).contains("migrations applied"));
     let users = latchkey(&app, &["users", "list"]);
     assert!(
@@ -40,4 +44,113 @@ async fn the_cli_lists_users_and_outbox(backend: Backend) {
         outbox.contains("verify_email") && outbox.contains("sent"),
         "{outbox}"
     );
+}
+
+fn command(app: &TestApp) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command
+        .env("LATCHKEY_DATABASE_URL", &app.config.database_url)
+        .env("LATCHKEY_CONFIG", app.dir.path().join("absent.toml"));
+    command
+}
+
+/// Runs a command that must fail; returns what it said on stderr.
+fn latchkey_fails(app: &TestApp, args: &[&str]) -> String {
+    let output = command(app).args(args).output().unwrap();
+    assert!(!output.status.success(), "latchkey {args:?} succeeded");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+/// The lines of `audit` output after the header.
+fn rows(output: &str) -> Vec<&str> {
+    let mut lines = output.lines();
+    assert!(lines.next().unwrap().starts_with("TIME"), "{output}");
+    lines.collect()
+}
+
+async fn the_cli_prints_the_audit_trail_by_user_and_time(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.signed_up("alice@example.com").await;
+    app.register_and_get_link("bob@example.com").await;
+    app.outbox_settled().await;
+    let now = Clock::now(&*app.clock);
+    app.backdated_event("alice@example.com", TimeDelta::days(3), "an old attempt")
+        .await;
+
+    let all_of_alice = latchkey(&app, &["audit", "--user", "Alice@Example.com"]);
+    let lines = rows(&all_of_alice);
+    let position = |event: &str| {
+        lines
+            .iter()
+            .position(|line| line.contains(event))
+            .unwrap_or_else(|| panic!("{event} missing from\n{all_of_alice}"))
+    };
+    assert!(position("user.registered") < position("verification.succeeded"));
+    assert!(position("verification.succeeded") < position("an old attempt"));
+    position("session.started");
+    position("email.queued");
+    assert!(
+        lines.iter().all(|line| line.contains("alice@example.com")),
+        "{all_of_alice}"
+    );
+    assert!(
+        lines[position("user.registered")].contains("127.0.0.1"),
+        "{all_of_alice}"
+    );
+    assert!(!all_of_alice.contains("bob@"), "{all_of_alice}");
+
+    let recent = latchkey(
+        &app,
+        &["audit", "--user", "alice@example.com", "--since", "24h"],
+    );
+    assert!(
+        recent.contains("verification.succeeded") && !recent.contains("an old attempt"),
+        "{recent}"
+    );
+    let day_ago = (now - TimeDelta::days(1)).to_rfc3339();
+    let everyone = latchkey(&app, &["audit", "--since", &day_ago]);
+    assert!(
+        everyone.contains("alice@example.com")
+            && everyone.contains("bob@example.com")
+            && !everyone.contains("an old attempt"),
+        "{everyone}"
+    );
+    let newest = latchkey(
+        &app,
+        &["audit", "--user", "alice@example.com", "--limit", "1"],
+    );
+    let newest = rows(&newest);
+    assert_eq!(newest.len(), 1, "{newest:?}");
+    assert!(newest[0].contains("an old attempt"), "the newest is kept");
+
+    // JSON lines, and the database named on the command line.
+    let json = command(&app)
+        .env(
+            "LATCHKEY_DATABASE_URL",
+            "sqlite:///nonexistent/elsewhere.db",
+        )
+        .args(["audit", "--json", "--user", "bob@example.com"])
+        .arg("--database-url")
+        .arg(&app.config.database_url)
+        .output()
+        .unwrap();
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8(json.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(events.iter().any(|e| e["event"] == "user.registered"));
+    assert!(events.iter().all(|e| e["email"] == "bob@example.com"));
+
+    assert!(latchkey_fails(&app, &["audit", "--since", "soon"]).contains("RFC 3339"));
+    assert!(
+        latchkey_fails(&app, &["audit", "--user", "nobody@example.com"])
+            .contains("No account has this email address")
+    );
+    assert!(latchkey_fails(&app, &["audit", "--limit", "0"]).contains("limit"));
 }

@@ -75,6 +75,10 @@ impl ReceivedMail {
             .into_owned()
     }
 
+    pub fn subject(&self) -> String {
+        self.parsed().subject().unwrap_or_default().to_owned()
+    }
+
     pub fn message_id(&self) -> String {
         self.parsed().message_id().expect("a Message-ID").to_owned()
     }
@@ -174,6 +178,29 @@ impl MailSink {
             .collect()
     }
 
+    /// Waits until `count` emails with `subject` reached `address` and
+    /// returns those, in order of arrival; other mail (notices) is skipped,
+    /// since messages queued close together may arrive in either order.
+    pub async fn wait_for_subject(
+        &self,
+        address: &str,
+        subject: &str,
+        count: usize,
+    ) -> Vec<ReceivedMail> {
+        for _ in 0..300 {
+            let mails: Vec<ReceivedMail> = self
+                .received_for(address)
+                .into_iter()
+                .filter(|mail| mail.subject() == subject)
+                .collect();
+            if mails.len() >= count {
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{address} did not receive {count} email(s) titled {subject:?} in 15 s");
+    }
+
     /// Waits until `count` emails reached `address`, or fails the test.
     pub async fn wait_for(&self, address: &str, count: usize) -> Vec<ReceivedMail> {
         for _ in 0..300 {
@@ -187,21 +214,6 @@ impl MailSink {
             "{address} did not receive {count} email(s) in 15 s; got {}",
             self.received_for(address).len()
         );
-    }
-
-    /// Waits for the first email to `address` with `subject`, or fails the test.
-    pub async fn wait_for_subject(&self, address: &str, subject: &str) -> ReceivedMail {
-        for _ in 0..300 {
-            let found = self
-                .received_for(address)
-                .into_iter()
-                .find(|mail| mail.parsed().subject() == Some(subject));
-            if let Some(mail) = found {
-                return mail;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{address} did not receive {subject:?} in 15 s");
     }
 }
 
@@ -245,18 +257,11 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
 impl TestApp {
     /// The app with a fresh database and its own SMTP sink.
     pub async fn spawn(backend: Backend) -> Self {
-        let sink = MailSink::start(0);
-        let port = sink.port;
-        let mut app = Self::spawn_with(backend, |config| {
-            config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
-        })
-        .await;
-        app.mail = Some(sink);
-        app
+        Self::spawn_configured(backend, |_| {}).await
     }
 
-    /// `spawn` with more configuration.
-    pub async fn spawn_with_mail(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
+    /// The app with its own SMTP sink and a configuration of the test's.
+    pub async fn spawn_configured(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
         let sink = MailSink::start(0);
         let port = sink.port;
         let mut app = Self::spawn_with(backend, |config| {
@@ -327,6 +332,49 @@ impl TestApp {
             dir,
             state,
         }
+    }
+
+    /// Waits until every queued message has been sent (and its `email.sent`
+    /// recorded), so no audit event arrives later than the test expects.
+    pub async fn outbox_settled(&self) {
+        for _ in 0..300 {
+            let messages = self.store.messages(1000).await.unwrap();
+            if messages.iter().all(|m| m.status == "sent") {
+                return;
+            }
+            self.wake.notify_one();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the outbox did not empty in 15 s");
+    }
+
+    /// Records a failed login of the account of `email`, `age` ago, with
+    /// `detail`; the clock only moves forward, so it is written straight into
+    /// the trail (and is the newest entry recorded). Returns the account's id.
+    pub async fn backdated_event(
+        &self,
+        email: &str,
+        age: chrono::TimeDelta,
+        detail: &str,
+    ) -> latchkey::domain::UserId {
+        use latchkey::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
+        use latchkey::clock::Clock;
+        let user = self
+            .store
+            .user_by_email(&latchkey::domain::EmailAddress::parse(email).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let event = AuditEvent::new(
+            self.clock.now() - age,
+            AuditKind::LoginFailed,
+            Outcome::Failure,
+            Some(user.id),
+            &RequestMeta::internal(),
+        )
+        .with_detail(detail);
+        self.store.audit(&event).await.unwrap();
+        user.id
     }
 
     /// Rings this instance's outbox worker.
@@ -502,6 +550,15 @@ impl TestApp {
             "latchkey_session={}",
             set_cookie(&response, "latchkey_session").unwrap()
         )
+    }
+
+    /// Registers and opens the link; returns the answer (which carries no
+    /// session under `LATCHKEY_MFA=required`).
+    pub async fn verified(&self, email: &str) -> reqwest::Response {
+        let token = token_of(&self.register_and_get_link(email).await);
+        let response = self.get_json(&format!("/verify?token={token}")).await;
+        assert_eq!(response.status(), 200);
+        response
     }
 
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {

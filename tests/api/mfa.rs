@@ -142,8 +142,11 @@ async fn totp_enrolment_then_login_with_code_and_recovery_code(backend: Backend)
         "no secrets in the audit trail"
     );
     // The owner is told a factor was added.
-    let notices = app.sink().wait_for("totp@example.com", 2).await;
-    assert!(notices[1].text().contains("authenticator app"));
+    let notices = app
+        .sink()
+        .wait_for_subject("totp@example.com", "Two-factor sign-in method added", 1)
+        .await;
+    assert!(notices[0].text().contains("authenticator app"));
 }
 
 async fn five_wrong_codes_spend_the_challenge_and_challenges_expire(backend: Backend) {
@@ -268,8 +271,11 @@ async fn email_codes_as_a_second_factor(backend: Backend) {
             .status(),
         202
     );
-    let mails = app.sink().wait_for("mail2fa@example.com", 2).await;
-    let code = six_digits(&mails[1].text());
+    let mails = app
+        .sink()
+        .wait_for_subject("mail2fa@example.com", "Your sign-in code", 1)
+        .await;
+    let code = six_digits(&mails[0].text());
     assert_eq!(
         app.post_as(&cookie, "/mfa/email/confirm", &json!({ "code": code }))
             .await
@@ -297,10 +303,15 @@ async fn email_codes_as_a_second_factor(backend: Backend) {
         .status(),
         202
     );
-    // Mail so far: verification, enrolment code, "factor added", sign-in code.
-    let mails = app.sink().wait_for("mail2fa@example.com", 4).await;
-    let code = six_digits(&mails[3].text());
-    assert_eq!(mails[3].parsed().subject(), Some("Your sign-in code"));
+    // Mail so far: verification, "account active", enrolment code,
+    // "factor added", sign-in code.
+    let mails = app.sink().wait_for("mail2fa@example.com", 5).await;
+    let codes = app
+        .sink()
+        .wait_for_subject("mail2fa@example.com", "Your sign-in code", 2)
+        .await;
+    assert_eq!(mails.len(), 5);
+    let code = six_digits(&codes[1].text());
     assert_eq!(verify(&app, &token, &code).await.status(), 200);
 }
 
@@ -314,7 +325,11 @@ async fn required_mfa_makes_people_enrol_before_any_session(backend: Backend) {
     })
     .await;
     app.mail = Some(sink);
-    app.signed_up("strict@example.com").await;
+    let verified = app.verified("strict@example.com").await;
+    assert!(
+        set_cookie(&verified, "latchkey_session").is_none(),
+        "the link proves the address, not a second factor: no session"
+    );
     let response = app.login("strict@example.com", PASSWORD).await;
     assert!(set_cookie(&response, "latchkey_session").is_none());
     let body = json_body(response).await;
@@ -431,6 +446,6 @@ async fn changing_factors_needs_a_recent_login_and_notifies(backend: Backend) {
         "no factor left: password is enough again"
     );
     app.sink()
-        .wait_for_subject("change@example.com", "Two-factor sign-in method removed")
+        .wait_for_subject("change@example.com", "Two-factor sign-in method removed", 1)
         .await;
 }

@@ -89,7 +89,7 @@ async fn a_taken_address_is_409_whatever_its_case(backend: Backend) {
 
 async fn concurrent_duplicate_registrations_have_one_winner(backend: Backend) {
     // The database decides the race, not the quotas (5 an hour per address).
-    let app = TestApp::spawn_with_mail(backend, |config| {
+    let app = TestApp::spawn_configured(backend, |config| {
         config.limits.limit_register_per_address = QuotaSetting(None);
         config.limits.limit_register_per_ip = QuotaSetting(None);
     })

@@ -55,6 +55,7 @@ async fn any_instance_serves_any_step() {
         .client
         .post(a.url("/logout"))
         .header("cookie", &cookie)
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
@@ -179,7 +180,7 @@ async fn limits_and_lockouts_hold_across_instances() {
         limits.login_max_delay = Duration::from_secs(2);
         limits.login_lockout_failures = 3;
     }
-    let a = TestApp::spawn_with_mail(Backend::Postgres, configure).await;
+    let a = TestApp::spawn_configured(Backend::Postgres, configure).await;
     let b = a.another_instance(configure).await;
     let advance = |seconds| {
         a.clock.advance(Duration::from_secs(seconds));

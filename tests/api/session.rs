@@ -1,11 +1,14 @@
 use std::time::Duration;
 
-use crate::helpers::{Backend, TestApp, both_backends, json_body, token_of};
+use serde_json::json;
+
+use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, json_body, token_of};
 
 both_backends!(
     verifying_signs_in_once_and_logout_ends_the_session,
     sessions_end_after_idle_and_absolute_timeouts,
     an_https_public_url_gives_a_host_prefixed_secure_cookie,
+    signing_in_again_ends_the_session_the_cookie_named,
 );
 
 /// The `name=value` pair and the attributes of the session cookie set by `response`.
@@ -90,6 +93,7 @@ async fn verifying_signs_in_once_and_logout_ends_the_session(backend: Backend) {
         .client
         .post(app.url("/logout"))
         .header("cookie", &cookie)
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
@@ -150,4 +154,35 @@ async fn an_https_public_url_gives_a_host_prefixed_secure_cookie(backend: Backen
             && !attributes.contains("Domain"),
         "{attributes}"
     );
+}
+
+/// A JSON login (or a link) that replaces the browser's cookie also ends
+/// the session the old cookie named (ASVS 5.0 7.2.4).
+async fn signing_in_again_ends_the_session_the_cookie_named(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let old = app.signed_up("again@example.com").await;
+    let me = |cookie: String| {
+        app.client
+            .get(app.url("/me"))
+            .header("cookie", cookie)
+            .send()
+    };
+    assert_eq!(me(old.clone()).await.unwrap().status(), 200);
+    let login = app
+        .client
+        .post(app.url("/login"))
+        .header("cookie", &old)
+        .json(&json!({ "email": "again@example.com", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let new = session_cookie(&login).expect("a new session").0;
+    assert_ne!(new, old);
+    assert_eq!(
+        me(old).await.unwrap().status(),
+        401,
+        "the replaced session ended"
+    );
+    assert_eq!(me(new).await.unwrap().status(), 200);
 }

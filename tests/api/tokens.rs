@@ -397,6 +397,7 @@ async fn logout_ends_the_tokens_of_its_session(backend: Backend) {
         .client
         .post(app.url("/logout"))
         .header("cookie", &ada.cookie)
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();

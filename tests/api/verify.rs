@@ -7,6 +7,7 @@ both_backends!(
     an_expired_link_is_410_and_activates_nothing,
     unknown_and_malformed_tokens_are_400,
     simultaneous_clicks_activate_once,
+    the_account_active_notice_arrives_once,
     healthz_answers_when_ready,
 );
 
@@ -100,6 +101,77 @@ async fn simultaneous_clicks_activate_once(backend: Backend) {
             .count(),
         1,
         "only the click that activated signs in"
+    );
+    app.sink()
+        .wait_for_subject("double@example.com", "Your account is active", 1)
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        app.sink().received_for("double@example.com").len(),
+        2,
+        "the link and one notice, however many clicks"
+    );
+}
+
+async fn the_account_active_notice_arrives_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let link = app.register_and_get_link("notice@example.com").await;
+    let token = token_of(&link);
+    let path = format!("/verify?token={token}");
+    assert_eq!(
+        json_body(app.get_json(&path).await).await["already_verified"],
+        false
+    );
+    let notices = app
+        .sink()
+        .wait_for_subject("notice@example.com", "Your account is active", 1)
+        .await;
+    let notice = &notices[0];
+    assert!(
+        notice.text().contains("Hello Ada Lovelace"),
+        "{}",
+        notice.text()
+    );
+    assert!(
+        notice.text().contains(&format!(
+            "{}/login",
+            app.config.public_url.as_str().trim_end_matches('/')
+        )),
+        "{}",
+        notice.text()
+    );
+    assert!(notice.html().contains("Your account is active"));
+    assert!(
+        !notice.text().contains(&token) && !notice.html().contains(&token),
+        "the notice carries no live link"
+    );
+
+    // The link opened again (a second click, a mail scanner): no second notice.
+    assert_eq!(
+        json_body(app.get_json(&path).await).await["already_verified"],
+        true
+    );
+    app.state_wake();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mails = app.sink().received_for("notice@example.com");
+    let subjects: Vec<String> = mails.iter().map(|mail| mail.subject()).collect();
+    assert_eq!(
+        subjects,
+        ["Confirm your email address", "Your account is active"],
+        "exactly one notice"
+    );
+    let queued = app.store.messages(10).await.unwrap();
+    assert_eq!(
+        queued.iter().filter(|m| m.kind == "account_active").count(),
+        1
+    );
+    let trail = app.store.audit_trail(None, 100).await.unwrap();
+    assert!(
+        trail.iter().any(|r| r.event == "email.queued"
+            && r.detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("account_active "))),
+        "{trail:?}"
     );
 }
 

@@ -23,10 +23,16 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     )
 }
 
+#[utoipa::path(get, path = "/static/app.css", tag = "pages",
+    responses((status = 200, description = "The stylesheet", body = String, content_type = "text/css")),
+    security(()))]
 pub(super) async fn stylesheet() -> impl IntoResponse {
     asset("text/css; charset=utf-8", STYLESHEET)
 }
 
+#[utoipa::path(get, path = "/static/app.js", tag = "pages",
+    responses((status = 200, description = "The pages' script", body = String, content_type = "text/javascript")),
+    security(()))]
 pub(super) async fn script() -> impl IntoResponse {
     asset("text/javascript; charset=utf-8", SCRIPT)
 }

@@ -26,14 +26,20 @@ struct CheckInboxPage {
     resend: Field,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct CheckInboxQuery {
+    /// Shown only when it is a valid address.
     email: Option<String>,
+    /// Present after a resend.
     resent: Option<String>,
 }
 
 /// The address comes from the redirect's query string; it is only shown
 /// back to whoever holds that URL, and only when it is a valid address.
+#[utoipa::path(get, path = "/check-inbox", tag = "pages",
+    description = "After sign-up: where the link went, and a Resend form.",
+    params(CheckInboxQuery), responses((status = 200, description = "The page", body = String, content_type = "text/html")), security(()))]
 pub(super) async fn get(
     State(state): State<AppState>,
     jar: CookieJar,

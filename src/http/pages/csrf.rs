@@ -7,9 +7,9 @@
 //! constant time).
 //! Another site can make a browser post, but cannot read or set our cookie,
 //! so it cannot know the token. Before that, the fetch-metadata and origin
-//! headers must not name another site. The JSON API needs none of this: a
-//! cross-site page cannot send `application/json` without CORS, which we
-//! never grant.
+//! headers must not name another site. The JSON API's cookie-authenticated
+//! requests get the same origin check, and must be JSON
+//! (`http::cross_site`).
 
 use axum::http::{HeaderMap, header};
 use axum_extra::extract::CookieJar;
@@ -83,7 +83,7 @@ pub(in crate::http) fn check(
 /// (ours), so `null` proves nothing either way; `Sec-Fetch-Site` is sent
 /// whatever the policy. A missing header is not a refusal: old browsers and
 /// scripts send none, and the token still has to match.
-fn same_origin(public_url: &Url, headers: &HeaderMap) -> bool {
+pub(in crate::http) fn same_origin(public_url: &Url, headers: &HeaderMap) -> bool {
     let ours = Some(public_url.origin());
     let header_str = |name| headers.get(name).and_then(|value| value.to_str().ok());
     let origin_of = |value: &str| Url::parse(value).ok().map(|url| url.origin());

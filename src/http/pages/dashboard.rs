@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::errors::unreadable_form;
+use super::fields::Field;
 use super::setup::{Offer, label, offers};
 use super::{ErrorPage, csrf, render, see_other};
 use crate::domain::FactorKind;
@@ -79,10 +80,23 @@ struct DashboardPage {
     csrf: String,
     user: Option<Account>,
     notice: Option<&'static str>,
+    /// The change-password form's fields, with the errors of a failed post.
+    password: PasswordFields,
+    min_length: usize,
+    max_length: usize,
 }
 
-#[derive(Deserialize)]
+/// What the change-password form shows (never a password back).
+#[derive(Debug, Default)]
+pub(super) struct PasswordFields {
+    pub(super) current: Field,
+    pub(super) new: Field,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct DashboardQuery {
+    /// What a form that changed the account says (a fixed set of keys).
     notice: Option<String>,
 }
 
@@ -93,36 +107,66 @@ fn notice(key: &str) -> Option<&'static str> {
         "factor-added" => Some("Two-step verification method added."),
         "factor-removed" => Some("Two-step verification method removed."),
         "session-revoked" => Some("That session is signed out."),
+        "password-changed" => {
+            Some("Your password was changed. Every other session was signed out.")
+        }
         _ => None,
     }
 }
 
 /// Signed out, the page says so and links to log in and sign up.
+#[utoipa::path(get, path = "/dashboard", tag = "pages",
+    description = "Profile, second factors and sessions; signed out, links to log in and sign up.",
+    params(DashboardQuery), responses((status = 200, description = "The page", body = String, content_type = "text/html")), security(("session" = []), ()))]
 pub(super) async fn get(
     State(state): State<AppState>,
     jar: CookieJar,
     MaybeSignedIn(session): MaybeSignedIn,
     query: Result<Query<DashboardQuery>, QueryRejection>,
 ) -> Response {
+    let notice = query
+        .ok()
+        .and_then(|Query(query)| query.notice)
+        .and_then(|key| notice(&key));
+    page(
+        &state,
+        jar,
+        session.as_ref(),
+        StatusCode::OK,
+        notice,
+        PasswordFields::default(),
+    )
+    .await
+}
+
+/// The dashboard of `session` (or the signed-out page), with `status`: a
+/// form that failed shows its errors here.
+pub(super) async fn page(
+    state: &AppState,
+    jar: CookieJar,
+    session: Option<&CurrentSession>,
+    status: StatusCode,
+    notice: Option<&'static str>,
+    password: PasswordFields,
+) -> Response {
     let user = match session {
-        Some(session) => match account(&state, &session).await {
+        Some(session) => match account(state, session).await {
             Ok(account) => Some(account),
-            Err(error) => return ErrorPage::from_api(&state, &ApiError::from(error)),
+            Err(error) => return ErrorPage::from_api(state, &ApiError::from(error)),
         },
         None => None,
     };
-    let (jar, csrf) = csrf::ensure(&state, jar);
+    let (jar, csrf) = csrf::ensure(state, jar);
     let page = DashboardPage {
-        root: super::root(&state),
+        root: super::root(state),
         csrf,
-        notice: query
-            .ok()
-            .and_then(|Query(query)| query.notice)
-            .and_then(|key| notice(&key))
-            .filter(|_| user.is_some()),
+        notice: notice.filter(|_| user.is_some()),
         user,
+        password,
+        min_length: state.policy.min_length,
+        max_length: state.policy.max_length,
     };
-    (jar, render(StatusCode::OK, &page)).into_response()
+    (jar, render(status, &page)).into_response()
 }
 
 async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, FlowError> {

@@ -1,4 +1,5 @@
-//! Security headers on every answer, pages and API alike.
+//! Security headers on every answer, pages and API alike, and
+//! `Cache-Control: no-store` unless the handler chose otherwise.
 
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Response;
@@ -29,5 +30,12 @@ pub(in crate::http) async fn security_headers(mut response: Response) -> Respons
             .entry(name)
             .or_insert(HeaderValue::from_static(value));
     }
+    // Answers carry secrets (access tokens, `mfa_token`s, recovery codes,
+    // TOTP keys, CSRF tokens) or personal data (`/me`, sessions): no cache,
+    // shared or private, keeps any. The only answers a cache may keep say
+    // so themselves: the static assets and the JWKS.
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     response
 }

@@ -37,6 +37,8 @@ struct LoginPage {
     /// Signed in already: the page asks to sign in again (a factor change
     /// needs a recent sign-in).
     signed_in_as: Option<String>,
+    /// After a password reset: log in with the new password.
+    password_reset: bool,
 }
 
 impl LoginPage {
@@ -49,11 +51,18 @@ impl LoginPage {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct LoginQuery {
+    /// Fills the form in.
     email: Option<String>,
+    /// `reset`: a password reset just finished.
+    password: Option<String>,
 }
 
+#[utoipa::path(get, path = "/login", tag = "pages",
+    description = "The log-in page. (`POST /login` is the API, and the page's form.)",
+    params(LoginQuery), responses((status = 200, description = "The page", body = String, content_type = "text/html")), security(("session" = []), ()))]
 pub(super) async fn get(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -61,9 +70,12 @@ pub(super) async fn get(
     query: Result<Query<LoginQuery>, QueryRejection>,
 ) -> Response {
     let signed_in_as = session.map(|session| session.user.email.as_str().to_owned());
+    let query = query.ok().map(|Query(query)| query);
+    let password_reset = query
+        .as_ref()
+        .is_some_and(|query| query.password.as_deref() == Some("reset"));
     let email = query
-        .ok()
-        .and_then(|Query(query)| query.email)
+        .and_then(|query| query.email)
         .or_else(|| signed_in_as.clone());
     let (jar, csrf) = csrf::ensure(&state, jar);
     let page = LoginPage {
@@ -72,6 +84,7 @@ pub(super) async fn get(
         email: Field::filled(email.as_deref()),
         problem: None,
         signed_in_as,
+        password_reset,
     };
     (jar, render(StatusCode::OK, &page)).into_response()
 }
@@ -131,6 +144,7 @@ pub(in crate::http) async fn submit(
         email: Field::filled(form.email.as_deref().map(str::trim)),
         problem: Some(problem),
         signed_in_as: previous.map(|session| session.user.email.as_str().to_owned()),
+        password_reset: false,
     };
     (jar, render(status, &page)).into_response()
 }

@@ -3,7 +3,7 @@
 //! cannot send). Both answer 303 back to the dashboard.
 
 use axum::Form;
-use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -16,11 +16,13 @@ use crate::domain::FactorKind;
 use crate::flows::{self, CurrentSession, FlowError, mfa};
 use crate::http::ApiError;
 use crate::http::meta::Meta;
+use crate::http::openapi::ErrorBody;
 use crate::http::session::MaybeSignedIn;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct ManageForm {
+    /// Equal to the `latchkey_csrf` cookie.
     csrf_token: Option<String>,
 }
 
@@ -46,19 +48,35 @@ fn done(state: &AppState, outcome: Result<(), FlowError>, notice: &str) -> Respo
     }
 }
 
+#[utoipa::path(post, path = "/mfa/{method}/remove", tag = "pages",
+    description = "The dashboard's form for `DELETE /mfa/{method}`.",
+    params(("method" = String, Path, description = "`totp`, `sms` or `email`")),
+    request_body(content = ManageForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Done, or signed out: to the dashboard or the log-in page"),
+        (status = 400, description = "An unreadable form", body = String, content_type = "text/html"),
+        (status = 403, description = "The CSRF check failed, or too old a sign-in", body = String, content_type = "text/html"),
+        (status = 404, description = "No such factor", body = String, content_type = "text/html"),
+        (status = 413, description = "Over 64 KiB", body = String, content_type = "text/html"),
+        (status = 415, description = "`unsupported_media_type`: a post carrying the session cookie \
+            must be a form or JSON", body = ErrorBody, content_type = "application/json"),
+    ),
+    security(("session" = [])))]
 pub(super) async fn remove_factor(
     State(state): State<AppState>,
     Meta(meta): Meta,
     headers: HeaderMap,
     jar: CookieJar,
     MaybeSignedIn(session): MaybeSignedIn,
-    Path(method): Path<String>,
+    method: Result<Path<String>, PathRejection>,
     form: Result<Form<ManageForm>, FormRejection>,
 ) -> Response {
     let session = match accept(&state, &headers, &jar, session, form) {
         Ok(session) => session,
         Err(refusal) => return *refusal,
     };
+    // A segment that is not UTF-8 names no factor.
+    let method = method.map(|Path(method)| method).unwrap_or_default();
     let outcome = match FactorKind::parse(&method) {
         Some(kind) => mfa::remove_factor(&state, &session, kind, false, &meta).await,
         None => Err(FlowError::NotFound),
@@ -66,19 +84,34 @@ pub(super) async fn remove_factor(
     done(&state, outcome, "factor-removed")
 }
 
+#[utoipa::path(post, path = "/sessions/{id}/revoke", tag = "pages",
+    description = "The dashboard's form for `DELETE /sessions/{id}`.",
+    params(("id" = String, Path, description = "A session id")),
+    request_body(content = ManageForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Done, or signed out: to the dashboard or the log-in page"),
+        (status = 400, description = "An unreadable form", body = String, content_type = "text/html"),
+        (status = 403, description = "The CSRF check failed, or too old a sign-in", body = String, content_type = "text/html"),
+        (status = 404, description = "No such session", body = String, content_type = "text/html"),
+        (status = 413, description = "Over 64 KiB", body = String, content_type = "text/html"),
+        (status = 415, description = "`unsupported_media_type`: a post carrying the session cookie \
+            must be a form or JSON", body = ErrorBody, content_type = "application/json"),
+    ),
+    security(("session" = [])))]
 pub(super) async fn revoke_session(
     State(state): State<AppState>,
     Meta(meta): Meta,
     headers: HeaderMap,
     jar: CookieJar,
     MaybeSignedIn(session): MaybeSignedIn,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     form: Result<Form<ManageForm>, FormRejection>,
 ) -> Response {
     let session = match accept(&state, &headers, &jar, session, form) {
         Ok(session) => session,
         Err(refusal) => return *refusal,
     };
+    let id = id.map(|Path(id)| id).unwrap_or_default();
     let outcome = match Uuid::parse_str(&id) {
         Ok(id) => flows::revoke_own_session(&state, &session, id, &meta).await,
         Err(_) => Err(FlowError::NotFound),

@@ -18,6 +18,9 @@ pub(super) mod login;
 mod manage;
 pub(super) mod mfa;
 mod negotiate;
+mod openapi;
+pub(super) mod password_change;
+pub(super) mod password_reset;
 pub(super) mod recovery_codes;
 pub(super) mod resend;
 mod setup;
@@ -35,7 +38,8 @@ use axum_extra::extract::CookieJar;
 
 pub(super) use errors::ErrorPage;
 pub(super) use headers::security_headers;
-pub(super) use negotiate::{asks_for_html, form_or_json, page_or_json, wants_html};
+pub(super) use negotiate::{asks_for_html, form_or_json, is_form, page_or_json, wants_html};
+pub(super) use openapi::openapi;
 
 use crate::state::AppState;
 
@@ -45,17 +49,24 @@ use crate::state::AppState;
 /// stand in for the API's `DELETE`s.
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("signup") }))
+        .route("/", get(home))
         .route("/signup", get(signup::get))
         .route("/check-inbox", get(check_inbox::get))
         .route("/resend", get(resend::get))
         .route("/login", get(login::get))
+        .route("/password/forgot", get(password_reset::forgot))
         .route("/mfa/setup", get(setup::get))
         .route("/dashboard", get(dashboard::get))
         .route("/mfa/{method}/remove", post(manage::remove_factor))
         .route("/sessions/{id}/revoke", post(manage::revoke_session))
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/app.js", get(assets::script))
+}
+
+#[utoipa::path(get, path = "/", tag = "pages",
+    responses((status = 303, description = "To the sign-up page")), security(()))]
+async fn home() -> Redirect {
+    Redirect::to("signup")
 }
 
 /// A form post's fields, once the body decoded as a form and its CSRF

@@ -26,11 +26,15 @@ struct ResendPage {
     resend: Field,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ResendQuery {
+    /// Fills the form in.
     email: Option<String>,
 }
 
+#[utoipa::path(get, path = "/resend", tag = "pages",
+    description = "A Resend form on its own.", params(ResendQuery), responses((status = 200, description = "The page", body = String, content_type = "text/html")), security(()))]
 pub(super) async fn get(
     State(state): State<AppState>,
     jar: CookieJar,

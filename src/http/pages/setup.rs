@@ -119,11 +119,24 @@ pub(super) struct Trouble {
     pub(super) error: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct SetupQuery {
+    /// `totp`, `sms` or `email`; anything else shows the choice.
     method: Option<String>,
 }
 
+#[utoipa::path(get, path = "/mfa/setup", tag = "pages",
+    description = "Setting up a factor, from a recent sign-in or to finish a login under \
+        `LATCHKEY_MFA=required`. Signed out, 303 to the log-in page.",
+    params(SetupQuery),
+    responses(
+        (status = 200, description = "The page", body = String, content_type = "text/html"),
+        (status = 303, description = "Signed out: to the log-in page"),
+        (status = 403, description = "Too old a sign-in", body = String, content_type = "text/html"),
+        (status = 410, description = "The login's `mfa_token` expired", body = String, content_type = "text/html"),
+    ),
+    security(("session" = []), ("mfa_challenge" = []), ()))]
 pub(super) async fn get(
     State(state): State<AppState>,
     jar: CookieJar,

@@ -49,6 +49,8 @@ impl SignupPage {
     }
 }
 
+#[utoipa::path(get, path = "/signup", tag = "pages", description = "The sign-up page.",
+    responses((status = 200, description = "The page", body = String, content_type = "text/html")), security(()))]
 pub(super) async fn get(State(state): State<AppState>, jar: CookieJar) -> Response {
     let (jar, csrf) = csrf::ensure(&state, jar);
     (jar, render(StatusCode::OK, &SignupPage::new(&state, csrf))).into_response()

@@ -36,10 +36,11 @@ pub(in crate::http) fn page(
 ) -> Response {
     let (status, jar, title, kind, name, resend) = match outcome {
         Ok((jar, verified)) => {
-            let kind = if verified.already_verified {
-                "already_verified"
-            } else {
-                "verified"
+            let kind = match (verified.already_verified, &verified.session) {
+                (true, _) => "already_verified",
+                (false, Some(_)) => "verified",
+                // Under `LATCHKEY_MFA=required`: log in, then set up a factor.
+                (false, None) => "verified_log_in",
             };
             let name = verified.user.name.as_str().to_owned();
             (StatusCode::OK, jar, "Account verified", kind, name, None)

@@ -38,6 +38,40 @@ macro_rules! sql_audit {
                     })
                     .collect()
             }
+
+            async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
+                // Newest first to apply the limit, then turned around: the
+                // last `limit` events, read top to bottom like a log.
+                let rows = sqlx::query(
+                    "SELECT a.id, a.at, a.event, a.outcome, a.user_id, u.email, a.ip, a.user_agent, a.detail \
+                     FROM audit_log a LEFT JOIN users u ON u.id = a.user_id \
+                     WHERE ($1 IS NULL OR a.user_id = $1) AND ($2 IS NULL OR a.at >= $2) \
+                     ORDER BY a.id DESC LIMIT $3",
+                )
+                .bind(filter.user_id.map(|id| id.as_uuid()))
+                .bind(filter.since)
+                .bind(filter.limit)
+                .fetch_all(self.reader())
+                .await?;
+                let mut entries = rows
+                    .iter()
+                    .map(|row| {
+                        Ok(AuditEntry {
+                            id: row.try_get("id")?,
+                            at: row.try_get("at")?,
+                            event: row.try_get("event")?,
+                            outcome: row.try_get("outcome")?,
+                            user_id: row.try_get("user_id")?,
+                            email: row.try_get("email")?,
+                            ip: row.try_get("ip")?,
+                            user_agent: row.try_get("user_agent")?,
+                            detail: row.try_get("detail")?,
+                        })
+                    })
+                    .collect::<StoreResult<Vec<_>>>()?;
+                entries.reverse();
+                Ok(entries)
+            }
         }
     };
 }

@@ -12,6 +12,7 @@ mod keys;
 mod limits;
 mod mfa;
 mod outbox;
+mod passwords;
 mod sessions;
 mod users;
 
@@ -23,12 +24,12 @@ macro_rules! sql_common {
         use sqlx::Row as _;
         use uuid::Uuid;
 
-        use crate::audit::{AuditEvent, AuditKind, AuditRecord, Outcome, RequestMeta};
+        use crate::audit::{AuditEntry, AuditEvent, AuditKind, AuditRecord, Outcome, RequestMeta};
         use crate::domain::{DisplayName, EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus};
         use crate::store::{
-            Activation, Delivery, LimitStore, LoginFailures, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
-            NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PendingFactor, RegisterError,
-            SessionRecord, SessionStore, StoreError, StoreResult, TokenRecord, UserCredentials, UserStore,
+            Activation, AuditFilter, Delivery, LimitStore, LoginFailures, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
+            NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PasswordStore, PendingFactor, RegisterError,
+            Registration, SessionRecord, SessionStore, StoreError, StoreResult, TakenAddress, TokenRecord, UserCredentials, UserFilter, UserStore, UserSummary,
         };
 
         type DbRow = <$db as sqlx::Database>::Row;
@@ -179,6 +180,7 @@ macro_rules! sql_store {
     ($store:ty, $db:ty, skip_locked = $skip_locked:literal) => {
         $crate::store::sql::sql_common!($db);
         $crate::store::sql::sql_users!($store);
+        $crate::store::sql::sql_passwords!($store);
         $crate::store::sql::sql_sessions!($store);
         $crate::store::sql::sql_audit!($store);
         $crate::store::sql::sql_outbox!($store, $skip_locked);
@@ -193,6 +195,7 @@ pub(crate) use keys::sql_keys;
 pub(crate) use limits::sql_limits;
 pub(crate) use mfa::sql_mfa;
 pub(crate) use outbox::sql_outbox;
+pub(crate) use passwords::sql_passwords;
 pub(crate) use sessions::sql_sessions;
 pub(crate) use users::sql_users;
 pub(crate) use {sql_common, sql_store};

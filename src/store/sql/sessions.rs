@@ -63,6 +63,14 @@ macro_rules! sql_sessions {
                 Ok(revoked.rows_affected())
             }
 
+            async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+                let revoked = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL")
+                    .bind(now)
+                    .execute(self.writer())
+                    .await?;
+                Ok(revoked.rows_affected())
+            }
+
             async fn sessions_of(&self, user_id: UserId) -> StoreResult<Vec<SessionRecord>> {
                 let sql = format!(
                     "SELECT {SESSION_COLUMNS}, {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \

@@ -9,12 +9,14 @@ macro_rules! sql_users {
                 Ok(())
             }
 
-            async fn register(&self, account: &NewAccount<'_>, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> Result<(), RegisterError> {
+            async fn register(&self, account: &NewAccount<'_>, token: &NewToken, mail: &NewMessage, meta: &RequestMeta, taken: Option<&TakenAddress<'_>>) -> Result<Registration, RegisterError> {
                 let user = account.user;
                 let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
-                let inserted = sqlx::query(
+                // The unique index is the judge: of two racing sign-ups, exactly one
+                // inserts. DO NOTHING rather than an error: the transaction goes on.
+                let inserted: Option<Uuid> = sqlx::query_scalar(
                     "INSERT INTO users (id, name, email, email_key, password_hash, status, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (email_key) DO NOTHING RETURNING id",
                 )
                 .bind(user.id.as_uuid())
                 .bind(user.name.as_str())
@@ -23,20 +25,36 @@ macro_rules! sql_users {
                 .bind(account.password_hash.as_str())
                 .bind(user.status.as_str())
                 .bind(user.created_at)
-                .execute(&mut *tx)
-                .await;
-                match inserted {
-                    Ok(_) => {}
-                    // The unique index is the judge: of two racing sign-ups, exactly one wins.
-                    Err(error) if is_unique_violation(&error) => return Err(RegisterError::EmailTaken),
-                    Err(error) => return Err(StoreError::from(error).into()),
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+                if inserted.is_none() {
+                    let Some(taken) = taken else {
+                        return Err(RegisterError::EmailTaken);
+                    };
+                    // As many statements as a new account's (a lookup for the
+                    // token), so the answer takes as long.
+                    let (owner, email, status): (Uuid, String, String) =
+                        sqlx::query_as("SELECT id, email, status FROM users WHERE email_key = $1")
+                            .bind(user.email.unique_key())
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(StoreError::from)?;
+                    let owner = UserId::from_uuid(owner);
+                    let notice = if status == UserStatus::Pending.as_str() { taken.pending } else { taken.active };
+                    let notice = NewMessage { user_id: Some(owner), recipient: email, ..notice.clone() };
+                    let event = AuditEvent { user_id: Some(owner), ..taken.event.clone() };
+                    insert_audit(&mut tx, &event).await?;
+                    insert_message(&mut tx, &notice, &event.meta).await?;
+                    tx.commit().await.map_err(StoreError::from)?;
+                    return Ok(Registration::OwnerNotified(owner));
                 }
                 let registered = AuditEvent::new(user.created_at, AuditKind::UserRegistered, Outcome::Success, Some(user.id), meta);
                 insert_audit(&mut tx, &registered).await?;
                 insert_token(&mut tx, user.id, token).await?;
                 insert_message(&mut tx, mail, meta).await?;
                 tx.commit().await.map_err(StoreError::from)?;
-                Ok(())
+                Ok(Registration::Created)
             }
 
             async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<User>> {
@@ -65,6 +83,38 @@ macro_rules! sql_users {
                 rows.iter().map(user_from_row).collect()
             }
 
+            async fn user_summaries(&self, filter: &UserFilter) -> StoreResult<Vec<UserSummary>> {
+                // The page of accounts first, then their factors: a LIMIT over
+                // the join would count factors, not accounts.
+                let sql = format!(
+                    "SELECT {USER_COLUMNS}, f.kind AS factor FROM \
+                     (SELECT id, name, email, status, created_at, verified_at FROM users \
+                      WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR id < $2) \
+                      ORDER BY id DESC LIMIT $3) u \
+                     LEFT JOIN mfa_factors f ON f.user_id = u.id AND f.confirmed_at IS NOT NULL \
+                     ORDER BY u.id DESC, f.kind"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(filter.status.map(|status| status.as_str()))
+                    .bind(filter.after.map(|id| id.as_uuid()))
+                    .bind(filter.limit)
+                    .fetch_all(self.reader())
+                    .await?;
+                let mut summaries: Vec<UserSummary> = Vec::new();
+                for row in &rows {
+                    let user = user_from_row(row)?;
+                    let factor = row
+                        .try_get::<Option<String>, _>("factor")?
+                        .map(|kind| FactorKind::parse(&kind).ok_or(StoreError::Corrupt("unknown factor kind")))
+                        .transpose()?;
+                    match summaries.last_mut() {
+                        Some(last) if last.user.id == user.id => last.factors.extend(factor),
+                        _ => summaries.push(UserSummary { user, factors: factor.into_iter().collect() }),
+                    }
+                }
+                Ok(summaries)
+            }
+
             async fn token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
                 let sql = format!(
                     "SELECT t.id AS token_id, t.expires_at, t.used_at, t.revoked_at, {USER_COLUMNS} \
@@ -82,8 +132,8 @@ macro_rules! sql_users {
                 }))
             }
 
-            async fn activate(&self, token_id: Uuid, user_id: UserId, session: &NewSession, meta: &RequestMeta) -> StoreResult<Activation> {
-                let now = session.created_at;
+            async fn activate(&self, token_id: Uuid, user_id: UserId, session: Option<&NewSession>, notice: &NewMessage, meta: &RequestMeta) -> StoreResult<Activation> {
+                let now = notice.created_at;
                 let mut tx = self.writer().begin().await?;
                 // The conditional update is what makes two simultaneous clicks safe:
                 // only one of them changes a row.
@@ -100,20 +150,29 @@ macro_rules! sql_users {
                     tx.rollback().await?;
                     return Ok(if revoked.is_some() { Activation::Revoked } else { Activation::AlreadyUsed });
                 }
-                sqlx::query("UPDATE users SET status = 'active', verified_at = $1, updated_at = $1 WHERE id = $2 AND status = 'pending'")
+                let became_active = sqlx::query("UPDATE users SET status = 'active', verified_at = $1, updated_at = $1 WHERE id = $2 AND status = 'pending'")
                     .bind(now)
                     .bind(user_id.as_uuid())
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected()
+                    > 0;
                 let event = AuditEvent::new(now, AuditKind::VerificationSucceeded, Outcome::Success, Some(user_id), meta);
                 insert_audit(&mut tx, &event).await?;
-                // The first click signs the person in: one commit for all of it.
-                insert_session(&mut tx, session, meta).await?;
+                // The first click signs the person in and queues "your account is
+                // active": one commit for all of it, so a lost race sends nothing
+                // and an account is announced active once, whatever link did it.
+                if let Some(session) = session {
+                    insert_session(&mut tx, session, meta).await?;
+                }
+                if became_active {
+                    insert_message(&mut tx, notice, meta).await?;
+                }
                 tx.commit().await?;
                 Ok(Activation::Activated)
             }
 
-            async fn replace_verification(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<()> {
+            async fn replace_verification(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, event: &AuditEvent) -> StoreResult<()> {
                 let now = token.created_at;
                 let mut tx = self.writer().begin().await?;
                 sqlx::query("UPDATE verification_tokens SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL")
@@ -131,9 +190,8 @@ macro_rules! sql_users {
                 .execute(&mut *tx)
                 .await?;
                 insert_token(&mut tx, user_id, token).await?;
-                let resent = AuditEvent::new(now, AuditKind::VerificationResent, Outcome::Success, Some(user_id), meta);
-                insert_audit(&mut tx, &resent).await?;
-                insert_message(&mut tx, mail, meta).await?;
+                insert_audit(&mut tx, event).await?;
+                insert_message(&mut tx, mail, &event.meta).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -1,0 +1,271 @@
+//! A forgotten password (OWASP ASVS 5.0 6.4.1-6.4.3, NIST SP 800-63B 6.1.2.3):
+//! `POST /password/reset` emails a single-use link to an active account,
+//! `GET /password/reset?token=` shows the form without using the link (mail
+//! scanners open links), and `POST /password/reset/confirm` sets the new
+//! password with it.
+//!
+//! The request never says whether the address has an account: same status
+//! and body, and the same time (the work happens just after the answer). A pending account gets
+//! its verification link again instead (its password has never been used;
+//! what it lacks is the confirmed address). A reset does not sign in: the
+//! person logs in with the new password, and a second factor, if the
+//! account has one, is still asked for.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::link::new_link;
+use super::{FieldErrors, FlowError};
+use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
+use crate::domain::{EmailAddress, Password, ResetToken, User, UserStatus};
+use crate::limits::{FailureKey, Rule, Subject};
+use crate::mail::PasswordChange;
+use crate::state::AppState;
+use crate::store::{NewToken, TokenRecord};
+
+#[tracing::instrument(name = "request_password_reset", skip_all, fields(user.id))]
+pub async fn request_password_reset(
+    state: &AppState,
+    email: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
+    let email = match EmailAddress::parse(email.unwrap_or_default()) {
+        Ok(email) => email,
+        Err(error) => {
+            let mut errors = FieldErrors::default();
+            errors.add("email", error.code(), error.to_string());
+            return Err(FlowError::Validation(errors));
+        }
+    };
+    // Unknown and known addresses are counted alike: the answer says nothing.
+    state
+        .limits
+        .check(Rule::ResetPerIp, Subject::Ip(meta))
+        .await?;
+    state
+        .limits
+        .check(Rule::ResetPerAddress, Subject::Email(&email))
+        .await?;
+    // The answer comes now, the work just after it (bounded, like a
+    // resend's): an account costs a transaction with a token and an email,
+    // an unknown address an audit row, and the difference (about half a
+    // millisecond on PostgreSQL, measured by tests/api/timing.rs) would
+    // tell who has an account. `202` promises no delivery; a crash in
+    // between loses a link the person can ask for again.
+    let Ok(permit) = state.background.clone().acquire_owned().await else {
+        return Err(FlowError::Overloaded);
+    };
+    let (state, meta) = (state.clone(), meta.clone());
+    let span = tracing::info_span!("reset_link", user.id = tracing::field::Empty);
+    tokio::spawn(
+        async move {
+            if let Err(error) = act_on_request(&state, &email, &meta).await {
+                tracing::error!(error = %error, "could not answer a password reset request");
+            }
+            drop(permit);
+        }
+        .instrument(span),
+    );
+    Ok(())
+}
+
+/// What a reset request does once answered: a reset link for an active
+/// account, the verification link again for a pending one, an audit row
+/// for an unknown address.
+async fn act_on_request(
+    state: &AppState,
+    email: &EmailAddress,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
+    let now = state.clock.now();
+    match state.store.user_by_email(email).await? {
+        Some(user) => {
+            tracing::Span::current().record("user.id", tracing::field::display(user.id));
+            match user.status {
+                UserStatus::Active => send_reset_link(state, &user, now, meta).await?,
+                UserStatus::Pending => {
+                    let link = new_link(state, &user, now)?;
+                    let event = AuditEvent::new(
+                        now,
+                        AuditKind::VerificationResent,
+                        Outcome::Success,
+                        Some(user.id),
+                        meta,
+                    )
+                    .with_detail("asked for a password reset");
+                    state
+                        .store
+                        .replace_verification(user.id, &link.stored, &link.mail, &event)
+                        .await?;
+                    link.announce(state);
+                }
+            }
+        }
+        None => {
+            let event = AuditEvent::new(
+                now,
+                AuditKind::PasswordResetRequested,
+                Outcome::Failure,
+                None,
+                meta,
+            )
+            .with_detail("no account");
+            state.store.audit(&event).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A fresh link for `user`; every older unused one stops working. The
+/// link itself is never logged (it is a password in an email), not even
+/// without SMTP: the `.eml` file in the mail folder has it.
+async fn send_reset_link(
+    state: &AppState,
+    user: &User,
+    now: DateTime<Utc>,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
+    let token = ResetToken::generate();
+    let ttl = state.password_reset_ttl;
+    let stored = NewToken {
+        id: Uuid::now_v7(),
+        digest: token.digest(),
+        created_at: now,
+        expires_at: now
+            .checked_add_signed(TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+    };
+    let mail = state
+        .composer
+        .password_reset_email(user, &token, ttl, now)?;
+    // A recipient over their cap gets nothing; the answer is the same
+    // (`email.suppressed` in the audit trail says so).
+    state
+        .store
+        .replace_password_reset(user.id, &stored, &mail, meta)
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(())
+}
+
+/// A link that cannot be used: why (for the audit trail), whose it was,
+/// and the answer.
+struct Refusal {
+    reason: &'static str,
+    user: Option<User>,
+    error: FlowError,
+}
+
+impl Refusal {
+    fn invalid(reason: &'static str, user: Option<User>) -> Self {
+        Self {
+            reason,
+            user,
+            error: FlowError::InvalidResetLink,
+        }
+    }
+}
+
+/// The link's stored record while it can still be used, else the refusal.
+async fn usable_link(
+    state: &AppState,
+    raw_token: Option<&str>,
+) -> Result<Result<TokenRecord, Refusal>, FlowError> {
+    let Ok(token) = ResetToken::parse(raw_token.unwrap_or_default()) else {
+        return Ok(Err(Refusal::invalid("malformed link", None)));
+    };
+    let Some(record) = state.store.reset_token_by_digest(&token.digest()).await? else {
+        return Ok(Err(Refusal::invalid("unknown link", None)));
+    };
+    let user = Some(record.user.clone());
+    Ok(if record.used_at.is_some() {
+        Err(Refusal::invalid("used link", user))
+    } else if record.revoked_at.is_some() {
+        Err(Refusal::invalid("superseded link", user))
+    } else if record.user.status != UserStatus::Active {
+        Err(Refusal::invalid("account not active", user))
+    } else if state.clock.now() >= record.expires_at {
+        Err(Refusal {
+            reason: "expired link",
+            user,
+            error: FlowError::ResetLinkExpired,
+        })
+    } else {
+        Ok(record)
+    })
+}
+
+/// What the page behind the emailed link shows: the account the link is
+/// for, while it works. Reads only: opening the link uses nothing.
+pub async fn check_reset_link(
+    state: &AppState,
+    raw_token: Option<&str>,
+) -> Result<User, FlowError> {
+    match usable_link(state, raw_token).await? {
+        Ok(record) => Ok(record.user),
+        Err(refusal) => Err(refusal.error),
+    }
+}
+
+/// Sets the new password with the link: in one transaction the hash, the
+/// link used, every session ended, the audit entry and the notice email.
+/// The failed logins of the address are forgotten (its owner just proved
+/// control of the inbox, as the unlock link does).
+#[tracing::instrument(name = "reset_password", skip_all, fields(user.id))]
+pub async fn reset_password(
+    state: &AppState,
+    raw_token: Option<&str>,
+    password: &Password,
+    meta: &RequestMeta,
+) -> Result<User, FlowError> {
+    let now = state.clock.now();
+    let failed = |reason: &'static str, user: Option<&User>| {
+        AuditEvent::new(
+            now,
+            AuditKind::PasswordResetFailed,
+            Outcome::Failure,
+            user.map(|u| u.id),
+            meta,
+        )
+        .with_detail(reason)
+    };
+    let record = match usable_link(state, raw_token).await? {
+        Ok(record) => record,
+        Err(refusal) => {
+            let event = failed(refusal.reason, refusal.user.as_ref());
+            state.store.audit(&event).await?;
+            return Err(refusal.error);
+        }
+    };
+    let user = record.user;
+    tracing::Span::current().record("user.id", tracing::field::display(user.id));
+    let mut errors = FieldErrors::default();
+    for violation in state
+        .policy
+        .check(password, Some(&user.name), Some(&user.email))
+    {
+        errors.add("password", violation.code(), violation.message());
+    }
+    errors.into_result()?;
+    let hash = state.hasher.hash(password).await?;
+    let notice = state
+        .composer
+        .password_changed_email(&user, PasswordChange::Reset, meta, now)?;
+    if !state
+        .store
+        .reset_password(record.id, user.id, &hash, &notice, meta)
+        .await?
+    {
+        // Another use of the same link committed first.
+        state.store.audit(&failed("used link", Some(&user))).await?;
+        return Err(FlowError::InvalidResetLink);
+    }
+    state.mail_wake.notify_one();
+    state
+        .limits
+        .forget_login_failures(FailureKey::account(&user.email))
+        .await?;
+    tracing::info!("password reset, every session ended");
+    Ok(user)
+}

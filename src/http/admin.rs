@@ -1,0 +1,262 @@
+//! The admin API: `GET /admin/audit` and `GET /admin/users`, JSON for an
+//! operator's tools. It exists only when `LATCHKEY_ADMIN_API_KEY` is set (the
+//! router leaves the paths out otherwise, so they answer 404 like any unknown
+//! path), and every request must carry that key as `Authorization: Bearer`.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+
+use super::ApiError;
+use super::bearer::{Credential, bearer};
+use super::error::method_not_allowed;
+use super::meta::Meta;
+use super::openapi::ErrorBody;
+use super::path::ApiPath;
+use crate::domain::{FactorKind, UserId, UserStatus};
+use crate::flows::FlowError;
+use crate::flows::admin::{self, AuditQuery, UserQuery};
+use crate::state::AppState;
+
+/// The admin routes, behind the key check; none without a configured key.
+pub(super) fn routes(state: &AppState) -> Router<AppState> {
+    if state.admin_key.is_none() {
+        return Router::new();
+    }
+    Router::new()
+        // Their own 405 (the router's would replace it, outside the
+        // gate), so a wrong method too is judged after the key check:
+        // nothing answers a caller without the key.
+        .route("/admin/audit", get(audit).fallback(method_not_allowed))
+        .route("/admin/users", get(users).fallback(method_not_allowed))
+        .route(
+            "/admin/sessions",
+            delete(revoke_all).fallback(method_not_allowed),
+        )
+        .route(
+            "/admin/users/{id}/sessions",
+            delete(revoke_of).fallback(method_not_allowed),
+        )
+        .layer(middleware::from_fn_with_state(state.clone(), gate))
+}
+
+/// Checks the key before anything else and marks every answer uncacheable:
+/// they list people's addresses and where they signed in from.
+async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let authorized = match (&state.admin_key, bearer(request.headers())) {
+        (Some(key), Credential::Bearer(presented)) => key.matches(presented),
+        _ => false,
+    };
+    let mut response = if authorized {
+        next.run(request).await
+    } else {
+        // Neither the key nor the header is logged; the request span has the path.
+        tracing::info!("admin API request without the right key");
+        let error = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_admin_key",
+            "This needs the admin API key as a Bearer token.",
+        );
+        (
+            [(header::WWW_AUTHENTICATE, r#"Bearer realm="latchkey-admin""#)],
+            error,
+        )
+            .into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Strict: a misspelt parameter is a 400, not a filter silently ignored.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(super) struct AuditParams {
+    /// The account's email address.
+    user: Option<String>,
+    /// An RFC 3339 instant, or a time ago such as `30m`, `24h`, `7d`.
+    since: Option<String>,
+    /// 1 to 1000 (default 100): the newest events, oldest first.
+    limit: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(super) struct UserParams {
+    /// `pending` or `active`.
+    status: Option<String>,
+    /// The `next` of the previous page.
+    after: Option<String>,
+    /// 1 to 1000 (default 100).
+    limit: Option<String>,
+}
+
+/// How many sessions an admin request ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Revoked {
+    revoked: u64,
+}
+
+#[utoipa::path(
+    get, path = "/admin/audit", tag = "admin",
+    description = "The audit trail: the newest events (oldest first), by account and time.",
+    params(AuditParams),
+    responses(
+        (status = 200, description = "`{\"events\": [...]}`", body = Object),
+        (status = 400, description = "`invalid_query`, with `fields`", body = ErrorBody),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 404, description = "`not_found`: no admin key is configured (the admin API is absent)", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn audit(
+    State(state): State<AppState>,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(params) = params.map_err(|rejection| malformed_query(&rejection))?;
+    let query = AuditQuery::parse(
+        params.user.as_deref(),
+        params.since.as_deref(),
+        params.limit.as_deref(),
+    )
+    .map_err(query_error)?;
+    let events = admin::audit_trail(&*state.store, state.clock.now(), &query)
+        .await
+        .map_err(query_error)?;
+    Ok(Json(json!({ "events": events })))
+}
+
+/// An account as the admin API lists it.
+#[derive(Debug, Serialize)]
+struct UserRow<'a> {
+    id: UserId,
+    email: &'a str,
+    name: &'a str,
+    status: UserStatus,
+    created_at: DateTime<Utc>,
+    verified_at: Option<DateTime<Utc>>,
+    factors: Vec<&'static str>,
+}
+
+#[utoipa::path(
+    get, path = "/admin/users", tag = "admin",
+    description = "Accounts, newest first, a page at a time, with their confirmed second factors.",
+    params(UserParams),
+    responses(
+        (status = 200, description = "`{\"users\": [...], \"next\": cursor or null}`", body = Object),
+        (status = 400, description = "`invalid_query`, with `fields`", body = ErrorBody),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 404, description = "`not_found`: no admin key is configured (the admin API is absent)", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn users(
+    State(state): State<AppState>,
+    params: Result<Query<UserParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(params) = params.map_err(|rejection| malformed_query(&rejection))?;
+    let query = UserQuery::parse(
+        params.status.as_deref(),
+        params.after.as_deref(),
+        params.limit.as_deref(),
+    )
+    .map_err(query_error)?;
+    let page = admin::list_users(&*state.store, &query)
+        .await
+        .map_err(query_error)?;
+    let users: Vec<UserRow<'_>> = page
+        .users
+        .iter()
+        .map(|summary| UserRow {
+            id: summary.user.id,
+            email: summary.user.email.as_str(),
+            name: summary.user.name.as_str(),
+            status: summary.user.status,
+            created_at: summary.user.created_at,
+            verified_at: summary.user.verified_at,
+            factors: summary
+                .factors
+                .iter()
+                .map(|kind| FactorKind::as_str(*kind))
+                .collect(),
+        })
+        .collect();
+    Ok(Json(json!({ "users": users, "next": page.next })))
+}
+
+/// `DELETE /admin/sessions`: every live session of every account ends.
+#[utoipa::path(
+    delete, path = "/admin/sessions", tag = "admin",
+    description = "Ends every live session of every account, with their access tokens.",
+    responses(
+        (status = 200, description = "How many sessions ended", body = Revoked),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 404, description = "`not_found`: no admin key is configured (the admin API is absent)", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn revoke_all(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+) -> Result<Json<Revoked>, ApiError> {
+    let revoked = admin::revoke_sessions(&*state.store, state.clock.now(), None, &meta).await?;
+    Ok(Json(Revoked { revoked }))
+}
+
+/// `DELETE /admin/users/{id}/sessions`: every live session of one account
+/// ends; `404` for an id that names no account.
+#[utoipa::path(
+    delete, path = "/admin/users/{id}/sessions", tag = "admin",
+    description = "Ends every live session of one account, with their access tokens.",
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "How many sessions ended", body = Revoked),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 404, description = "`not_found`: no such account, or no admin key is configured", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn revoke_of(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Revoked>, ApiError> {
+    let id = uuid::Uuid::parse_str(&id)
+        .map(UserId::from_uuid)
+        .map_err(|_| ApiError::from(FlowError::NotFound))?;
+    let revoked = admin::revoke_sessions(&*state.store, state.clock.now(), Some(id), &meta).await?;
+    Ok(Json(Revoked { revoked }))
+}
+
+/// A query string that does not even decode: an unknown or repeated parameter.
+fn malformed_query(rejection: &QueryRejection) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+        rejection.body_text(),
+    )
+}
+
+/// Validation errors of a query are the client's: 400, not 422 (there is no
+/// body to be unprocessable).
+fn query_error(error: FlowError) -> ApiError {
+    match error {
+        FlowError::Validation(fields) => ApiError::invalid_query(fields),
+        other => other.into(),
+    }
+}

@@ -1,0 +1,106 @@
+//! What the MFA endpoints read and answer, with their OpenAPI schemas.
+//! Every request field is optional to serde: a missing one is the flow's
+//! to refuse, in our error format.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::http::views::string_enum;
+
+/// `POST /mfa/challenge`: send a login code.
+#[derive(Deserialize, ToSchema)]
+pub(in crate::http) struct ChallengeRequest {
+    /// From `POST /login`; else the `latchkey_mfa` cookie.
+    pub(super) mfa_token: Option<String>,
+    #[schema(required, nullable = false, schema_with = delivered_method)]
+    pub(super) method: Option<String>,
+}
+
+/// `POST /mfa/verify`: the login's second step.
+#[derive(Deserialize, ToSchema)]
+pub(in crate::http) struct CodeRequest {
+    /// From `POST /login`; else the `latchkey_mfa` cookie.
+    pub(super) mfa_token: Option<String>,
+    /// A TOTP code, the code sent, or a recovery code.
+    #[schema(required, nullable = false)]
+    pub(super) code: Option<String>,
+}
+
+/// `POST /mfa/totp/enroll` and `POST /mfa/email/enroll`: on the authority of
+/// a recent session, or of the enrolment `mfa_token` (body or cookie).
+#[derive(Deserialize, ToSchema)]
+pub(in crate::http) struct EnrollRequest {
+    pub(super) mfa_token: Option<String>,
+    /// The number to text, in international form (`POST /mfa/sms/enroll` only).
+    pub(super) phone: Option<String>,
+}
+
+/// `POST /mfa/{method}/confirm`: the first code of a new factor.
+#[derive(Deserialize, ToSchema)]
+pub(in crate::http) struct ConfirmRequest {
+    pub(super) mfa_token: Option<String>,
+    #[schema(required, nullable = false)]
+    pub(super) code: Option<String>,
+    /// End every other session of the account.
+    #[serde(default)]
+    pub(super) revoke_other_sessions: bool,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(in crate::http) struct RemoveQuery {
+    /// End every other session of the account.
+    #[serde(default)]
+    pub(super) revoke_other_sessions: bool,
+}
+
+fn delivered_method() -> utoipa::openapi::ObjectBuilder {
+    string_enum(&["sms", "email"])
+}
+
+fn factor_method() -> utoipa::openapi::ObjectBuilder {
+    string_enum(&["totp", "sms", "email"])
+}
+
+/// A new authenticator app: its secret three ways.
+#[derive(Serialize, ToSchema)]
+pub(in crate::http) struct TotpEnrollment {
+    /// Base32, for typing into the app.
+    pub(super) secret: String,
+    pub(super) otpauth_uri: String,
+    /// The `otpauth://` URI as a QR code.
+    pub(super) qr_svg: String,
+}
+
+/// Ten recovery codes, shown once. (No other field: that tells it from the
+/// authenticated answer in `Confirmed`.)
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(in crate::http) struct RecoveryCodes {
+    pub(super) recovery_codes: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(in crate::http) struct Factor {
+    #[schema(schema_with = factor_method)]
+    pub(super) method: &'static str,
+    /// The number codes go to (`sms` only).
+    pub(super) phone: Option<String>,
+    pub(super) confirmed_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(in crate::http) struct Factors {
+    pub(super) factors: Vec<Factor>,
+    pub(super) recovery_codes_left: i64,
+}
+
+/// A confirmed factor: its recovery codes, or (when it finished a login
+/// under `LATCHKEY_MFA=required`) the authenticated answer with them.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub(in crate::http) enum Confirmed {
+    Authenticated(crate::http::login::AuthenticatedBody),
+    Codes(RecoveryCodes),
+}

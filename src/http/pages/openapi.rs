@@ -1,0 +1,26 @@
+//! The pages' paths in the OpenAPI document (`http::openapi`): HTML, so
+//! described by status and media type only.
+
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    super::home,
+    super::signup::get,
+    super::check_inbox::get,
+    super::resend::get,
+    super::login::get,
+    super::setup::get,
+    super::dashboard::get,
+    super::manage::remove_factor,
+    super::manage::revoke_session,
+    super::password_reset::forgot,
+    super::password_reset::get,
+    super::assets::stylesheet,
+    super::assets::script,
+))]
+struct PagesDoc;
+
+pub(in crate::http) fn openapi() -> utoipa::openapi::OpenApi {
+    PagesDoc::openapi()
+}

@@ -1,0 +1,142 @@
+//! Password reset links and password changes.
+
+macro_rules! sql_passwords {
+    ($store:ty) => {
+        /// Unused reset links of the account stop working, and their unsent
+        /// emails (which would only deliver a dead link) are cancelled.
+        async fn revoke_reset_links(tx: &mut Tx<'_>, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
+            sqlx::query("UPDATE password_reset_tokens SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL")
+                .bind(now)
+                .bind(user_id.as_uuid())
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query(
+                "UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL \
+                 WHERE user_id = $1 AND kind = $2 AND status = 'pending'",
+            )
+            .bind(user_id.as_uuid())
+            .bind(crate::store::PASSWORD_RESET_MAIL)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        /// After a password changed, whatever still rests on the old one
+        /// stops working: reset links, and logins waiting for a second
+        /// factor (their password step used the old password).
+        async fn retire_password_proofs(tx: &mut Tx<'_>, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
+            revoke_reset_links(tx, user_id, now).await?;
+            sqlx::query("UPDATE mfa_challenges SET expires_at = $1 WHERE user_id = $2 AND completed_at IS NULL AND expires_at > $1")
+                .bind(now)
+                .bind(user_id.as_uuid())
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn set_password_hash(tx: &mut Tx<'_>, user_id: UserId, hash: &PasswordHash, now: DateTime<Utc>) -> StoreResult<()> {
+            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(hash.as_str())
+                .bind(now)
+                .bind(user_id.as_uuid())
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        #[async_trait]
+        impl PasswordStore for $store {
+            async fn replace_password_reset(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<Delivery> {
+                let now = token.created_at;
+                let mut tx = self.writer().begin().await?;
+                revoke_reset_links(&mut tx, user_id, now).await?;
+                sqlx::query("INSERT INTO password_reset_tokens (id, user_id, digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(token.id)
+                    .bind(user_id.as_uuid())
+                    .bind(token.digest.as_bytes())
+                    .bind(token.created_at)
+                    .bind(token.expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                let requested = AuditEvent::new(now, AuditKind::PasswordResetRequested, Outcome::Success, Some(user_id), meta);
+                insert_audit(&mut tx, &requested).await?;
+                let delivery = insert_message(&mut tx, mail, meta).await?;
+                tx.commit().await?;
+                Ok(delivery)
+            }
+
+            async fn reset_token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
+                let sql = format!(
+                    "SELECT t.id AS token_id, t.expires_at, t.used_at, t.revoked_at, {USER_COLUMNS} \
+                     FROM password_reset_tokens t JOIN users u ON u.id = t.user_id WHERE t.digest = $1"
+                );
+                let Some(row) = sqlx::query(&sql).bind(digest.as_bytes()).fetch_optional(self.reader()).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(TokenRecord {
+                    id: row.try_get("token_id")?,
+                    user: user_from_row(&row)?,
+                    expires_at: row.try_get("expires_at")?,
+                    used_at: row.try_get("used_at")?,
+                    revoked_at: row.try_get("revoked_at")?,
+                }))
+            }
+
+            async fn reset_password(&self, token_id: Uuid, user_id: UserId, hash: &PasswordHash, notice: &NewMessage, meta: &RequestMeta) -> StoreResult<bool> {
+                let now = notice.created_at;
+                let mut tx = self.writer().begin().await?;
+                // The conditional update decides concurrent uses of one link:
+                // only one of them changes a row.
+                let used = sqlx::query(
+                    "UPDATE password_reset_tokens SET used_at = $1 \
+                     WHERE id = $2 AND user_id = $3 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+                )
+                .bind(now)
+                .bind(token_id)
+                .bind(user_id.as_uuid())
+                .execute(&mut *tx)
+                .await?;
+                if used.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                set_password_hash(&mut tx, user_id, hash, now).await?;
+                retire_password_proofs(&mut tx, user_id, now).await?;
+                let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(user_id.as_uuid())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let event = AuditEvent::new(now, AuditKind::PasswordReset, Outcome::Success, Some(user_id), meta)
+                    .with_detail(format!("{ended} sessions ended"));
+                insert_audit(&mut tx, &event).await?;
+                insert_message(&mut tx, notice, meta).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn change_password(&self, user_id: UserId, hash: &PasswordHash, keep: Option<Uuid>, notice: &NewMessage, meta: &RequestMeta) -> StoreResult<()> {
+                let now = notice.created_at;
+                let mut tx = self.writer().begin().await?;
+                set_password_hash(&mut tx, user_id, hash, now).await?;
+                retire_password_proofs(&mut tx, user_id, now).await?;
+                let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR id <> $3)")
+                    .bind(now)
+                    .bind(user_id.as_uuid())
+                    .bind(keep)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let event = AuditEvent::new(now, AuditKind::PasswordChanged, Outcome::Success, Some(user_id), meta)
+                    .with_detail(format!("{ended} other sessions ended"));
+                insert_audit(&mut tx, &event).await?;
+                insert_message(&mut tx, notice, meta).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use sql_passwords;
