@@ -5,7 +5,7 @@
 
 use super::FlowError;
 use crate::audit::RequestMeta;
-use crate::domain::{DeviceToken, User, UserId};
+use crate::domain::{DeviceToken, TokenDigest, User, UserId};
 use crate::state::AppState;
 
 /// Whether the request's device cookie belongs to `user_id`.
@@ -20,37 +20,52 @@ pub async fn is_known_device(
     Ok(state.store.device_owner(device).await? == Some(user_id))
 }
 
-/// After a completed sign-in: refreshes a known device, or makes a new one
-/// and returns its cookie's token. With `announce`, a new device is also
-/// emailed to the owner (not right after sign-up, when every device is new).
-pub async fn remember_device(
+/// The device a sign-in happens on: stored with the session (in its
+/// transaction), so the next sign-in recognises it.
+#[derive(Debug)]
+pub struct Device {
+    pub digest: TokenDigest,
+    /// A browser new to the account: the cookie to give it.
+    pub new_token: Option<DeviceToken>,
+}
+
+/// The request's device if it is one of `user`'s, else a new one.
+pub async fn recognise(
     state: &AppState,
     user: &User,
     meta: &RequestMeta,
-    announce: bool,
-) -> Result<Option<DeviceToken>, FlowError> {
-    let now = state.clock.now();
-    if let Some(device) = &meta.device
+) -> Result<Device, FlowError> {
+    if let Some(digest) = meta.device
         && is_known_device(state, user.id, meta).await?
     {
-        state.store.remember_device(device, user.id, now).await?;
-        return Ok(None);
+        return Ok(Device {
+            digest,
+            new_token: None,
+        });
     }
+    Ok(new_device())
+}
+
+/// A device never seen before (the browser that signs up is the account's
+/// first, and nobody is emailed about it).
+pub fn new_device() -> Device {
     let token = DeviceToken::generate();
-    state
-        .store
-        .remember_device(&token.digest(), user.id, now)
-        .await?;
-    if announce {
-        let notice = state.composer.new_device_email(
-            user,
-            meta.ip.as_deref(),
-            meta.user_agent.as_deref(),
-            now,
-        )?;
-        // A notice: when the recipient cap holds it back, the audit trail says so.
-        state.store.enqueue(&notice, meta).await?;
-        state.mail_wake.notify_one();
+    Device {
+        digest: token.digest(),
+        new_token: Some(token),
     }
-    Ok(Some(token))
+}
+
+/// Emails the owner about a sign-in from a new device (OWASP ASVS 5.0
+/// 6.3.5); when the recipient cap holds it back, the audit trail says so.
+pub async fn announce(state: &AppState, user: &User, meta: &RequestMeta) -> Result<(), FlowError> {
+    let notice = state.composer.new_device_email(
+        user,
+        meta.ip.as_deref(),
+        meta.user_agent.as_deref(),
+        state.clock.now(),
+    )?;
+    state.store.enqueue(&notice, meta).await?;
+    state.mail_wake.notify_one();
+    Ok(())
 }

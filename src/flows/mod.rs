@@ -3,7 +3,7 @@
 
 mod access_token;
 pub mod admin;
-mod device;
+pub mod device;
 mod error;
 mod link;
 mod login;
@@ -18,7 +18,7 @@ pub mod unlock;
 mod verify;
 
 pub use access_token::{AccessIdentity, authenticate_access_token};
-pub use device::{is_known_device, remember_device};
+pub use device::is_known_device;
 pub use error::{FieldError, FieldErrors, FlowError};
 pub use login::{LoginOutcome, login};
 pub use password::check_password;

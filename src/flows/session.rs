@@ -53,9 +53,14 @@ pub async fn start_session(
     user: &User,
     meta: &RequestMeta,
 ) -> Result<StartedSession, FlowError> {
-    let (mut started, session) = new_session(state, user, state.clock.now());
+    let (mut started, mut session) = new_session(state, user, state.clock.now());
+    let device = super::device::recognise(state, user, meta).await?;
+    session.device = Some(device.digest);
     state.store.create_session(&session, meta).await?;
-    started.device = super::remember_device(state, user, meta, true).await?;
+    if let Some(token) = device.new_token {
+        super::device::announce(state, user, meta).await?;
+        started.device = Some(token);
+    }
     Ok(started)
 }
 
@@ -72,6 +77,7 @@ pub(super) fn new_session(
         digest: token.digest(),
         created_at: now,
         authenticated_at: now,
+        device: None,
         expires_at: now
             .checked_add_signed(delta(state.sessions.absolute))
             .unwrap_or(DateTime::<Utc>::MAX_UTC),

@@ -78,10 +78,15 @@ pub async fn verify_email(
     // The link proves the address, not a second factor: where every
     // account must have one, it activates and the person then logs in (and
     // enrols), instead of getting a session that skipped the factor.
-    let (mut started, session) = match state.mfa.policy {
+    let (started, session) = match state.mfa.policy {
         MfaPolicy::Required => (None, None),
         MfaPolicy::Off | MfaPolicy::Optional => {
-            let (started, session) = new_session(state, &user, now);
+            // The browser that signed up becomes the account's first known
+            // device, in the activation's transaction (no email about it).
+            let (mut started, mut session) = new_session(state, &user, now);
+            let device = super::device::new_device();
+            session.device = Some(device.digest);
+            started.device = device.new_token;
             (Some(started), Some(session))
         }
     };
@@ -94,14 +99,6 @@ pub async fn verify_email(
         Activation::Activated => {
             state.mail_wake.notify_one();
             tracing::info!("email verified, account active");
-            // The browser that signed up is the account's first known device
-            // (no email about it). Best effort: the account is active already.
-            if let Some(started) = &mut started {
-                match super::remember_device(state, &user, meta, false).await {
-                    Ok(device) => started.device = device,
-                    Err(error) => tracing::warn!(%error, "could not remember the device"),
-                }
-            }
             Ok(Verified {
                 user: activated(user, now),
                 already_verified: false,

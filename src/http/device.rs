@@ -7,8 +7,9 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use crate::domain::DeviceToken;
 use crate::state::AppState;
 
-/// A year: the point is to be recognised next time.
-const MAX_AGE_DAYS: i64 = 365;
+/// A year: the point is to be recognised next time (rows unseen for as
+/// long are pruned).
+const MAX_AGE_DAYS: i64 = crate::limits::DEVICE_DAYS;
 
 pub(crate) fn cookie_name(state: &AppState) -> &'static str {
     if state.secure_cookies {

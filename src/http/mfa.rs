@@ -119,6 +119,7 @@ async fn enrolled(
     state: &AppState,
     jar: CookieJar,
     enrolled: Enrolled,
+    meta: &crate::audit::RequestMeta,
 ) -> Result<(CookieJar, Json<Confirmed>), ApiError> {
     let codes: Vec<String> = enrolled
         .recovery_codes
@@ -127,6 +128,7 @@ async fn enrolled(
         .collect();
     Ok(match enrolled.session {
         Some((user, session)) => {
+            super::session::end_replaced(state, &jar, meta).await?;
             let (jar, Json(mut body)) = authenticated(state, jar, &user, &session).await?;
             body.recovery_codes = Some(codes);
             (jar, Json(Confirmed::Authenticated(body)))
@@ -206,7 +208,7 @@ pub(super) async fn totp_confirm(
         &meta,
     )
     .await?;
-    enrolled(&state, jar, done).await
+    enrolled(&state, jar, done, &meta).await
 }
 
 fn delivered_kind(method: &str) -> Result<FactorKind, ApiError> {
@@ -289,7 +291,7 @@ pub(super) async fn delivered_confirm(
         &meta,
     )
     .await?;
-    enrolled(&state, jar, done).await
+    enrolled(&state, jar, done, &meta).await
 }
 
 /// DELETE /mfa/{method}.

@@ -145,6 +145,10 @@ impl FailureKey {
     }
 }
 
+/// A device cookie lives a year (`http::device`); a device unseen for that
+/// long can never be presented again.
+pub const DEVICE_DAYS: i64 = 365;
+
 /// Consecutive failures older than this are forgotten, so the table cannot
 /// grow without bound under a spray of made-up addresses.
 pub const FORGET_FAILURES_AFTER: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -311,11 +315,18 @@ impl Limiter {
         }
     }
 
-    /// Deletes counters that no longer say anything.
+    /// Deletes counters that no longer say anything, devices whose cookie
+    /// has expired, and dead unlock links. Runs even with limits off: API
+    /// clients without a cookie jar leave a device row at every login.
     pub async fn prune(&self) -> Result<u64, FlowError> {
-        let now = self.clock.now().timestamp_millis();
-        let forget = now - millis(FORGET_FAILURES_AFTER);
-        Ok(self.store.prune_limits(now, forget).await?)
+        let now = self.clock.now();
+        let now_ms = now.timestamp_millis();
+        let forget = now_ms - millis(FORGET_FAILURES_AFTER);
+        let stale = now
+            .checked_sub_signed(chrono::TimeDelta::days(DEVICE_DAYS))
+            .unwrap_or(now);
+        Ok(self.store.prune_limits(now_ms, forget).await?
+            + self.store.prune_devices(stale, now).await?)
     }
 }
 

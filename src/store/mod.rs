@@ -275,6 +275,9 @@ pub trait LimitStore: Send + Sync {
     /// Deletes spent quotas, and failure counts untouched since `forget_before_ms`.
     async fn prune_limits(&self, now_ms: i64, forget_before_ms: i64) -> StoreResult<u64>;
 
+    /// Forgets devices not seen since `before`, and unlock links that expired.
+    async fn prune_devices(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64>;
+
     /// The account a device cookie belongs to.
     async fn device_owner(&self, digest: &TokenDigest) -> StoreResult<Option<UserId>>;
 
@@ -297,14 +300,6 @@ pub trait LimitStore: Send + Sync {
         digest: &TokenDigest,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserId>>;
-
-    /// Remembers (or refreshes) a device that completed a sign-in.
-    async fn remember_device(
-        &self,
-        digest: &TokenDigest,
-        user_id: UserId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
 }
 
 /// The audit trail.

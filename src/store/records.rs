@@ -106,6 +106,9 @@ pub struct NewSession {
     pub created_at: DateTime<Utc>,
     pub authenticated_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The device cookie's digest of the browser it started on: remembered
+    /// (or seen again) in the same transaction as the session.
+    pub device: Option<TokenDigest>,
 }
 
 #[derive(Debug, Clone)]

@@ -18,6 +18,7 @@ both_backends!(
     a_recipient_gets_only_a_few_messages_an_hour,
     the_switch_turns_every_limit_off,
     forwarded_for_is_believed_only_from_a_trusted_proxy,
+    pruning_forgets_spent_quotas_and_stale_devices,
 );
 
 fn quota(text: &str) -> QuotaSetting {
@@ -426,4 +427,37 @@ async fn unsafe_settings_stop_the_start() {
         let error = format!("{:#}", latchkey::App::build(&config).await.unwrap_err());
         assert!(error.contains(message), "{error}");
     }
+}
+
+/// The tables stay small: a spent quota, a device unseen for a year and an
+/// expired unlock link are deleted; a live quota is kept.
+async fn pruning_forgets_spent_quotas_and_stale_devices(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |config| {
+        config.limits.limit_resend_per_address = quota("1/1h");
+    })
+    .await;
+    app.signed_up("prune@example.com").await;
+    let login = app.login("prune@example.com", PASSWORD).await;
+    let device = set_cookie(&login, "latchkey_device").expect("a device cookie");
+    let resend = json!({ "email": "prune@example.com" });
+    app.post_json("/verify/resend", &resend).await;
+    assert_limited(app.post_json("/verify/resend", &resend).await, "spent").await;
+    assert_eq!(
+        app.state.limits.prune().await.unwrap(),
+        0,
+        "nothing is stale yet"
+    );
+    assert_limited(
+        app.post_json("/verify/resend", &resend).await,
+        "still spent",
+    )
+    .await;
+
+    app.clock.advance(Duration::from_secs(366 * 86_400));
+    let pruned = app.state.limits.prune().await.unwrap();
+    assert!(pruned >= 2, "the quota and the devices: {pruned}");
+    let digest = latchkey::domain::DeviceToken::parse(&device)
+        .unwrap()
+        .digest();
+    assert_eq!(app.store.device_owner(&digest).await.unwrap(), None);
 }

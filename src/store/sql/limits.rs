@@ -108,25 +108,18 @@ macro_rules! sql_limits {
                 Ok(owner.map(UserId::from_uuid))
             }
 
+            async fn prune_devices(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64> {
+                let devices = sqlx::query("DELETE FROM devices WHERE last_seen_at < $1").bind(before).execute(self.writer()).await?;
+                let links = sqlx::query("DELETE FROM unlock_tokens WHERE expires_at < $1").bind(now).execute(self.writer()).await?;
+                Ok(devices.rows_affected() + links.rows_affected())
+            }
+
             async fn device_owner(&self, digest: &TokenDigest) -> StoreResult<Option<UserId>> {
                 let owner: Option<Uuid> = sqlx::query_scalar("SELECT user_id FROM devices WHERE digest = $1")
                     .bind(digest.as_bytes())
                     .fetch_optional(self.reader())
                     .await?;
                 Ok(owner.map(UserId::from_uuid))
-            }
-
-            async fn remember_device(&self, digest: &TokenDigest, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO devices (digest, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3) \
-                     ON CONFLICT (digest) DO UPDATE SET last_seen_at = $3 WHERE devices.user_id = $2",
-                )
-                .bind(digest.as_bytes())
-                .bind(user_id.as_uuid())
-                .bind(now)
-                .execute(self.writer())
-                .await?;
-                Ok(())
             }
         }
     };

@@ -163,6 +163,19 @@ macro_rules! sql_common {
             .bind(meta.user_agent.as_deref())
             .execute(&mut **tx)
             .await?;
+            if let Some(device) = &session.device {
+                // A device of another account keeps its owner (the flow never
+                // names one, but the row is not this session's to take).
+                sqlx::query(
+                    "INSERT INTO devices (digest, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3) \
+                     ON CONFLICT (digest) DO UPDATE SET last_seen_at = $3 WHERE devices.user_id = $2",
+                )
+                .bind(device.as_bytes())
+                .bind(session.user_id.as_uuid())
+                .bind(session.created_at)
+                .execute(&mut **tx)
+                .await?;
+            }
             let event = AuditEvent::new(session.created_at, AuditKind::SessionStarted, Outcome::Success, Some(session.user_id), meta)
                 .with_detail(session.id.to_string());
             insert_audit(tx, &event).await
