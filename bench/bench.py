@@ -73,9 +73,9 @@ class LoginProbe:
     latency mixes the quick 503s with the admitted logins, so the probe times
     the admitted ones (status 200) on their own."""
 
-    def __init__(self, port, email, clients=4):
+    def __init__(self, port, email, device, clients=4):
         import threading
-        self.port, self.email = port, email
+        self.port, self.email, self.device = port, email, device
         self.stopped = threading.Event()
         self.samples = []
         self.lock = threading.Lock()
@@ -90,7 +90,7 @@ class LoginProbe:
         while not self.stopped.is_set():
             t0 = time.monotonic()
             try:
-                status, _, _ = request(self.port, "POST", "/login", body)
+                status, _, _ = request(self.port, "POST", "/login", body, {"Cookie": self.device})
             except OSError:
                 status = 0
             elapsed_ms = (time.monotonic() - t0) * 1000
@@ -212,6 +212,9 @@ def run_backend(backend, results):
     r["rss_idle_kib"] = rss_kib(app.pid)
 
     r["healthz"] = wrk(port, "get.lua", env={"BENCH_PATH": "/healthz"})
+    # The hashing limit right before the hashing phases, so a machine whose speed
+    # drifts (a shared VM) is compared with itself.
+    r["hash_limit"] = hashrate()
     r["register"] = wrk(port, "register.lua", env={"BENCH_RUN": backend.name})
 
     # One verified account, signed in: for login and /me.
@@ -232,8 +235,11 @@ def run_backend(backend, results):
     assert link, "no verification email"
     status, headers, _ = request(port, "GET", f"/verify?token={link.group(1)}", headers={"Accept": "application/json"})
     cookie = next(v.split(";")[0] for k, v in headers if k.lower() == "set-cookie" and "latchkey_session=" in v)
+    # Logins come from the browser that signed up, as a returning person's do:
+    # a known device (no "new sign-in" email each time).
+    device = next(v.split(";")[0] for k, v in headers if k.lower() == "set-cookie" and "latchkey_device=" in v)
 
-    r["login"] = wrk(port, "login.lua", env={"BENCH_EMAIL": email})
+    r["login"] = wrk(port, "login.lua", env={"BENCH_EMAIL": email, "BENCH_DEVICE": device})
     r["me_cookie"] = wrk(port, "get.lua", env={"BENCH_PATH": "/me", "BENCH_COOKIE": cookie})
     status, _, body = request(port, "POST", "/login", {"email": email, "password": PASSWORD})
     access_token = json.loads(body).get("access_token")
@@ -253,12 +259,12 @@ def run_backend(backend, results):
     r["outbox_per_s"] = OUTBOX_MESSAGES / (time.monotonic() - t0)
 
     # Graceful overload: 500 concurrent logins, with /me checked alongside.
-    overload_env = {"BENCH_EMAIL": email}
+    overload_env = {"BENCH_EMAIL": email, "BENCH_DEVICE": device}
     side = subprocess.Popen(
         ["wrk", "-t1", "-c4", f"-d{DURATION}s", "-s", str(write_side_script(cookie)), f"http://127.0.0.1:{port}"],
         stdout=subprocess.PIPE, text=True,
     )
-    probe = LoginProbe(port, email)
+    probe = LoginProbe(port, email, device)
     probe.start()
     r["overload_login"] = wrk(port, "login.lua", connections=500, env=overload_env)
     r["overload_admitted"] = probe.stop()
@@ -288,9 +294,10 @@ def hashrate():
     return float(out.split()[0])
 
 
-def table(limit, results):
+def table(results):
     lines = [
-        f"Hashing limit (argon2id m=19456 KiB t=2 p=1, all cores, in-process): **{limit:.1f} hashes/s**",
+        "Hashing limit: argon2id m=19456 KiB t=2 p=1 hashes/s on all cores, in-process, measured",
+        "right before each backend's hashing phases.",
         "",
         "| figure | " + " | ".join(results) + " |",
         "|---|" + "---|" * len(results),
@@ -305,8 +312,9 @@ def table(limit, results):
                 cells.append("-")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
-    row("POST /register req/s (ratio to hashing limit)", lambda r: f"{r['register']['rps']:.1f} ({r['register']['rps'] / limit:.0%})")
-    row("POST /login req/s (ratio to hashing limit)", lambda r: f"{r['login']['rps']:.1f} ({r['login']['rps'] / limit:.0%})")
+    row("hashing limit, hashes/s", lambda r: f"{r['hash_limit']:.1f}")
+    row("POST /register req/s (ratio to hashing limit)", lambda r: f"{r['register']['rps']:.1f} ({r['register']['rps'] / r['hash_limit']:.0%})")
+    row("POST /login req/s (ratio to hashing limit)", lambda r: f"{r['login']['rps']:.1f} ({r['login']['rps'] / r['hash_limit']:.0%})")
     row("GET /healthz req/s, p50 / p99 ms", lambda r: f"{r['healthz']['rps']:.0f}, {r['healthz']['p50_ms']:.2f} / {r['healthz']['p99_ms']:.2f}")
     row("GET /me (cookie) req/s, p50 / p99 ms", lambda r: f"{r['me_cookie']['rps']:.0f}, {r['me_cookie']['p50_ms']:.2f} / {r['me_cookie']['p99_ms']:.2f}")
     row("GET /me (cookie) / GET /healthz", lambda r: f"{r['me_cookie']['rps'] / r['healthz']['rps']:.0%}")
@@ -322,7 +330,6 @@ def table(limit, results):
 
 
 def main():
-    limit = hashrate()
     results = {}
     run_backend(Backend("sqlite", f"sqlite://{tempfile.mkdtemp(prefix='latchkey-bench-db-')}/bench.db"), results)
     admin = os.environ.get("LATCHKEY_TEST_DATABASE_URL")
@@ -330,12 +337,12 @@ def main():
         name = f"latchkey_bench_{secrets.token_hex(4)}"
         subprocess.run(["psql", "-q", admin, "-c", f"CREATE DATABASE {name}"], check=True)
         run_backend(Backend("postgres", admin.rsplit("/", 1)[0] + "/" + name), results)
-    out = table(limit, results)
+    out = table(results)
     print(out)
     target = ROOT / "target" / "bench"
     target.mkdir(parents=True, exist_ok=True)
     (target / "results.md").write_text(out + "\n")
-    (target / "results.json").write_text(json.dumps({"hash_limit": limit, "results": results}, indent=2))
+    (target / "results.json").write_text(json.dumps({"results": results}, indent=2))
 
 
 if __name__ == "__main__":
