@@ -9,6 +9,7 @@ both_backends!(
     sessions_end_after_idle_and_absolute_timeouts,
     an_https_public_url_gives_a_host_prefixed_secure_cookie,
     signing_in_again_ends_the_session_the_cookie_named,
+    a_link_that_signs_in_ends_the_session_the_cookie_named,
 );
 
 /// The `name=value` pair and the attributes of the session cookie set by `response`.
@@ -185,4 +186,35 @@ async fn signing_in_again_ends_the_session_the_cookie_named(backend: Backend) {
         "the replaced session ended"
     );
     assert_eq!(me(new).await.unwrap().status(), 200);
+}
+
+/// The same for the verification link: opened in a browser signed in as
+/// someone else, it replaces that session rather than leaving it behind.
+async fn a_link_that_signs_in_ends_the_session_the_cookie_named(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let old = app.signed_up("first@example.com").await;
+    let token = token_of(&app.register_and_get_link("second@example.com").await);
+    let verified = app
+        .client
+        .get(app.url(&format!("/verify?token={token}")))
+        .header("accept", "application/json")
+        .header("cookie", &old)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), 200);
+    let new = session_cookie(&verified).expect("a new session").0;
+    let me = |cookie: String| {
+        app.client
+            .get(app.url("/me"))
+            .header("cookie", cookie)
+            .send()
+    };
+    assert_eq!(
+        me(old).await.unwrap().status(),
+        401,
+        "the replaced session ended"
+    );
+    let mine = me(new).await.unwrap();
+    assert_eq!(json_body(mine).await["user"]["email"], "second@example.com");
 }
