@@ -131,6 +131,9 @@ pub(super) async fn post(
             challenge_answer(&state, jar, "mfa_required", &challenge)
         }
         LoginOutcome::EnrollmentRequired(challenge) => {
+            // Enrolment prefers a session to the challenge: one left from
+            // another account would have the factor set up for it.
+            end_replaced(&state, &jar, &meta).await?;
             challenge_answer(&state, jar, "mfa_enrollment_required", &challenge)
         }
     })

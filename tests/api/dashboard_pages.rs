@@ -397,6 +397,36 @@ async fn a_required_second_factor_is_set_up_to_finish_the_login(backend: Backend
             .unwrap()
             .contains("data-factor=\"totp\"")
     );
+    // Someone else logs in on this browser: their set-up is theirs, and the
+    // session left from the first account ends (the set-up page prefers a
+    // session to the challenge, so it would have had the factor set up).
+    app.verified("someone.else@example.com").await;
+    let first = browser
+        .cookie("latchkey_session")
+        .expect("the first account's session")
+        .to_owned();
+    let other = browser
+        .post(
+            &app,
+            "/login",
+            &[
+                ("email", "someone.else@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(see_other_path(&other), "/mfa/setup");
+    let me = app
+        .client
+        .get(app.url("/me"))
+        .header("cookie", format!("latchkey_session={first}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401, "the first account's session ended");
+    let html = browser.get(&app, "/mfa/setup").await.text().await.unwrap();
+    assert!(html.contains("Set one up to finish signing in"), "{html}");
+
     // Without a session or challenge, the set-up page sends people to log in.
     let (mut stranger, _) = Visitor::open(&app, "/login").await;
     let page = stranger.get(&app, "/mfa/setup").await;

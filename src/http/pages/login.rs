@@ -130,6 +130,11 @@ pub(in crate::http) async fn submit(
             return (jar, see_other(&state, "mfa", &[])).into_response();
         }
         Ok(LoginOutcome::EnrollmentRequired(challenge)) => {
+            // The set-up page prefers a session to the challenge: one left
+            // from another account would have the factor set up for it.
+            if let Err(error) = replace(&state, previous, &meta).await {
+                return ErrorPage::from_api(&state, &ApiError::from(error));
+            }
             let jar = jar.add(challenge_cookie(&state, &challenge));
             return (jar, see_other(&state, "mfa/setup", &[])).into_response();
         }
