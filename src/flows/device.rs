@@ -35,24 +35,29 @@ pub async fn recognise(
     user: &User,
     meta: &RequestMeta,
 ) -> Result<Device, FlowError> {
-    if let Some(digest) = meta.device
-        && is_known_device(state, user.id, meta).await?
-    {
-        return Ok(Device {
-            digest,
-            new_token: None,
-        });
+    match meta.device {
+        Some(digest) if is_known_device(state, user.id, meta).await? => Ok(Device::known(digest)),
+        _ => Ok(Device::fresh()),
     }
-    Ok(new_device())
 }
 
-/// A device never seen before (the browser that signs up is the account's
-/// first, and nobody is emailed about it).
-pub fn new_device() -> Device {
-    let token = DeviceToken::generate();
-    Device {
-        digest: token.digest(),
-        new_token: Some(token),
+impl Device {
+    /// One of the account's devices, seen again.
+    pub fn known(digest: TokenDigest) -> Self {
+        Self {
+            digest,
+            new_token: None,
+        }
+    }
+
+    /// A device never seen before (the browser that signs up is the
+    /// account's first, and nobody is emailed about it).
+    pub fn fresh() -> Self {
+        let token = DeviceToken::generate();
+        Self {
+            digest: token.digest(),
+            new_token: Some(token),
+        }
     }
 }
 

@@ -1,13 +1,14 @@
 //! POST /login: the password step. It ends in a session, or in a challenge
 //! for the second factor (or for enrolling one when the server requires it).
 
+use super::device::Device;
 use super::mfa::{self, Challenge};
-use super::{FlowError, StartedSession, is_known_device, start_session, unlock};
+use super::session::start_session_on;
+use super::{FlowError, StartedSession, is_known_device, unlock};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{EmailAddress, MfaPolicy, Password, User, UserStatus};
 use crate::limits::{FailureKey, Rule, Subject};
 use crate::state::AppState;
-use crate::store::UserCredentials;
 
 #[derive(Debug)]
 pub enum LoginOutcome {
@@ -38,7 +39,13 @@ pub async fn login(
         }
         None => None,
     };
-    let throttled = failure_key(state, email.as_ref(), credentials.as_ref(), meta).await?;
+    // Looked up once: it picks the failure count here and spares the
+    // session a second lookup below.
+    let known_device = match (&credentials, meta.device) {
+        (Some(found), Some(_)) => is_known_device(state, found.user.id, meta).await?,
+        _ => false,
+    };
+    let throttled = failure_key(email.as_ref(), known_device, meta);
     if let Some(key) = throttled {
         let attempt = state.limits.login_attempt(key).await;
         if let (Err(FlowError::LoginLocked), Some(found)) = (&attempt, &credentials) {
@@ -125,25 +132,26 @@ pub async fn login(
     )
     .with_detail("password");
     state.store.audit(&event).await?;
-    let session = start_session(state, &user, meta).await?;
+    let device = match meta.device {
+        Some(digest) if known_device => Device::known(digest),
+        _ => Device::fresh(),
+    };
+    let session = start_session_on(state, &user, meta, device).await?;
     Ok(LoginOutcome::Authenticated { user, session })
 }
 
 /// Whose consecutive failures this attempt counts against: the browser's own
 /// count when it is a known device of the account (an attacker elsewhere
 /// cannot lock it), else the address's, known or not.
-async fn failure_key(
-    state: &AppState,
+fn failure_key(
     email: Option<&EmailAddress>,
-    credentials: Option<&UserCredentials>,
+    known_device: bool,
     meta: &RequestMeta,
-) -> Result<Option<FailureKey>, FlowError> {
-    if let (Some(found), Some(device)) = (credentials, &meta.device)
-        && is_known_device(state, found.user.id, meta).await?
-    {
-        return Ok(Some(FailureKey::device(device)));
+) -> Option<FailureKey> {
+    match &meta.device {
+        Some(device) if known_device => Some(FailureKey::device(device)),
+        _ => email.map(FailureKey::account),
     }
-    Ok(email.map(FailureKey::account))
 }
 
 async fn audit_password_step(

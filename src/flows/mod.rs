@@ -3,6 +3,7 @@
 
 mod access_token;
 pub mod admin;
+mod after_answer;
 pub mod device;
 mod error;
 mod link;

@@ -12,9 +12,9 @@
 //! account has one, is still asked for.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use tracing::Instrument;
 use uuid::Uuid;
 
+use super::after_answer::{email_field, run_after_answer};
 use super::link::new_link;
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
@@ -30,14 +30,7 @@ pub async fn request_password_reset(
     email: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<(), FlowError> {
-    let email = match EmailAddress::parse(email.unwrap_or_default()) {
-        Ok(email) => email,
-        Err(error) => {
-            let mut errors = FieldErrors::default();
-            errors.add("email", error.code(), error.to_string());
-            return Err(FlowError::Validation(errors));
-        }
-    };
+    let email = email_field(email)?;
     // Unknown and known addresses are counted alike: the answer says nothing.
     state
         .limits
@@ -47,27 +40,17 @@ pub async fn request_password_reset(
         .limits
         .check(Rule::ResetPerAddress, Subject::Email(&email))
         .await?;
-    // The answer comes now, the work just after it (bounded, like a
-    // resend's): an account costs a transaction with a token and an email,
-    // an unknown address an audit row, and the difference (about half a
-    // millisecond on PostgreSQL, measured by tests/api/timing.rs) would
-    // tell who has an account. `202` promises no delivery; a crash in
-    // between loses a link the person can ask for again.
-    let Ok(permit) = state.background.clone().acquire_owned().await else {
-        return Err(FlowError::Overloaded);
-    };
-    let (state, meta) = (state.clone(), meta.clone());
-    let span = tracing::info_span!("reset_link", user.id = tracing::field::Empty);
-    tokio::spawn(
-        async move {
-            if let Err(error) = act_on_request(&state, &email, &meta).await {
-                tracing::error!(error = %error, "could not answer a password reset request");
-            }
-            drop(permit);
-        }
-        .instrument(span),
-    );
-    Ok(())
+    // The answer comes now, the work just after it (`after_answer`): an
+    // account costs a transaction with a token and an email, an unknown
+    // address an audit row, about half a millisecond less on PostgreSQL.
+    let (task_state, task_meta) = (state.clone(), meta.clone());
+    run_after_answer(
+        state,
+        tracing::info_span!("reset_link", user.id = tracing::field::Empty),
+        "could not answer a password reset request",
+        async move { act_on_request(&task_state, &email, &task_meta).await },
+    )
+    .await
 }
 
 /// What a reset request does once answered: a reset link for an active

@@ -2,42 +2,24 @@
 //! of that account stops working. The answer never says whether the address
 //! has an account, by its content or by how long it takes.
 
-use tracing::Instrument;
-
+use super::FlowError;
+use super::after_answer::{email_field, run_after_answer};
 use super::link::new_link;
-use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{EmailAddress, UserStatus};
 use crate::limits::{Rule, Subject};
 use crate::state::AppState;
 
-/// Checks the address, then answers at once: the lookup and, for a pending
-/// account, the new link happen after the answer.
-///
-/// Why not before: a pending account costs a durable write (the token, the
-/// email and their audit rows, committed with an fsync), an unknown or an
-/// active address only a read, and the difference (about a millisecond)
-/// would tell anyone timing the answer which addresses wait for
-/// verification. The answer is `202 Accepted` and promises no delivery and
-/// no durability ("if this address has an account waiting ..."), so nothing
-/// is lost by not waiting: a crash in between loses a link the person can
-/// ask for again. A failure is logged, not shown. The tasks are bounded
-/// (`AppState::background`): under a flood the answer waits for a permit,
-/// whatever the address.
+/// Checks the address and counts the limits, then answers at once: the
+/// lookup and, for a pending account, the new link happen after the answer
+/// (`after_answer`), so it takes as long whatever the address.
 #[tracing::instrument(name = "resend_verification", skip_all)]
 pub async fn resend_verification(
     state: &AppState,
     email: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<(), FlowError> {
-    let email = match EmailAddress::parse(email.unwrap_or_default()) {
-        Ok(email) => email,
-        Err(error) => {
-            let mut errors = FieldErrors::default();
-            errors.add("email", error.code(), error.to_string());
-            return Err(FlowError::Validation(errors));
-        }
-    };
+    let email = email_field(email)?;
     // Unknown and known addresses are counted alike: the answer says nothing.
     state
         .limits
@@ -47,22 +29,14 @@ pub async fn resend_verification(
         .limits
         .check(Rule::ResendPerAddress, Subject::Email(&email))
         .await?;
-    let Ok(permit) = state.background.clone().acquire_owned().await else {
-        // Closed only while shutting down.
-        return Err(FlowError::Overloaded);
-    };
-    let (state, meta) = (state.clone(), meta.clone());
-    let span = tracing::info_span!("resend_link", user.id = tracing::field::Empty);
-    tokio::spawn(
-        async move {
-            if let Err(error) = send_fresh_link(&state, &email, &meta).await {
-                tracing::error!(error = %error, "could not send a new verification link");
-            }
-            drop(permit);
-        }
-        .instrument(span),
-    );
-    Ok(())
+    let (task_state, task_meta) = (state.clone(), meta.clone());
+    run_after_answer(
+        state,
+        tracing::info_span!("resend_link", user.id = tracing::field::Empty),
+        "could not send a new verification link",
+        async move { send_fresh_link(&task_state, &email, &task_meta).await },
+    )
+    .await
 }
 
 async fn send_fresh_link(

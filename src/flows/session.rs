@@ -53,8 +53,18 @@ pub async fn start_session(
     user: &User,
     meta: &RequestMeta,
 ) -> Result<StartedSession, FlowError> {
-    let (mut started, mut session) = new_session(state, user, state.clock.now());
     let device = super::device::recognise(state, user, meta).await?;
+    start_session_on(state, user, meta, device).await
+}
+
+/// `start_session` on a device already recognised (or made).
+pub(super) async fn start_session_on(
+    state: &AppState,
+    user: &User,
+    meta: &RequestMeta,
+    device: super::device::Device,
+) -> Result<StartedSession, FlowError> {
+    let (mut started, mut session) = new_session(state, user, state.clock.now());
     session.device = Some(device.digest);
     state.store.create_session(&session, meta).await?;
     if let Some(token) = device.new_token {

@@ -84,7 +84,7 @@ pub async fn verify_email(
             // The browser that signed up becomes the account's first known
             // device, in the activation's transaction (no email about it).
             let (mut started, mut session) = new_session(state, &user, now);
-            let device = super::device::new_device();
+            let device = super::device::Device::fresh();
             session.device = Some(device.digest);
             started.device = device.new_token;
             (Some(started), Some(session))

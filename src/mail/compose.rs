@@ -7,9 +7,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 use uuid::Uuid;
 
-use crate::domain::{
-    EmailAddress, FactorKind, OneTimeCode, PhoneNumber, UnlockToken, User, VerificationToken,
-};
+use crate::domain::{OneTimeCode, PhoneNumber, User, VerificationToken};
 use crate::limits::{self, Quota};
 use crate::store::{Channel, NewMessage, RecipientLimit};
 
@@ -56,111 +54,6 @@ struct CodeHtml<'a> {
 struct CodeSms<'a> {
     code: &'a str,
     host: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "email/factor_changed/subject.txt")]
-struct FactorSubject {
-    added: bool,
-}
-
-#[derive(Template)]
-#[template(path = "email/factor_changed/body.txt")]
-struct FactorText<'a> {
-    name: &'a str,
-    method: &'a str,
-    added: bool,
-}
-
-#[derive(Template)]
-#[template(path = "email/factor_changed/body.html")]
-struct FactorHtml<'a> {
-    name: &'a str,
-    method: &'a str,
-    added: bool,
-}
-
-#[derive(Template)]
-#[template(path = "email/new_device/subject.txt")]
-struct NewDeviceSubject;
-
-#[derive(Template)]
-#[template(path = "email/new_device/body.txt")]
-struct NewDeviceText<'a> {
-    name: &'a str,
-    when: &'a str,
-    ip: &'a str,
-    agent: &'a str,
-    dashboard: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "email/new_device/body.html")]
-struct NewDeviceHtml<'a> {
-    name: &'a str,
-    when: &'a str,
-    ip: &'a str,
-    agent: &'a str,
-    dashboard: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "email/login_locked/subject.txt")]
-struct LockedSubject;
-
-#[derive(Template)]
-#[template(path = "email/login_locked/body.txt")]
-struct LockedText<'a> {
-    name: &'a str,
-    failures: u32,
-    link: &'a str,
-    valid_for: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "email/login_locked/body.html")]
-struct LockedHtml<'a> {
-    name: &'a str,
-    failures: u32,
-    link: &'a str,
-    valid_for: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "email/account_active/subject.txt")]
-struct ActiveSubject;
-
-#[derive(Template)]
-#[template(path = "email/account_active/body.txt")]
-struct ActiveText<'a> {
-    name: &'a str,
-    login: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "email/account_active/body.html")]
-struct ActiveHtml<'a> {
-    name: &'a str,
-    login: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "email/signup_attempt/subject.txt")]
-struct AttemptSubject;
-
-#[derive(Template)]
-#[template(path = "email/signup_attempt/body.txt")]
-struct AttemptText<'a> {
-    login_link: &'a str,
-    /// Set when the account waits for verification: the resend page.
-    resend_link: Option<&'a str>,
-}
-
-#[derive(Template)]
-#[template(path = "email/signup_attempt/body.html")]
-struct AttemptHtml<'a> {
-    login_link: &'a str,
-    resend_link: Option<&'a str>,
 }
 
 /// Builds outbox messages; knows the public URL links point to.
@@ -254,25 +147,6 @@ impl Composer {
         ))
     }
 
-    /// "Your account is active": queued with the activation itself, so it
-    /// is sent once, and only when the account really became active.
-    pub fn account_active_email(
-        &self,
-        user: &User,
-        now: DateTime<Utc>,
-    ) -> Result<NewMessage, askama::Error> {
-        let login = self.public_link("login");
-        let (name, login) = (user.name.as_str(), login.as_str());
-        Ok(self.email(
-            "account_active",
-            user,
-            &ActiveSubject.render()?,
-            ActiveText { name, login }.render()?,
-            ActiveHtml { name, login }.render()?,
-            now,
-        ))
-    }
-
     /// A sign-in or enrolment code sent by email.
     pub fn code_email(
         &self,
@@ -323,163 +197,36 @@ impl Composer {
         })
     }
 
-    /// "A two-factor method was added/removed" (OWASP ASVS: notify on
-    /// changes to authentication details).
-    pub fn factor_changed_email(
-        &self,
-        user: &User,
-        kind: FactorKind,
-        added: bool,
-        now: DateTime<Utc>,
-    ) -> Result<NewMessage, askama::Error> {
-        let name = user.name.as_str();
-        let method = match kind {
-            FactorKind::Totp => "authenticator app",
-            FactorKind::Sms => "text message (SMS) codes",
-            FactorKind::Email => "email codes",
-        };
-        Ok(self.email(
-            "factor_changed",
-            user,
-            &FactorSubject { added }.render()?,
-            FactorText {
-                name,
-                method,
-                added,
-            }
-            .render()?,
-            FactorHtml {
-                name,
-                method,
-                added,
-            }
-            .render()?,
-            now,
-        ))
-    }
-
-    /// "Your account was signed in to from a new device" (OWASP ASVS 5.0
-    /// 6.3.5 asks to tell people about suspicious sign-ins).
-    pub fn new_device_email(
-        &self,
-        user: &User,
-        ip: Option<&str>,
-        agent: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<NewMessage, askama::Error> {
-        let name = user.name.as_str();
-        let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
-        let ip = ip.unwrap_or("an unknown address");
-        let agent = agent.unwrap_or("unknown");
-        let dashboard = String::from(self.public_link("dashboard"));
-        Ok(self.email(
-            "new_device",
-            user,
-            &NewDeviceSubject.render()?,
-            NewDeviceText {
-                name,
-                when: &when,
-                ip,
-                agent,
-                dashboard: &dashboard,
-            }
-            .render()?,
-            NewDeviceHtml {
-                name,
-                when: &when,
-                ip,
-                agent,
-                dashboard: &dashboard,
-            }
-            .render()?,
-            now,
-        ))
-    }
-
-    /// "Sign-in was locked; here is the link that unlocks it."
-    pub fn login_locked_email(
-        &self,
-        user: &User,
-        failures: u32,
-        token: &UnlockToken,
-        valid_for: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<NewMessage, askama::Error> {
-        let name = user.name.as_str();
-        let mut link = self.public_link("login/unlock");
-        link.query_pairs_mut().append_pair("token", &token.encode());
-        let link = String::from(link);
-        let valid_for = describe(valid_for);
-        Ok(self.email(
-            "login_locked",
-            user,
-            &LockedSubject.render()?,
-            LockedText {
-                name,
-                failures,
-                link: &link,
-                valid_for: &valid_for,
-            }
-            .render()?,
-            LockedHtml {
-                name,
-                failures,
-                link: &link,
-                valid_for: &valid_for,
-            }
-            .render()?,
-            now,
-        ))
-    }
-
-    /// "Someone tried to sign up with your address": what the owner of a
-    /// taken address gets instead of a `409` the sign-up page would show
-    /// anyone (enumeration protection), with a link to log in, or for an
-    /// account still `pending` to the resend page (pre-filled). Made before
-    /// anyone knows whether the address is taken, so without the owner's
-    /// name (and never with the name just typed, a stranger's words); the
-    /// store addresses it to the owner.
-    pub fn signup_attempt_email(
-        &self,
-        email: &EmailAddress,
-        pending: bool,
-        now: DateTime<Utc>,
-    ) -> Result<NewMessage, askama::Error> {
-        let login_link = self.public_link("login");
-        let mut resend_link = self.public_link("resend");
-        resend_link
-            .query_pairs_mut()
-            .append_pair("email", email.as_str());
-        let resend_link = pending.then_some(resend_link.as_str());
-        let login_link = login_link.as_str();
-        let id = Uuid::now_v7();
-        Ok(NewMessage {
-            id,
-            channel: Channel::Email,
-            message_id: format!("<{id}@{}>", self.message_id_domain),
-            kind: "signup_attempt",
-            user_id: None,
-            recipient: email.as_str().to_owned(),
-            subject: AttemptSubject.render()?.trim().to_owned(),
-            text_body: AttemptText {
-                login_link,
-                resend_link,
-            }
-            .render()?,
-            html_body: AttemptHtml {
-                login_link,
-                resend_link,
-            }
-            .render()?,
-            created_at: now,
-            recipient_limit: self.recipient_limit(email.as_str()),
-        })
-    }
-
+    /// An email to `user` at their address.
     pub(super) fn email(
         &self,
         kind: &'static str,
         user: &User,
+        subject: &str,
+        text_body: String,
+        html_body: String,
+        now: DateTime<Utc>,
+    ) -> NewMessage {
+        let message = self.email_to(
+            kind,
+            user.email.as_str(),
+            subject,
+            text_body,
+            html_body,
+            now,
+        );
+        NewMessage {
+            user_id: Some(user.id),
+            ..message
+        }
+    }
+
+    /// An email to `recipient`, of no account yet (`email` names it),
+    /// counted against the recipient's quota.
+    pub(super) fn email_to(
+        &self,
+        kind: &'static str,
+        recipient: &str,
         subject: &str,
         text_body: String,
         html_body: String,
@@ -491,13 +238,13 @@ impl Composer {
             channel: Channel::Email,
             message_id: format!("<{id}@{}>", self.message_id_domain),
             kind,
-            user_id: Some(user.id),
-            recipient: user.email.as_str().to_owned(),
+            user_id: None,
+            recipient: recipient.to_owned(),
             subject: subject.trim().to_owned(),
             text_body,
             html_body,
             created_at: now,
-            recipient_limit: self.recipient_limit(user.email.as_str()),
+            recipient_limit: self.recipient_limit(recipient),
         }
     }
 }
@@ -520,6 +267,7 @@ pub fn describe(ttl: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::EmailAddress;
     use crate::domain::{DisplayName, UserId, UserStatus};
 
     fn user(name: &str) -> User {

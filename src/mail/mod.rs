@@ -3,6 +3,7 @@
 //! transport (`transport.rs`). A request never waits on SMTP.
 
 mod compose;
+mod notices;
 mod password;
 mod sms;
 mod transport;

@@ -1,0 +1,286 @@
+//! The notices an account's owner gets about it: active, a factor added or
+//! removed, a sign-in from a new device, sign-in locked, and someone signing
+//! up with the address (OWASP ASVS 5.0 6.3.5 and 6.3.7 ask to tell the owner
+//! about changes to authentication details and about suspicious sign-ins).
+
+use std::time::Duration;
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+
+use super::compose::{Composer, describe};
+use crate::domain::{EmailAddress, FactorKind, UnlockToken, User};
+use crate::store::NewMessage;
+
+#[derive(Template)]
+#[template(path = "email/factor_changed/subject.txt")]
+struct FactorSubject {
+    added: bool,
+}
+
+#[derive(Template)]
+#[template(path = "email/factor_changed/body.txt")]
+struct FactorText<'a> {
+    name: &'a str,
+    method: &'a str,
+    added: bool,
+}
+
+#[derive(Template)]
+#[template(path = "email/factor_changed/body.html")]
+struct FactorHtml<'a> {
+    name: &'a str,
+    method: &'a str,
+    added: bool,
+}
+
+#[derive(Template)]
+#[template(path = "email/new_device/subject.txt")]
+struct NewDeviceSubject;
+
+#[derive(Template)]
+#[template(path = "email/new_device/body.txt")]
+struct NewDeviceText<'a> {
+    name: &'a str,
+    when: &'a str,
+    ip: &'a str,
+    agent: &'a str,
+    dashboard: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/new_device/body.html")]
+struct NewDeviceHtml<'a> {
+    name: &'a str,
+    when: &'a str,
+    ip: &'a str,
+    agent: &'a str,
+    dashboard: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/login_locked/subject.txt")]
+struct LockedSubject;
+
+#[derive(Template)]
+#[template(path = "email/login_locked/body.txt")]
+struct LockedText<'a> {
+    name: &'a str,
+    failures: u32,
+    link: &'a str,
+    valid_for: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/login_locked/body.html")]
+struct LockedHtml<'a> {
+    name: &'a str,
+    failures: u32,
+    link: &'a str,
+    valid_for: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/account_active/subject.txt")]
+struct ActiveSubject;
+
+#[derive(Template)]
+#[template(path = "email/account_active/body.txt")]
+struct ActiveText<'a> {
+    name: &'a str,
+    login: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/account_active/body.html")]
+struct ActiveHtml<'a> {
+    name: &'a str,
+    login: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/signup_attempt/subject.txt")]
+struct AttemptSubject;
+
+#[derive(Template)]
+#[template(path = "email/signup_attempt/body.txt")]
+struct AttemptText<'a> {
+    login_link: &'a str,
+    /// Set when the account waits for verification: the resend page.
+    resend_link: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "email/signup_attempt/body.html")]
+struct AttemptHtml<'a> {
+    login_link: &'a str,
+    resend_link: Option<&'a str>,
+}
+
+impl Composer {
+    /// "Your account is active": queued with the activation itself, so it
+    /// is sent once, and only when the account really became active.
+    pub fn account_active_email(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let login = self.public_link("login");
+        let (name, login) = (user.name.as_str(), login.as_str());
+        Ok(self.email(
+            "account_active",
+            user,
+            &ActiveSubject.render()?,
+            ActiveText { name, login }.render()?,
+            ActiveHtml { name, login }.render()?,
+            now,
+        ))
+    }
+
+    /// "A two-factor method was added/removed" (OWASP ASVS: notify on
+    /// changes to authentication details).
+    pub fn factor_changed_email(
+        &self,
+        user: &User,
+        kind: FactorKind,
+        added: bool,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let name = user.name.as_str();
+        let method = match kind {
+            FactorKind::Totp => "authenticator app",
+            FactorKind::Sms => "text message (SMS) codes",
+            FactorKind::Email => "email codes",
+        };
+        Ok(self.email(
+            "factor_changed",
+            user,
+            &FactorSubject { added }.render()?,
+            FactorText {
+                name,
+                method,
+                added,
+            }
+            .render()?,
+            FactorHtml {
+                name,
+                method,
+                added,
+            }
+            .render()?,
+            now,
+        ))
+    }
+
+    /// "Your account was signed in to from a new device" (OWASP ASVS 5.0
+    /// 6.3.5 asks to tell people about suspicious sign-ins).
+    pub fn new_device_email(
+        &self,
+        user: &User,
+        ip: Option<&str>,
+        agent: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let name = user.name.as_str();
+        let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
+        let ip = ip.unwrap_or("an unknown address");
+        let agent = agent.unwrap_or("unknown");
+        let dashboard = String::from(self.public_link("dashboard"));
+        Ok(self.email(
+            "new_device",
+            user,
+            &NewDeviceSubject.render()?,
+            NewDeviceText {
+                name,
+                when: &when,
+                ip,
+                agent,
+                dashboard: &dashboard,
+            }
+            .render()?,
+            NewDeviceHtml {
+                name,
+                when: &when,
+                ip,
+                agent,
+                dashboard: &dashboard,
+            }
+            .render()?,
+            now,
+        ))
+    }
+
+    /// "Sign-in was locked; here is the link that unlocks it."
+    pub fn login_locked_email(
+        &self,
+        user: &User,
+        failures: u32,
+        token: &UnlockToken,
+        valid_for: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let name = user.name.as_str();
+        let mut link = self.public_link("login/unlock");
+        link.query_pairs_mut().append_pair("token", &token.encode());
+        let link = String::from(link);
+        let valid_for = describe(valid_for);
+        Ok(self.email(
+            "login_locked",
+            user,
+            &LockedSubject.render()?,
+            LockedText {
+                name,
+                failures,
+                link: &link,
+                valid_for: &valid_for,
+            }
+            .render()?,
+            LockedHtml {
+                name,
+                failures,
+                link: &link,
+                valid_for: &valid_for,
+            }
+            .render()?,
+            now,
+        ))
+    }
+
+    /// "Someone tried to sign up with your address": what the owner of a
+    /// taken address gets instead of a `409` the sign-up page would show
+    /// anyone (enumeration protection), with a link to log in, or for an
+    /// account still `pending` to the resend page (pre-filled). Made before
+    /// anyone knows whether the address is taken, so without the owner's
+    /// name (and never with the name just typed, a stranger's words); the
+    /// store addresses it to the owner.
+    pub fn signup_attempt_email(
+        &self,
+        email: &EmailAddress,
+        pending: bool,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let login_link = self.public_link("login");
+        let mut resend_link = self.public_link("resend");
+        resend_link
+            .query_pairs_mut()
+            .append_pair("email", email.as_str());
+        let resend_link = pending.then_some(resend_link.as_str());
+        let login_link = login_link.as_str();
+        Ok(self.email_to(
+            "signup_attempt",
+            email.as_str(),
+            &AttemptSubject.render()?,
+            AttemptText {
+                login_link,
+                resend_link,
+            }
+            .render()?,
+            AttemptHtml {
+                login_link,
+                resend_link,
+            }
+            .render()?,
+            now,
+        ))
+    }
+}
