@@ -30,7 +30,11 @@ pub async fn change_password(
             "Enter your current password.",
         );
     }
-    for violation in state.policy.check(new, Some(&user.name), Some(&user.email)) {
+    let verdict = state
+        .hasher
+        .assess(state.policy, new, Some(&user.name), Some(&user.email))
+        .await?;
+    for violation in verdict.violations {
         errors.add("new_password", violation.code(), violation.message());
     }
     errors.into_result()?;

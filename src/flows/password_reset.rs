@@ -224,10 +224,11 @@ pub async fn reset_password(
     let user = record.user;
     tracing::Span::current().record("user.id", tracing::field::display(user.id));
     let mut errors = FieldErrors::default();
-    for violation in state
-        .policy
-        .check(password, Some(&user.name), Some(&user.email))
-    {
+    let verdict = state
+        .hasher
+        .assess(state.policy, password, Some(&user.name), Some(&user.email))
+        .await?;
+    for violation in verdict.violations {
         errors.add("password", violation.code(), violation.message());
     }
     errors.into_result()?;

@@ -31,7 +31,11 @@ pub async fn register(
         .map_err(|error| errors.add("email", error.code(), error.to_string()))
         .ok();
     let password = input.password.unwrap_or_else(|| Password::new(""));
-    for violation in state.policy.check(&password, name.as_ref(), email.as_ref()) {
+    let verdict = state
+        .hasher
+        .assess(state.policy, &password, name.as_ref(), email.as_ref())
+        .await?;
+    for violation in verdict.violations {
         errors.add("password", violation.code(), violation.message());
     }
     let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::ApiError;
 use super::json::ApiJson;
-use super::openapi::{BadJson, NotJson, TooLarge};
+use super::openapi::{BadJson, NotJson, Overloaded, TooLarge};
 use crate::domain::Password;
 use crate::flows;
 use crate::state::AppState;
@@ -57,6 +57,7 @@ struct Problem {
         (status = 400, response = BadJson),
         (status = 413, response = TooLarge),
         (status = 415, response = NotJson),
+        (status = 503, response = Overloaded),
     ),
     security(()),
 )]
@@ -70,7 +71,8 @@ pub(super) async fn check(
         &password,
         body.name.as_deref(),
         body.email.as_deref(),
-    );
+    )
+    .await?;
     Ok(Json(Verdict {
         ok: assessment.is_acceptable(),
         score: assessment.score,

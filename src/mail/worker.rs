@@ -12,6 +12,7 @@ use lettre::message::Mailbox;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tracing::Instrument;
+use uuid::Uuid;
 
 use super::{SmsTransport, Transport};
 use crate::clock::Clock;
@@ -25,6 +26,10 @@ pub struct WorkerSettings {
     /// any SMTP conversation, so a live worker never loses its claim.
     pub lease: Duration,
     pub batch: i64,
+    /// After a pass that found mail, how long to let more gather before the
+    /// next: under a stream of sign-ups one claim and one record then serve
+    /// several messages instead of one each. Idle, mail goes out at once.
+    pub linger: Duration,
     pub first_retry: Duration,
     pub max_backoff: Duration,
     pub retry_for: Duration,
@@ -36,6 +41,7 @@ impl Default for WorkerSettings {
             poll_interval: Duration::from_secs(1),
             lease: Duration::from_secs(120),
             batch: 32,
+            linger: Duration::from_millis(50),
             first_retry: Duration::from_secs(2),
             max_backoff: Duration::from_secs(60),
             retry_for: Duration::from_secs(24 * 3600),
@@ -70,11 +76,16 @@ impl OutboxWorker {
     pub async fn run(self) {
         loop {
             let claimed = self.deliver_due().await;
-            if claimed < self.settings.batch {
-                tokio::select! {
-                    () = self.wake.notified() => {}
-                    () = tokio::time::sleep(self.settings.poll_interval) => {}
-                }
+            if claimed >= self.settings.batch {
+                continue;
+            }
+            if claimed > 0 {
+                tokio::time::sleep(self.settings.linger).await;
+                continue;
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(self.settings.poll_interval) => {}
             }
         }
     }
@@ -101,46 +112,56 @@ impl OutboxWorker {
             let span = tracing::info_span!("deliver", message.id = %message.id, attempt = message.attempts + 1);
             deliveries.spawn(async move { worker.deliver(message).await }.instrument(span));
         }
-        while deliveries.join_next().await.is_some() {}
+        let mut sent = Vec::new();
+        while let Some(outcome) = deliveries.join_next().await {
+            if let Ok(Some(id)) = outcome {
+                sent.push(id);
+            }
+        }
+        if let Err(error) = self.store.messages_sent(&sent, self.clock.now()).await {
+            // The leases run out and another pass retries; the stable
+            // Message-ID lets receivers drop the rare duplicate.
+            tracing::error!(error = %error, "cannot record the deliveries");
+        }
         claimed
     }
 
-    async fn deliver(&self, message: OutboxMessage) {
+    /// Delivers one message; returns its id when it went out, to be recorded
+    /// with the rest of the batch. A failure is recorded here, at once.
+    async fn deliver(&self, message: OutboxMessage) -> Option<Uuid> {
         let outcome = match message.channel {
             Channel::Email => self.transport.deliver(&self.from, &message).await,
             Channel::Sms => self.sms.deliver(&message).await,
         };
-        let now = self.clock.now();
-        let recorded = match outcome {
+        let error = match outcome {
             Ok(()) => {
                 tracing::info!("email delivered");
-                self.store.message_sent(message.id, now).await
+                return Some(message.id);
             }
-            Err(error) => {
-                let failures = u32::try_from(message.attempts)
-                    .unwrap_or(0)
-                    .saturating_add(1);
-                let age = (now - message.created_at).to_std().unwrap_or_default();
-                let retry_at = (!error.permanent && age < self.settings.retry_for).then(|| {
-                    now + TimeDelta::from_std(self.settings.backoff(failures))
-                        .unwrap_or(TimeDelta::MAX)
-                });
-                match retry_at {
-                    Some(at) => {
-                        tracing::warn!(error = %error, retry_at = %at, "email delivery failed; will retry");
-                    }
-                    None => tracing::error!(error = %error, "email delivery failed; giving up"),
-                }
-                self.store
-                    .message_failed(message.id, &error.reason, retry_at, now)
-                    .await
-            }
+            Err(error) => error,
         };
-        if let Err(error) = recorded {
-            // The lease runs out and another pass retries; the stable
-            // Message-ID lets receivers drop the rare duplicate.
-            tracing::error!(error = %error, "cannot record the delivery outcome");
+        let now = self.clock.now();
+        let failures = u32::try_from(message.attempts)
+            .unwrap_or(0)
+            .saturating_add(1);
+        let age = (now - message.created_at).to_std().unwrap_or_default();
+        let retry_at = (!error.permanent && age < self.settings.retry_for).then(|| {
+            now + TimeDelta::from_std(self.settings.backoff(failures)).unwrap_or(TimeDelta::MAX)
+        });
+        match retry_at {
+            Some(at) => {
+                tracing::warn!(error = %error, retry_at = %at, "email delivery failed; will retry");
+            }
+            None => tracing::error!(error = %error, "email delivery failed; giving up"),
         }
+        let recorded = self
+            .store
+            .message_failed(message.id, &error.reason, retry_at, now)
+            .await;
+        if let Err(error) = recorded {
+            tracing::error!(error = %error, "cannot record the failed delivery");
+        }
+        None
     }
 }
 

@@ -330,8 +330,9 @@ pub trait OutboxStore: Send + Sync {
         limit: i64,
     ) -> StoreResult<Vec<OutboxMessage>>;
 
-    /// The server accepted the message: record it and erase the body.
-    async fn message_sent(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    /// The server accepted these messages: record it and erase their bodies,
+    /// in one write however many there are.
+    async fn messages_sent(&self, ids: &[Uuid], now: DateTime<Utc>) -> StoreResult<()>;
 
     /// Delivery failed; try again at `retry_at`, or give up when it is `None`.
     async fn message_failed(

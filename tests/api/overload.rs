@@ -5,7 +5,10 @@ use serde_json::json;
 
 use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, json_body};
 
-both_backends!(excess_hashing_work_is_shed_with_503);
+both_backends!(
+    excess_hashing_work_is_shed_with_503,
+    password_checks_take_their_turn_on_the_hashing_pool
+);
 
 async fn excess_hashing_work_is_shed_with_503(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| {
@@ -53,4 +56,59 @@ async fn excess_hashing_work_is_shed_with_503(backend: Backend) {
     assert_eq!(app.store.users(100).await.unwrap().len(), created);
     // The service still answers.
     assert_eq!(app.get_json("/healthz").await.status(), 200);
+}
+
+/// zxcvbn's estimate is CPU work too: the strength meter's checks share the
+/// pool's admission, so a flood of them cannot stall the async runtime, and
+/// they are refused like a hash while the pool is full.
+async fn password_checks_take_their_turn_on_the_hashing_pool(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.hash_workers = Some(1);
+        config.hash_queue = 0;
+        config.argon2_memory_kib = 65_536;
+        config.argon2_iterations = 4;
+    })
+    .await;
+    let check = || {
+        let client = app.client.clone();
+        let url = app.url("/password/check");
+        async move {
+            client
+                .post(url)
+                .json(&json!({ "password": PASSWORD }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(check().await.status(), 200, "an idle pool judges at once");
+    // Probe while a slow sign-up hash holds the pool's one thread. A probe
+    // can win the thread just before the sign-up's turn and get it shed
+    // instead; then try again with another sign-up.
+    let mut refused = None;
+    for attempt in 0..5 {
+        let client = app.client.clone();
+        let url = app.url("/register");
+        let sign_up = tokio::spawn(async move {
+            client.post(url).json(&json!({ "name": "Load", "email": format!("busy{attempt}@example.com"), "password": PASSWORD })).send().await.unwrap()
+        });
+        // Its password check and quota come first; the slow hash after.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        while refused.is_none() && !sign_up.is_finished() {
+            let response = check().await;
+            if response.status() == 503 {
+                refused = Some(response);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        sign_up.await.unwrap();
+        if refused.is_some() {
+            break;
+        }
+    }
+    let refused = refused.expect("a check while the pool is full is refused");
+    assert_eq!(json_body(refused).await["error"]["code"], "overloaded");
+    let response = check().await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(json_body(response).await["ok"], true);
 }

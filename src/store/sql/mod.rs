@@ -32,6 +32,7 @@ macro_rules! sql_common {
             Registration, SessionRecord, SessionStore, StoreError, StoreResult, TakenAddress, TokenRecord, UserCredentials, UserFilter, UserStore, UserSummary,
         };
 
+        type Db = $db;
         type DbRow = <$db as sqlx::Database>::Row;
         type Tx<'c> = sqlx::Transaction<'c, $db>;
 
@@ -60,6 +61,25 @@ macro_rules! sql_common {
                 .bind(event.detail.as_deref())
                 .execute(&mut **tx)
                 .await?;
+            Ok(())
+        }
+
+        /// Several events in one statement: one round trip however many.
+        async fn insert_audits(tx: &mut Tx<'_>, events: &[AuditEvent]) -> StoreResult<()> {
+            if events.is_empty() {
+                return Ok(());
+            }
+            let mut insert = sqlx::QueryBuilder::<Db>::new("INSERT INTO audit_log (at, event, outcome, user_id, ip, user_agent, detail) ");
+            insert.push_values(events, |mut row, event| {
+                row.push_bind(event.at)
+                    .push_bind(event.kind.as_str())
+                    .push_bind(event.outcome.as_str())
+                    .push_bind(event.user_id.map(|id| id.as_uuid()))
+                    .push_bind(event.meta.ip.as_deref())
+                    .push_bind(event.meta.user_agent.as_deref())
+                    .push_bind(event.detail.as_deref());
+            });
+            insert.build().execute(&mut **tx).await?;
             Ok(())
         }
 

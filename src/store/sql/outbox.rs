@@ -46,22 +46,32 @@ macro_rules! sql_outbox {
                     .collect()
             }
 
-            async fn message_sent(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+            async fn messages_sent(&self, ids: &[Uuid], now: DateTime<Utc>) -> StoreResult<()> {
+                if ids.is_empty() {
+                    return Ok(());
+                }
                 let mut tx = self.writer().begin().await?;
                 // A message cancelled while in flight was still delivered: say so.
-                let user_id: Option<Option<Uuid>> = sqlx::query_scalar(
-                    "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, locked_until = NULL, last_error = NULL, \
-                     text_body = NULL, html_body = NULL WHERE id = $2 RETURNING user_id",
-                )
-                .bind(now)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some(user_id) = user_id {
-                    let event = AuditEvent::new(now, AuditKind::EmailSent, Outcome::Success, user_id.map(UserId::from_uuid), &RequestMeta::internal())
-                        .with_detail(id.to_string());
-                    insert_audit(&mut tx, &event).await?;
+                let mut update = sqlx::QueryBuilder::<Db>::new("UPDATE outbox SET status = 'sent', sent_at = ");
+                update.push_bind(now).push(
+                    ", attempts = attempts + 1, locked_until = NULL, last_error = NULL, text_body = NULL, html_body = NULL WHERE id IN (",
+                );
+                let mut list = update.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
                 }
+                update.push(") RETURNING id, user_id");
+                let rows = update.build().fetch_all(&mut *tx).await?;
+                let events = rows
+                    .iter()
+                    .map(|row| {
+                        let id: Uuid = row.try_get("id")?;
+                        let user_id: Option<Uuid> = row.try_get("user_id")?;
+                        Ok(AuditEvent::new(now, AuditKind::EmailSent, Outcome::Success, user_id.map(UserId::from_uuid), &RequestMeta::internal())
+                            .with_detail(id.to_string()))
+                    })
+                    .collect::<StoreResult<Vec<_>>>()?;
+                insert_audits(&mut tx, &events).await?;
                 tx.commit().await?;
                 Ok(())
             }
