@@ -180,7 +180,12 @@ def wait_for_files(folder, count, timeout=600):
 
 def run_backend(backend, results):
     work = Path(tempfile.mkdtemp(prefix=f"latchkey-bench-{backend.name}-"))
-    sink_dir = work / "sink"
+    # The sink stands in for a mail server on another machine: its files go
+    # to memory (/dev/shm) when there is one, so creating 1,300 files a
+    # second on disk (0.5 ms of kernel time each, measured) is not charged
+    # to the two cores latchkey is measured on. The database stays on disk.
+    shm = Path("/dev/shm")
+    sink_dir = Path(tempfile.mkdtemp(prefix="latchkey-sink-", dir=shm if shm.is_dir() else None)) / "sink"
     sink_port, port = free_port(), free_port()
     sink = subprocess.Popen([str(RELEASE / "examples" / "smtp_sink"), f"127.0.0.1:{sink_port}", str(sink_dir)])
     env = {
@@ -212,10 +217,14 @@ def run_backend(backend, results):
     r["rss_idle_kib"] = rss_kib(app.pid)
 
     r["healthz"] = wrk(port, "get.lua", env={"BENCH_PATH": "/healthz"})
-    # The hashing limit right before the hashing phases, so a machine whose speed
-    # drifts (a shared VM) is compared with itself.
-    r["hash_limit"] = hashrate()
+    # The hashing limit measured right before and right after the sign-up
+    # phase, and their mean: the speed of a shared VM drifts by several
+    # percent within minutes, and a phase is compared with its own minutes.
+    before_register = hashrate()
     r["register"] = wrk(port, "register.lua", env={"BENCH_RUN": backend.name})
+    after_register = hashrate()
+    r["hash_limit"] = (before_register + after_register) / 2
+    r["hash_limit_spread"] = [before_register, after_register]
 
     # One verified account, signed in: for login and /me.
     email = f"bench.{secrets.token_hex(4)}@example.com"
@@ -240,6 +249,8 @@ def run_backend(backend, results):
     device = next(v.split(";")[0] for k, v in headers if k.lower() == "set-cookie" and "latchkey_device=" in v)
 
     r["login"] = wrk(port, "login.lua", env={"BENCH_EMAIL": email, "BENCH_DEVICE": device})
+    after_login = hashrate()
+    r["login_hash_limit"] = (after_register + after_login) / 2
     r["me_cookie"] = wrk(port, "get.lua", env={"BENCH_PATH": "/me", "BENCH_COOKIE": cookie})
     status, _, body = request(port, "POST", "/login", {"email": email, "password": PASSWORD})
     access_token = json.loads(body).get("access_token")
@@ -278,6 +289,7 @@ def run_backend(backend, results):
     sink.terminate()
     sink.wait()
     shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(sink_dir.parent, ignore_errors=True)
 
 
 def write_side_script(cookie):
@@ -296,8 +308,9 @@ def hashrate():
 
 def table(results):
     lines = [
-        "Hashing limit: argon2id m=19456 KiB t=2 p=1 hashes/s on all cores, in-process, measured",
-        "right before each backend's hashing phases.",
+        "Hashing limit: argon2id m=19456 KiB t=2 p=1 hashes/s on all cores, in-process, each thread",
+        "reusing its memory as latchkey's pool does; measured before and after each hashing phase",
+        "(the mean is the phase's limit).",
         "",
         "| figure | " + " | ".join(results) + " |",
         "|---|" + "---|" * len(results),
@@ -312,9 +325,10 @@ def table(results):
                 cells.append("-")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
-    row("hashing limit, hashes/s", lambda r: f"{r['hash_limit']:.1f}")
+    row("hashing limit around sign-up (before / after), hashes/s", lambda r: f"{r['hash_limit']:.1f} ({r['hash_limit_spread'][0]:.1f} / {r['hash_limit_spread'][1]:.1f})")
     row("POST /register req/s (ratio to hashing limit)", lambda r: f"{r['register']['rps']:.1f} ({r['register']['rps'] / r['hash_limit']:.0%})")
-    row("POST /login req/s (ratio to hashing limit)", lambda r: f"{r['login']['rps']:.1f} ({r['login']['rps'] / r['hash_limit']:.0%})")
+    row("hashing limit around login, hashes/s", lambda r: f"{r['login_hash_limit']:.1f}")
+    row("POST /login req/s (ratio to hashing limit)", lambda r: f"{r['login']['rps']:.1f} ({r['login']['rps'] / r['login_hash_limit']:.0%})")
     row("GET /healthz req/s, p50 / p99 ms", lambda r: f"{r['healthz']['rps']:.0f}, {r['healthz']['p50_ms']:.2f} / {r['healthz']['p99_ms']:.2f}")
     row("GET /me (cookie) req/s, p50 / p99 ms", lambda r: f"{r['me_cookie']['rps']:.0f}, {r['me_cookie']['p50_ms']:.2f} / {r['me_cookie']['p99_ms']:.2f}")
     row("GET /me (cookie) / GET /healthz", lambda r: f"{r['me_cookie']['rps'] / r['healthz']['rps']:.0%}")

@@ -44,15 +44,13 @@ macro_rules! sql_users {
                     let notice = if status == UserStatus::Pending.as_str() { taken.pending } else { taken.active };
                     let notice = NewMessage { user_id: Some(owner), recipient: email, ..notice.clone() };
                     let event = AuditEvent { user_id: Some(owner), ..taken.event.clone() };
-                    insert_audit(&mut tx, &event).await?;
-                    insert_message(&mut tx, &notice, &event.meta).await?;
+                    insert_message_with(&mut tx, &notice, &event.meta, Some(&event)).await?;
                     tx.commit().await.map_err(StoreError::from)?;
                     return Ok(Registration::OwnerNotified(owner));
                 }
                 let registered = AuditEvent::new(user.created_at, AuditKind::UserRegistered, Outcome::Success, Some(user.id), meta);
-                insert_audit(&mut tx, &registered).await?;
                 insert_token(&mut tx, user.id, token).await?;
-                insert_message(&mut tx, mail, meta).await?;
+                insert_message_with(&mut tx, mail, meta, Some(&registered)).await?;
                 tx.commit().await.map_err(StoreError::from)?;
                 Ok(Registration::Created)
             }
