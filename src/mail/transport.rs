@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::store::OutboxMessage;
@@ -103,7 +104,13 @@ impl Transport {
                         .to_owned(),
                 )
             })?;
-        Ok(Self::Smtp(builder.timeout(Some(SMTP_TIMEOUT)).build()))
+        let pool = PoolConfig::new().max_size(super::DELIVERIES_AT_ONCE);
+        Ok(Self::Smtp(
+            builder
+                .timeout(Some(SMTP_TIMEOUT))
+                .pool_config(pool)
+                .build(),
+        ))
     }
 
     pub fn is_file(&self) -> bool {

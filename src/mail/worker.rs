@@ -40,7 +40,7 @@ impl Default for WorkerSettings {
         Self {
             poll_interval: Duration::from_secs(1),
             lease: Duration::from_secs(120),
-            batch: 32,
+            batch: i64::from(super::DELIVERIES_AT_ONCE),
             linger: Duration::from_millis(50),
             first_retry: Duration::from_secs(2),
             max_backoff: Duration::from_secs(60),
