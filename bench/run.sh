@@ -14,5 +14,5 @@ for tool in sqlite3 psql; do
     fi
 done
 cargo build --release --locked --bin latchkey --example hashrate --example smtp_sink
-source scripts/pg.sh
+PG_DURABLE=1 source scripts/pg.sh
 python3 bench/bench.py

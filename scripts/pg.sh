@@ -21,9 +21,15 @@ fi
 
 "${as_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust --no-sync >"$pg_dir/initdb.log" 2>&1 \
     || { cat "$pg_dir/initdb.log" >&2; exit 1; }
-# fsync off: this server's data is thrown away at exit anyway.
+# For the tests, fsync off: this server's data is thrown away at exit anyway.
+# The benchmark sets PG_DURABLE=1 and keeps PostgreSQL's durable defaults, so
+# its figures include a flushed commit, as SQLite's (synchronous=FULL) do.
+pg_opts="-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=400"
+if [ "${PG_DURABLE:-}" != 1 ]; then
+    pg_opts="$pg_opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
 "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
-    -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
+    -o "$pg_opts" \
     start >/dev/null || { cat "$pg_dir/server.log" >&2; exit 1; }
 
 stop_test_postgres() {
