@@ -1,6 +1,7 @@
 //! More sign-ups than the hashing pool can take: the excess is refused at
 //! once with 503 `overloaded` and `Retry-After`, nothing else breaks.
 
+use latchkey::Config;
 use serde_json::json;
 
 use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, json_body};
@@ -10,15 +11,17 @@ both_backends!(
     password_checks_take_their_turn_on_the_hashing_pool
 );
 
+/// One pool thread with room for `queue` waiting jobs, and a deliberately
+/// slow hash, so the pool fills.
+fn one_slow_hashing_thread(config: &mut Config, queue: usize) {
+    config.hash_workers = Some(1);
+    config.hash_queue = queue;
+    config.argon2_memory_kib = 65_536;
+    config.argon2_iterations = 4;
+}
+
 async fn excess_hashing_work_is_shed_with_503(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config| {
-        config.hash_workers = Some(1);
-        config.hash_queue = 1;
-        // A deliberately slow hash so the queue fills.
-        config.argon2_memory_kib = 65_536;
-        config.argon2_iterations = 4;
-    })
-    .await;
+    let app = TestApp::spawn_with(backend, |config| one_slow_hashing_thread(config, 1)).await;
     let requests: Vec<_> = (0..12)
         .map(|i| {
             let client = app.client.clone();
@@ -62,13 +65,7 @@ async fn excess_hashing_work_is_shed_with_503(backend: Backend) {
 /// pool's admission, so a flood of them cannot stall the async runtime, and
 /// they are refused like a hash while the pool is full.
 async fn password_checks_take_their_turn_on_the_hashing_pool(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config| {
-        config.hash_workers = Some(1);
-        config.hash_queue = 0;
-        config.argon2_memory_kib = 65_536;
-        config.argon2_iterations = 4;
-    })
-    .await;
+    let app = TestApp::spawn_with(backend, |config| one_slow_hashing_thread(config, 0)).await;
     let check = || {
         let client = app.client.clone();
         let url = app.url("/password/check");

@@ -51,17 +51,7 @@ macro_rules! sql_common {
         }
 
         async fn insert_audit(tx: &mut Tx<'_>, event: &AuditEvent) -> StoreResult<()> {
-            sqlx::query("INSERT INTO audit_log (at, event, outcome, user_id, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(event.at)
-                .bind(event.kind.as_str())
-                .bind(event.outcome.as_str())
-                .bind(event.user_id.map(|id| id.as_uuid()))
-                .bind(event.meta.ip.as_deref())
-                .bind(event.meta.user_agent.as_deref())
-                .bind(event.detail.as_deref())
-                .execute(&mut **tx)
-                .await?;
-            Ok(())
+            insert_audits(tx, std::slice::from_ref(event)).await
         }
 
         /// Several events in one statement: one round trip however many.
@@ -104,35 +94,39 @@ macro_rules! sql_common {
         /// `insert_message`, writing the caller's own audit event `also` in
         /// the same statement as the message's: one round trip fewer.
         async fn insert_message_with(tx: &mut Tx<'_>, mail: &NewMessage, meta: &RequestMeta, also: Option<&AuditEvent>) -> StoreResult<Delivery> {
-            if let Some(limit) = &mail.recipient_limit {
-                let now = mail.created_at.timestamp_millis();
-                if take_quota_in(&mut **tx, &limit.key, now, limit.quota.interval_ms(), limit.quota.period_ms()).await?.is_some() {
-                    let event = AuditEvent::new(mail.created_at, AuditKind::EmailSuppressed, Outcome::Failure, mail.user_id, meta)
-                        .with_detail(format!("{} {}: recipient quota spent", mail.kind, mail.id));
-                    insert_audits(tx, &[also.cloned(), Some(event)].into_iter().flatten().collect::<Vec<_>>()).await?;
-                    return Ok(Delivery::Suppressed);
+            let suppressed = match &mail.recipient_limit {
+                Some(limit) => {
+                    let now = mail.created_at.timestamp_millis();
+                    take_quota_in(&mut **tx, &limit.key, now, limit.quota.interval_ms(), limit.quota.period_ms()).await?.is_some()
                 }
-            }
-            sqlx::query(
-                "INSERT INTO outbox (id, message_id, kind, user_id, recipient, subject, text_body, html_body, status, attempts, created_at, next_attempt_at, channel) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9, $10)",
-            )
-            .bind(mail.id)
-            .bind(&mail.message_id)
-            .bind(mail.kind)
-            .bind(mail.user_id.map(|id| id.as_uuid()))
-            .bind(&mail.recipient)
-            .bind(&mail.subject)
-            .bind(&mail.text_body)
-            .bind(&mail.html_body)
-            .bind(mail.created_at)
-            .bind(mail.channel.as_str())
-            .execute(&mut **tx)
-            .await?;
-            let event = AuditEvent::new(mail.created_at, AuditKind::EmailQueued, Outcome::Success, mail.user_id, meta)
-                .with_detail(format!("{} {}", mail.kind, mail.id));
-            insert_audits(tx, &[also.cloned(), Some(event)].into_iter().flatten().collect::<Vec<_>>()).await?;
-            Ok(Delivery::Queued)
+                None => false,
+            };
+            let event = if suppressed {
+                AuditEvent::new(mail.created_at, AuditKind::EmailSuppressed, Outcome::Failure, mail.user_id, meta)
+                    .with_detail(format!("{} {}: recipient quota spent", mail.kind, mail.id))
+            } else {
+                sqlx::query(
+                    "INSERT INTO outbox (id, message_id, kind, user_id, recipient, subject, text_body, html_body, status, attempts, created_at, next_attempt_at, channel) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9, $10)",
+                )
+                .bind(mail.id)
+                .bind(&mail.message_id)
+                .bind(mail.kind)
+                .bind(mail.user_id.map(|id| id.as_uuid()))
+                .bind(&mail.recipient)
+                .bind(&mail.subject)
+                .bind(&mail.text_body)
+                .bind(&mail.html_body)
+                .bind(mail.created_at)
+                .bind(mail.channel.as_str())
+                .execute(&mut **tx)
+                .await?;
+                AuditEvent::new(mail.created_at, AuditKind::EmailQueued, Outcome::Success, mail.user_id, meta)
+                    .with_detail(format!("{} {}", mail.kind, mail.id))
+            };
+            let events: Vec<AuditEvent> = also.cloned().into_iter().chain([event]).collect();
+            insert_audits(tx, &events).await?;
+            Ok(if suppressed { Delivery::Suppressed } else { Delivery::Queued })
         }
 
         /// Requests are timed before they reach the database, so concurrent
