@@ -131,12 +131,11 @@ pub async fn login(
         meta,
     )
     .with_detail("password");
-    state.store.audit(&event).await?;
     let device = match meta.device {
         Some(digest) if known_device => Device::known(digest),
         _ => Device::fresh(),
     };
-    let session = start_session_on(state, &user, meta, device).await?;
+    let session = start_session_on(state, &user, meta, device, Some(&event)).await?;
     Ok(LoginOutcome::Authenticated { user, session })
 }
 

@@ -47,26 +47,30 @@ pub struct StartedSession {
 }
 
 /// A new session for `user`, with a fresh id: ids are never reused, so a
-/// session fixed before sign-in is worthless after it.
+/// session fixed before sign-in is worthless after it. `proof`, the entry of
+/// what earned it, is written in the session's transaction.
 pub async fn start_session(
     state: &AppState,
     user: &User,
     meta: &RequestMeta,
+    proof: Option<&AuditEvent>,
 ) -> Result<StartedSession, FlowError> {
     let device = super::device::recognise(state, user, meta).await?;
-    start_session_on(state, user, meta, device).await
+    start_session_on(state, user, meta, device, proof).await
 }
 
-/// `start_session` on a device already recognised (or made).
+/// `start_session` on a device already recognised (or made), recording
+/// `proof`, what earned the session, in the same transaction.
 pub(super) async fn start_session_on(
     state: &AppState,
     user: &User,
     meta: &RequestMeta,
     device: super::device::Device,
+    proof: Option<&AuditEvent>,
 ) -> Result<StartedSession, FlowError> {
     let (mut started, mut session) = new_session(state, user, state.clock.now());
     session.device = Some(device.digest);
-    state.store.create_session(&session, meta).await?;
+    state.store.create_session(&session, meta, proof).await?;
     if let Some(token) = device.new_token {
         super::device::announce(state, user, meta).await?;
         started.device = Some(token);

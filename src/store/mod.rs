@@ -196,8 +196,15 @@ pub trait PasswordStore: Send + Sync {
 /// Server-side sessions, looked up by the digest of the cookie's secret.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Stores the session and its `session.started` audit entry together.
-    async fn create_session(&self, session: &NewSession, meta: &RequestMeta) -> StoreResult<()>;
+    /// Stores the session and its `session.started` audit entry together,
+    /// after `proof`, the entry of what earned the session, when given: a
+    /// sign-in is never recorded without its session, nor the reverse.
+    async fn create_session(
+        &self,
+        session: &NewSession,
+        meta: &RequestMeta,
+        proof: Option<&AuditEvent>,
+    ) -> StoreResult<()>;
 
     /// The session and its account, whatever its state; the caller judges expiry.
     async fn session_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<SessionRecord>>;

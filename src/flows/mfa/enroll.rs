@@ -314,7 +314,7 @@ async fn finish(
             if !state.store.complete_challenge(challenge.id, now).await? {
                 return Err(FlowError::MfaExpired);
             }
-            Some((user.clone(), start_session(state, user, meta).await?))
+            Some((user.clone(), start_session(state, user, meta, None).await?))
         }
     };
     Ok(Enrolled {

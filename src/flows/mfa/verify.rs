@@ -64,8 +64,7 @@ pub async fn verify_login_code(
         meta,
     )
     .with_detail(method);
-    state.store.audit(&event).await?;
-    let session = start_session(state, &user, meta).await?;
+    let session = start_session(state, &user, meta, Some(&event)).await?;
     Ok((user, session))
 }
 

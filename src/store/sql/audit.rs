@@ -5,9 +5,10 @@ macro_rules! sql_audit {
         #[async_trait]
         impl AuditStore for $store {
             async fn audit(&self, event: &AuditEvent) -> StoreResult<()> {
-                let mut tx = self.writer().begin().await?;
-                insert_audit(&mut tx, event).await?;
-                tx.commit().await?;
+                // One statement commits by itself: no BEGIN and COMMIT round trips.
+                if let Some(mut insert) = audits_insert(std::slice::from_ref(event)) {
+                    insert.build().execute(self.writer()).await?;
+                }
                 Ok(())
             }
 

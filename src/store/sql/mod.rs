@@ -56,8 +56,16 @@ macro_rules! sql_common {
 
         /// Several events in one statement: one round trip however many.
         async fn insert_audits(tx: &mut Tx<'_>, events: &[AuditEvent]) -> StoreResult<()> {
+            if let Some(mut insert) = audits_insert(events) {
+                insert.build().execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
+        /// The one INSERT for `events`; `None` when there are none.
+        fn audits_insert(events: &[AuditEvent]) -> Option<sqlx::QueryBuilder<'_, Db>> {
             if events.is_empty() {
-                return Ok(());
+                return None;
             }
             let mut insert = sqlx::QueryBuilder::<Db>::new("INSERT INTO audit_log (at, event, outcome, user_id, ip, user_agent, detail) ");
             insert.push_values(events, |mut row, event| {
@@ -69,8 +77,7 @@ macro_rules! sql_common {
                     .push_bind(event.meta.user_agent.as_deref())
                     .push_bind(event.detail.as_deref());
             });
-            insert.build().execute(&mut **tx).await?;
-            Ok(())
+            Some(insert)
         }
 
         async fn insert_token(tx: &mut Tx<'_>, user_id: UserId, token: &NewToken) -> StoreResult<()> {
@@ -168,7 +175,9 @@ macro_rules! sql_common {
         }
 
         /// A session row and its audit entry, in the caller's transaction.
-        async fn insert_session(tx: &mut Tx<'_>, session: &NewSession, meta: &RequestMeta) -> StoreResult<()> {
+        /// The session, its device, and its `session.started` entry, after
+        /// `proof` (the event that earned it) when there is one.
+        async fn insert_session(tx: &mut Tx<'_>, session: &NewSession, meta: &RequestMeta, proof: Option<&AuditEvent>) -> StoreResult<()> {
             sqlx::query(
                 "INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent) \
                  VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
@@ -196,9 +205,10 @@ macro_rules! sql_common {
                 .execute(&mut **tx)
                 .await?;
             }
-            let event = AuditEvent::new(session.created_at, AuditKind::SessionStarted, Outcome::Success, Some(session.user_id), meta)
+            let started = AuditEvent::new(session.created_at, AuditKind::SessionStarted, Outcome::Success, Some(session.user_id), meta)
                 .with_detail(session.id.to_string());
-            insert_audit(tx, &event).await
+            let events: Vec<AuditEvent> = proof.cloned().into_iter().chain([started]).collect();
+            insert_audits(tx, &events).await
         }
 
         fn is_unique_violation(error: &sqlx::Error) -> bool {

@@ -21,9 +21,9 @@ macro_rules! sql_sessions {
 
         #[async_trait]
         impl SessionStore for $store {
-            async fn create_session(&self, session: &NewSession, meta: &RequestMeta) -> StoreResult<()> {
+            async fn create_session(&self, session: &NewSession, meta: &RequestMeta, proof: Option<&AuditEvent>) -> StoreResult<()> {
                 let mut tx = self.writer().begin().await?;
-                insert_session(&mut tx, session, meta).await?;
+                insert_session(&mut tx, session, meta, proof).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -156,12 +156,12 @@ macro_rules! sql_users {
                     .rows_affected()
                     > 0;
                 let event = AuditEvent::new(now, AuditKind::VerificationSucceeded, Outcome::Success, Some(user_id), meta);
-                insert_audit(&mut tx, &event).await?;
                 // The first click signs the person in and queues "your account is
                 // active": one commit for all of it, so a lost race sends nothing
                 // and an account is announced active once, whatever link did it.
-                if let Some(session) = session {
-                    insert_session(&mut tx, session, meta).await?;
+                match session {
+                    Some(session) => insert_session(&mut tx, session, meta, Some(&event)).await?,
+                    None => insert_audit(&mut tx, &event).await?,
                 }
                 if became_active {
                     insert_message(&mut tx, notice, meta).await?;
