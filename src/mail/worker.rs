@@ -28,7 +28,8 @@ pub struct WorkerSettings {
     pub batch: i64,
     /// After a pass that found mail, how long to let more gather before the
     /// next: under a stream of sign-ups one claim and one record then serve
-    /// several messages instead of one each. Idle, mail goes out at once.
+    /// a full batch instead of a few messages. Idle, mail goes out at once;
+    /// under load a message waits at most this much longer.
     pub linger: Duration,
     pub first_retry: Duration,
     pub max_backoff: Duration,
@@ -41,7 +42,7 @@ impl Default for WorkerSettings {
             poll_interval: Duration::from_secs(1),
             lease: Duration::from_secs(120),
             batch: i64::from(super::DELIVERIES_AT_ONCE),
-            linger: Duration::from_millis(50),
+            linger: Duration::from_millis(250),
             first_retry: Duration::from_secs(2),
             max_backoff: Duration::from_secs(60),
             retry_for: Duration::from_secs(24 * 3600),
