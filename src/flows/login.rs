@@ -4,7 +4,7 @@
 use super::device::Device;
 use super::mfa::{self, Challenge};
 use super::session::start_session_on;
-use super::{FlowError, StartedSession, is_known_device, unlock};
+use super::{FlowError, StartedSession, unlock};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{EmailAddress, MfaPolicy, Password, User, UserStatus};
 use crate::limits::{FailureKey, Rule, Subject};
@@ -31,20 +31,22 @@ pub async fn login(
         .check(Rule::LoginPerIp, Subject::Ip(meta))
         .await?;
     let email = EmailAddress::parse(email.unwrap_or_default()).ok();
-    let credentials = match &email {
+    let record = match &email {
         Some(email) => {
             let account = Subject::Email(email);
             state.limits.check(Rule::LoginPerAccount, account).await?;
-            state.store.credentials_by_email(email).await?
+            state
+                .store
+                .login_record(email, meta.device.as_ref())
+                .await?
         }
         None => None,
     };
-    // Looked up once: it picks the failure count here and spares the
-    // session a second lookup below.
-    let known_device = match (&credentials, meta.device) {
-        (Some(found), Some(_)) => is_known_device(state, found.user.id, meta).await?,
-        _ => false,
-    };
+    // Looked up once, with the credentials: it picks the failure count here
+    // and spares the session a second lookup below.
+    let known_device = record.as_ref().is_some_and(|found| found.known_device);
+    let has_second_factor = record.as_ref().is_some_and(|found| found.has_second_factor);
+    let credentials = record.map(|found| found.credentials);
     let throttled = failure_key(email.as_ref(), known_device, meta);
     if let Some(key) = throttled {
         let attempt = state.limits.login_attempt(key).await;
@@ -102,7 +104,11 @@ pub async fn login(
     }
 
     if state.mfa.policy != MfaPolicy::Off {
-        let methods = mfa::login_methods(state, &user).await?;
+        let methods = if has_second_factor {
+            mfa::login_methods(state, &user).await?
+        } else {
+            Vec::new()
+        };
         if !methods.is_empty() {
             let challenge =
                 mfa::open_challenge(state, &user, crate::store::ChallengePurpose::Login, methods)

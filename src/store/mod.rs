@@ -14,9 +14,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use records::{
-    AuditFilter, ChallengePurpose, ChallengeRecord, Channel, Delivery, FactorRecord, NewAccount,
-    NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxSummary, PendingFactor,
-    RecipientLimit, SessionRecord, TokenRecord, UserCredentials, UserFilter, UserSummary,
+    AuditFilter, ChallengePurpose, ChallengeRecord, Channel, Delivery, FactorRecord, LoginRecord,
+    NewAccount, NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxSummary,
+    PendingFactor, RecipientLimit, SessionRecord, TokenRecord, UserCredentials, UserFilter,
+    UserSummary,
 };
 pub use records::{NewSigningKey, SigningKeyRecord};
 
@@ -112,6 +113,14 @@ pub trait UserStore: Send + Sync {
         &self,
         email: &EmailAddress,
     ) -> StoreResult<Option<UserCredentials>>;
+
+    /// The credentials of `email`'s account with what else a sign-in asks
+    /// about it; `device` is the digest of the browser's device cookie.
+    async fn login_record(
+        &self,
+        email: &EmailAddress,
+        device: Option<&TokenDigest>,
+    ) -> StoreResult<Option<LoginRecord>>;
 
     async fn users(&self, limit: i64) -> StoreResult<Vec<User>>;
 

@@ -98,6 +98,16 @@ pub struct UserCredentials {
     pub password_hash: PasswordHash,
 }
 
+/// What a password sign-in needs to know, in one read: the account's
+/// credentials, whether the browser's device cookie belongs to it, and
+/// whether it has a confirmed second factor (else there is none to ask).
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    pub credentials: UserCredentials,
+    pub known_device: bool,
+    pub has_second_factor: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewSession {
     pub id: Uuid,

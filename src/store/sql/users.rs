@@ -75,6 +75,30 @@ macro_rules! sql_users {
                 Ok(Some(UserCredentials { user: user_from_row(&row)?, password_hash: PasswordHash::from_phc(row.try_get("password_hash")?) }))
             }
 
+            async fn login_record(&self, email: &EmailAddress, device: Option<&TokenDigest>) -> StoreResult<Option<LoginRecord>> {
+                // One round trip instead of three: a sign-in is a hash and
+                // little else, so every other read shows in its throughput.
+                let sql = format!(
+                    "SELECT {USER_COLUMNS}, u.password_hash, \
+                     EXISTS (SELECT 1 FROM devices d WHERE d.digest = $2 AND d.user_id = u.id) AS known_device, \
+                     EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) AS has_second_factor \
+                     FROM users u WHERE u.email_key = $1"
+                );
+                let Some(row) = sqlx::query(&sql)
+                    .bind(email.unique_key())
+                    .bind(device.map(TokenDigest::as_bytes))
+                    .fetch_optional(self.reader())
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(LoginRecord {
+                    credentials: UserCredentials { user: user_from_row(&row)?, password_hash: PasswordHash::from_phc(row.try_get("password_hash")?) },
+                    known_device: row.try_get("known_device")?,
+                    has_second_factor: row.try_get("has_second_factor")?,
+                }))
+            }
+
             async fn users(&self, limit: i64) -> StoreResult<Vec<User>> {
                 let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.created_at DESC, u.id DESC LIMIT $1");
                 let rows = sqlx::query(&sql).bind(limit).fetch_all(self.reader()).await?;
