@@ -14,7 +14,8 @@ use url::Url;
 use crate::domain::{AdminKey, AdminKeyError, FactorKind, MfaPolicy, PasswordPolicy};
 use crate::limits::LimitSettings;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `Debug` is written by hand: it hides the secrets (see below).
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Config {
     /// Address the HTTP server binds.
     pub listen: SocketAddr,
@@ -99,6 +100,68 @@ pub struct Config {
     /// it gets `408`.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+}
+
+const REDACTED: &str = "[redacted]";
+
+/// Every setting but the secrets: keys and tokens show only whether they
+/// are set, and URLs lose their passwords, so a configuration can be
+/// printed or logged without leaking them.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("database_url", &without_password(&self.database_url))
+            .field("smtp_url", &self.smtp_url.as_deref().map(without_password))
+            .field("mail_from", &self.mail_from)
+            .field("sms_url", &self.sms_url.as_deref().map(without_password))
+            .field("sms_account", &self.sms_account)
+            .field("sms_token", &self.sms_token.as_ref().map(|_| REDACTED))
+            .field("sms_from", &self.sms_from)
+            .field("mail_dir", &self.mail_dir)
+            .field("verify_ttl", &self.verify_ttl)
+            .field("password_reset_ttl", &self.password_reset_ttl)
+            .field("mail_retry_for", &self.mail_retry_for)
+            .field("session_idle_timeout", &self.session_idle_timeout)
+            .field("session_absolute_timeout", &self.session_absolute_timeout)
+            .field("password_min_length", &self.password_min_length)
+            .field("password_max_length", &self.password_max_length)
+            .field("password_min_score", &self.password_min_score)
+            .field("argon2_memory_kib", &self.argon2_memory_kib)
+            .field("argon2_iterations", &self.argon2_iterations)
+            .field("argon2_parallelism", &self.argon2_parallelism)
+            .field("mfa", &self.mfa)
+            .field("mfa_methods", &self.mfa_methods)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| REDACTED))
+            .field("hash_workers", &self.hash_workers)
+            .field("hash_queue", &self.hash_queue)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("limits", &self.limits)
+            .field(
+                "admin_api_key",
+                &self.admin_api_key.as_ref().map(|_| REDACTED),
+            )
+            .field("enumeration_protection", &self.enumeration_protection)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+/// `url` with its password (if any) replaced; a string that does not parse
+/// as a URL is hidden whole, since where its secret sits is unknown.
+fn without_password(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some(REDACTED));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => REDACTED.to_owned(),
+    }
 }
 
 impl Default for Config {
@@ -248,6 +311,37 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_hides_every_secret() {
+        let config = Config {
+            database_url: "postgres://latchkey:db-pass-1@db.internal/latchkey".to_owned(),
+            smtp_url: Some("smtps://mailer:smtp-pass-2@mail.internal".to_owned()),
+            sms_url: Some("https://acct:sms-pass-3@sms.internal/api".to_owned()),
+            sms_token: Some("sms-token-4".to_owned()),
+            secret_key: Some("c2VjcmV0LWtleS01LXNlY3JldC1rZXktNS1zZWNyZXQ=".to_owned()),
+            admin_api_key: Some("admin-key-6-admin-key-6-admin-key-6".to_owned()),
+            ..Config::default()
+        };
+        let printed = format!("{config:?}");
+        for secret in [
+            "db-pass-1",
+            "smtp-pass-2",
+            "sms-pass-3",
+            "sms-token-4",
+            "c2VjcmV0LWtleS01",
+            "admin-key-6",
+        ] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        // What is not secret is still there to debug with.
+        assert!(printed.contains("db.internal"), "{printed}");
+        assert!(printed.contains("mailer"), "{printed}");
+        assert!(
+            printed.contains("admin_api_key: Some(\"[redacted]\")"),
+            "{printed}"
+        );
+    }
 
     #[test]
     fn mail_dir_sits_beside_the_database() {
