@@ -15,6 +15,7 @@ mod helpers;
 
 mod admin;
 mod audit;
+mod cancellation;
 mod cli;
 mod cross_site;
 mod csrf;

@@ -49,7 +49,7 @@ macro_rules! sql_keys {
             }
 
             async fn rotate_signing_key(&self, key: &NewSigningKey) -> StoreResult<bool> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = begin(self.writer()).await?;
                 sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE algorithm = $2 AND retired_at IS NULL")
                     .bind(key.created_at)
                     .bind(key.algorithm)

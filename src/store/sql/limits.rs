@@ -74,7 +74,7 @@ macro_rules! sql_limits {
                 mail: &NewMessage,
                 meta: &RequestMeta,
             ) -> StoreResult<Delivery> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = begin(self.writer()).await?;
                 sqlx::query("INSERT INTO unlock_tokens (digest, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
                     .bind(digest.as_bytes())
                     .bind(user_id.as_uuid())

@@ -34,7 +34,7 @@ macro_rules! sql_mfa {
             }
 
             async fn begin_enrolment(&self, factor: &PendingFactor) -> Result<(), EnrolError> {
-                let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
+                let mut tx = begin(self.writer()).await.map_err(StoreError::from)?;
                 sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1 AND kind = $2 AND confirmed_at IS NULL")
                     .bind(factor.user_id.as_uuid())
                     .bind(factor.kind.as_str())
@@ -104,7 +104,7 @@ macro_rules! sql_mfa {
             }
 
             async fn delete_factor(&self, user_id: UserId, kind: FactorKind) -> StoreResult<bool> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = begin(self.writer()).await?;
                 let deleted = sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1 AND kind = $2 AND confirmed_at IS NOT NULL")
                     .bind(user_id.as_uuid())
                     .bind(kind.as_str())
@@ -123,7 +123,7 @@ macro_rules! sql_mfa {
             }
 
             async fn replace_recovery_codes(&self, user_id: UserId, digests: &[[u8; 32]], now: DateTime<Utc>) -> StoreResult<()> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = begin(self.writer()).await?;
                 sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id.as_uuid()).execute(&mut *tx).await?;
                 for digest in digests {
                     sqlx::query("INSERT INTO recovery_codes (id, user_id, digest, created_at) VALUES ($1, $2, $3, $4)")

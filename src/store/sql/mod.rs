@@ -50,6 +50,24 @@ macro_rules! sql_common {
             })
         }
 
+        /// Begins a transaction on `pool`, finishing the `BEGIN` round trip
+        /// even if the caller is dropped meanwhile (its client hung up, or
+        /// the request timed out). sqlx 0.8 forgets a PostgreSQL transaction
+        /// whose `BEGIN` was on the wire when its future was dropped, and the
+        /// pool then hands that connection, still inside the transaction, to
+        /// the next request (sqlx issue 4393): its writes would wait there
+        /// for someone else's COMMIT, or vanish with a ROLLBACK. In a task of
+        /// its own the `BEGIN` completes, and a transaction nobody awaits any
+        /// more is dropped, which rolls it back.
+        async fn begin(pool: &sqlx::Pool<Db>) -> Result<Tx<'static>, sqlx::Error> {
+            let pool = pool.clone();
+            match tokio::spawn(async move { pool.begin().await }).await {
+                Ok(begun) => begun,
+                // The task panicked, or the runtime is shutting down.
+                Err(_) => Err(sqlx::Error::PoolClosed),
+            }
+        }
+
         async fn insert_audit(tx: &mut Tx<'_>, event: &AuditEvent) -> StoreResult<()> {
             insert_audits(tx, std::slice::from_ref(event)).await
         }

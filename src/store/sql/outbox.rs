@@ -5,7 +5,7 @@ macro_rules! sql_outbox {
         #[async_trait]
         impl OutboxStore for $store {
             async fn enqueue(&self, message: &NewMessage, meta: &RequestMeta) -> StoreResult<Delivery> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = begin(self.writer()).await?;
                 let delivery = insert_message(&mut tx, message, meta).await?;
                 tx.commit().await?;
                 Ok(delivery)
@@ -50,7 +50,7 @@ macro_rules! sql_outbox {
                 if ids.is_empty() {
                     return Ok(());
                 }
-                let mut tx = self.writer().begin().await?;
+                let mut tx = begin(self.writer()).await?;
                 // A message cancelled while in flight was still delivered: say so.
                 let mut update = sqlx::QueryBuilder::<Db>::new("UPDATE outbox SET status = 'sent', sent_at = ");
                 update.push_bind(now).push(
@@ -77,7 +77,7 @@ macro_rules! sql_outbox {
             }
 
             async fn message_failed(&self, id: Uuid, error: &str, retry_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> StoreResult<()> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = begin(self.writer()).await?;
                 let updated: Option<(Option<Uuid>, i32)> = match retry_at {
                     Some(retry_at) => {
                         sqlx::query_as(

@@ -48,7 +48,7 @@ macro_rules! sql_passwords {
         impl PasswordStore for $store {
             async fn replace_password_reset(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<Delivery> {
                 let now = token.created_at;
-                let mut tx = self.writer().begin().await?;
+                let mut tx = begin(self.writer()).await?;
                 revoke_reset_links(&mut tx, user_id, now).await?;
                 sqlx::query("INSERT INTO password_reset_tokens (id, user_id, digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(token.id)
@@ -84,7 +84,7 @@ macro_rules! sql_passwords {
 
             async fn reset_password(&self, token_id: Uuid, user_id: UserId, hash: &PasswordHash, notice: &NewMessage, meta: &RequestMeta) -> StoreResult<bool> {
                 let now = notice.created_at;
-                let mut tx = self.writer().begin().await?;
+                let mut tx = begin(self.writer()).await?;
                 // The conditional update decides concurrent uses of one link:
                 // only one of them changes a row.
                 let used = sqlx::query(
@@ -118,7 +118,7 @@ macro_rules! sql_passwords {
 
             async fn change_password(&self, user_id: UserId, hash: &PasswordHash, keep: Option<Uuid>, notice: &NewMessage, meta: &RequestMeta) -> StoreResult<()> {
                 let now = notice.created_at;
-                let mut tx = self.writer().begin().await?;
+                let mut tx = begin(self.writer()).await?;
                 set_password_hash(&mut tx, user_id, hash, now).await?;
                 retire_password_proofs(&mut tx, user_id, now).await?;
                 let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR id <> $3)")

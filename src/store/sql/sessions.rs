@@ -22,7 +22,7 @@ macro_rules! sql_sessions {
         #[async_trait]
         impl SessionStore for $store {
             async fn create_session(&self, session: &NewSession, meta: &RequestMeta, proof: Option<&AuditEvent>) -> StoreResult<()> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = begin(self.writer()).await?;
                 insert_session(&mut tx, session, meta, proof).await?;
                 tx.commit().await?;
                 Ok(())

@@ -11,7 +11,7 @@ macro_rules! sql_users {
 
             async fn register(&self, account: &NewAccount<'_>, token: &NewToken, mail: &NewMessage, meta: &RequestMeta, taken: Option<&TakenAddress<'_>>) -> Result<Registration, RegisterError> {
                 let user = account.user;
-                let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
+                let mut tx = begin(self.writer()).await.map_err(StoreError::from)?;
                 // The unique index is the judge: of two racing sign-ups, exactly one
                 // inserts. DO NOTHING rather than an error: the transaction goes on.
                 let inserted: Option<Uuid> = sqlx::query_scalar(
@@ -156,7 +156,7 @@ macro_rules! sql_users {
 
             async fn activate(&self, token_id: Uuid, user_id: UserId, session: Option<&NewSession>, notice: &NewMessage, meta: &RequestMeta) -> StoreResult<Activation> {
                 let now = notice.created_at;
-                let mut tx = self.writer().begin().await?;
+                let mut tx = begin(self.writer()).await?;
                 // The conditional update is what makes two simultaneous clicks safe:
                 // only one of them changes a row.
                 let used = sqlx::query("UPDATE verification_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL")
@@ -196,7 +196,7 @@ macro_rules! sql_users {
 
             async fn replace_verification(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, event: &AuditEvent) -> StoreResult<()> {
                 let now = token.created_at;
-                let mut tx = self.writer().begin().await?;
+                let mut tx = begin(self.writer()).await?;
                 sqlx::query("UPDATE verification_tokens SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL")
                     .bind(now)
                     .bind(user_id.as_uuid())
