@@ -5,20 +5,8 @@
 
 use super::FlowError;
 use crate::audit::RequestMeta;
-use crate::domain::{DeviceToken, TokenDigest, User, UserId};
+use crate::domain::{DeviceToken, TokenDigest, User};
 use crate::state::AppState;
-
-/// Whether the request's device cookie belongs to `user_id`.
-pub async fn is_known_device(
-    state: &AppState,
-    user_id: UserId,
-    meta: &RequestMeta,
-) -> Result<bool, FlowError> {
-    let Some(device) = &meta.device else {
-        return Ok(false);
-    };
-    Ok(state.store.device_owner(device).await? == Some(user_id))
-}
 
 /// The device a sign-in happens on: stored with the session (in its
 /// transaction), so the next sign-in recognises it.
@@ -35,10 +23,16 @@ pub async fn recognise(
     user: &User,
     meta: &RequestMeta,
 ) -> Result<Device, FlowError> {
-    match meta.device {
-        Some(digest) if is_known_device(state, user.id, meta).await? => Ok(Device::known(digest)),
-        _ => Ok(Device::fresh()),
-    }
+    let Some(digest) = meta.device else {
+        return Ok(Device::fresh());
+    };
+    Ok(
+        if state.store.device_owner(&digest).await? == Some(user.id) {
+            Device::known(digest)
+        } else {
+            Device::fresh()
+        },
+    )
 }
 
 impl Device {

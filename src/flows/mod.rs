@@ -19,7 +19,6 @@ pub mod unlock;
 mod verify;
 
 pub use access_token::{AccessIdentity, authenticate_access_token};
-pub use device::is_known_device;
 pub use error::{FieldError, FieldErrors, FlowError};
 pub use login::{LoginOutcome, login};
 pub use password::check_password;

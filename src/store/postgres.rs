@@ -23,10 +23,10 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
-            // sqlx pings on every acquire by default: a round trip to the
-            // server per request, measured as ~1 in 7 of a sign-up's. A busy
-            // connection has just proven itself; only one idle for a while
-            // (a restarted server, a dropped link) is checked first.
+            // sqlx pings on every acquire by default: one more round trip to
+            // the server each time (a sign-up's transaction is six). A busy
+            // connection has just proven itself; only one idle for a while (a
+            // restarted server, a dropped link) is checked first.
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {

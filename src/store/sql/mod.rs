@@ -38,6 +38,11 @@ macro_rules! sql_common {
 
         const USER_COLUMNS: &str = "u.id, u.name, u.email, u.status, u.created_at, u.verified_at";
 
+        /// A row of `USER_COLUMNS` and `u.password_hash`.
+        fn credentials_from_row(row: &DbRow) -> StoreResult<UserCredentials> {
+            Ok(UserCredentials { user: user_from_row(row)?, password_hash: PasswordHash::from_phc(row.try_get("password_hash")?) })
+        }
+
         fn user_from_row(row: &DbRow) -> StoreResult<User> {
             let status: String = row.try_get("status")?;
             Ok(User {
@@ -192,9 +197,9 @@ macro_rules! sql_common {
             Ok(Some(tat.map_or(interval_ms, |tat| tat + interval_ms - period_ms - QUOTA_SLACK_MS - now_ms).max(1)))
         }
 
-        /// A session row and its audit entry, in the caller's transaction.
         /// The session, its device, and its `session.started` entry, after
-        /// `proof` (the event that earned it) when there is one.
+        /// `proof` (the event that earned it) when there is one, in the
+        /// caller's transaction.
         async fn insert_session(tx: &mut Tx<'_>, session: &NewSession, meta: &RequestMeta, proof: Option<&AuditEvent>) -> StoreResult<()> {
             sqlx::query(
                 "INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent) \

@@ -72,7 +72,7 @@ macro_rules! sql_users {
                 let Some(row) = sqlx::query(&sql).bind(email.unique_key()).fetch_optional(self.reader()).await? else {
                     return Ok(None);
                 };
-                Ok(Some(UserCredentials { user: user_from_row(&row)?, password_hash: PasswordHash::from_phc(row.try_get("password_hash")?) }))
+                Ok(Some(credentials_from_row(&row)?))
             }
 
             async fn login_record(&self, email: &EmailAddress, device: Option<&TokenDigest>) -> StoreResult<Option<LoginRecord>> {
@@ -93,7 +93,7 @@ macro_rules! sql_users {
                     return Ok(None);
                 };
                 Ok(Some(LoginRecord {
-                    credentials: UserCredentials { user: user_from_row(&row)?, password_hash: PasswordHash::from_phc(row.try_get("password_hash")?) },
+                    credentials: credentials_from_row(&row)?,
                     known_device: row.try_get("known_device")?,
                     has_second_factor: row.try_get("has_second_factor")?,
                 }))
