@@ -59,8 +59,9 @@ pub struct LimitSettings {
     pub limit_mfa_challenge_per_account: QuotaSetting,
     pub limit_mfa_verify_per_ip: QuotaSetting,
     pub limit_mfa_verify_per_account: QuotaSetting,
-    /// Emails and text messages to one address or number, whatever asked
-    /// for them: latchkey cannot be used to flood someone's inbox.
+    /// Emails and text messages to one address or number: latchkey cannot
+    /// be used to flood someone's inbox. What anyone can ask for and what
+    /// only the account causes are counted apart, each up to this.
     pub limit_messages_per_recipient: QuotaSetting,
     /// Consecutive failed logins allowed before each attempt must wait.
     pub login_free_failures: u32,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::domain::{OneTimeCode, PhoneNumber, User, VerificationToken};
 use crate::limits::{self, Quota};
-use crate::store::{Channel, NewMessage, RecipientLimit};
+use crate::store::{Channel, NewMessage, PASSWORD_RESET_MAIL, RecipientLimit};
 
 #[derive(Template)]
 #[template(path = "email/verify/subject.txt")]
@@ -56,6 +56,57 @@ struct CodeSms<'a> {
     host: &'a str,
 }
 
+/// What a message is: its name in the outbox and the audit trail, and so
+/// whose allowance at the recipient it spends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    VerifyEmail,
+    PasswordReset,
+    SignupAttempt,
+    MfaCode,
+    AccountActive,
+    FactorChanged,
+    NewDevice,
+    LoginLocked,
+    PasswordChanged,
+}
+
+impl Kind {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::PasswordReset => PASSWORD_RESET_MAIL,
+            Self::SignupAttempt => "signup_attempt",
+            Self::MfaCode => "mfa_code",
+            Self::AccountActive => "account_active",
+            Self::FactorChanged => "factor_changed",
+            Self::NewDevice => "new_device",
+            Self::LoginLocked => "login_locked",
+            Self::PasswordChanged => "password_changed",
+        }
+    }
+
+    /// The recipient's counter this message spends. What anyone who types
+    /// the address can ask for is counted apart from what only the account
+    /// causes (its password, a session, a link of its own, or its lockout,
+    /// at most one per lock): a stranger who uses up what an address may
+    /// receive must not also silence its owner's codes and security notices
+    /// (OWASP ASVS 5.0 6.3.5, 6.3.7).
+    fn counter(self) -> &'static str {
+        match self {
+            Self::VerifyEmail | Self::PasswordReset | Self::SignupAttempt => {
+                "messages_per_recipient"
+            }
+            Self::MfaCode
+            | Self::AccountActive
+            | Self::FactorChanged
+            | Self::NewDevice
+            | Self::LoginLocked
+            | Self::PasswordChanged => "account_messages_per_recipient",
+        }
+    }
+}
+
 /// Builds outbox messages; knows the public URL links point to.
 #[derive(Debug, Clone)]
 pub struct Composer {
@@ -84,13 +135,10 @@ impl Composer {
     }
 
     /// The counter of `recipient` (an address or a number, compared without
-    /// case), when limits are on.
-    fn recipient_limit(&self, recipient: &str) -> Option<RecipientLimit> {
+    /// case) that a message of `kind` spends, when limits are on.
+    fn recipient_limit(&self, recipient: &str, kind: Kind) -> Option<RecipientLimit> {
         self.recipient_quota.map(|quota| RecipientLimit {
-            key: limits::key(
-                "messages_per_recipient",
-                recipient.to_lowercase().as_bytes(),
-            ),
+            key: limits::key(kind.counter(), recipient.to_lowercase().as_bytes()),
             quota,
         })
     }
@@ -128,7 +176,7 @@ impl Composer {
         let ttl = describe(ttl);
         let name = user.name.as_str();
         Ok(self.email(
-            "verify_email",
+            Kind::VerifyEmail,
             user,
             &VerifySubject.render()?,
             VerifyText {
@@ -156,7 +204,7 @@ impl Composer {
     ) -> Result<NewMessage, askama::Error> {
         let (name, code) = (user.name.as_str(), code.as_str());
         Ok(self.email(
-            "mfa_code",
+            Kind::MfaCode,
             user,
             &CodeSubject.render()?,
             CodeText { name, code }.render()?,
@@ -180,7 +228,7 @@ impl Composer {
             id,
             channel: Channel::Sms,
             message_id: format!("<{id}@{}>", self.message_id_domain),
-            kind: "mfa_code",
+            kind: Kind::MfaCode.name(),
             user_id: Some(user.id),
             recipient: phone.as_str().to_owned(),
             subject: String::new(),
@@ -193,14 +241,14 @@ impl Composer {
             .to_owned(),
             html_body: String::new(),
             created_at: now,
-            recipient_limit: self.recipient_limit(phone.as_str()),
+            recipient_limit: self.recipient_limit(phone.as_str(), Kind::MfaCode),
         })
     }
 
     /// An email to `user` at their address.
     pub(super) fn email(
         &self,
-        kind: &'static str,
+        kind: Kind,
         user: &User,
         subject: &str,
         text_body: String,
@@ -222,10 +270,10 @@ impl Composer {
     }
 
     /// An email to `recipient`, of no account yet (`email` names it),
-    /// counted against the recipient's quota.
+    /// counted against the recipient's quota for `kind`.
     pub(super) fn email_to(
         &self,
-        kind: &'static str,
+        kind: Kind,
         recipient: &str,
         subject: &str,
         text_body: String,
@@ -237,14 +285,14 @@ impl Composer {
             id,
             channel: Channel::Email,
             message_id: format!("<{id}@{}>", self.message_id_domain),
-            kind,
+            kind: kind.name(),
             user_id: None,
             recipient: recipient.to_owned(),
             subject: subject.trim().to_owned(),
             text_body,
             html_body,
             created_at: now,
-            recipient_limit: self.recipient_limit(recipient),
+            recipient_limit: self.recipient_limit(recipient, kind),
         }
     }
 }

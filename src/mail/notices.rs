@@ -8,7 +8,7 @@ use std::time::Duration;
 use askama::Template;
 use chrono::{DateTime, Utc};
 
-use super::compose::{Composer, describe};
+use super::compose::{Composer, Kind, describe};
 use crate::domain::{EmailAddress, FactorKind, UnlockToken, User};
 use crate::store::NewMessage;
 
@@ -128,7 +128,7 @@ impl Composer {
         let login = self.public_link("login");
         let (name, login) = (user.name.as_str(), login.as_str());
         Ok(self.email(
-            "account_active",
+            Kind::AccountActive,
             user,
             &ActiveSubject.render()?,
             ActiveText { name, login }.render()?,
@@ -153,7 +153,7 @@ impl Composer {
             FactorKind::Email => "email codes",
         };
         Ok(self.email(
-            "factor_changed",
+            Kind::FactorChanged,
             user,
             &FactorSubject { added }.render()?,
             FactorText {
@@ -187,7 +187,7 @@ impl Composer {
         let agent = agent.unwrap_or("unknown");
         let dashboard = String::from(self.public_link("dashboard"));
         Ok(self.email(
-            "new_device",
+            Kind::NewDevice,
             user,
             &NewDeviceSubject.render()?,
             NewDeviceText {
@@ -225,7 +225,7 @@ impl Composer {
         let link = String::from(link);
         let valid_for = describe(valid_for);
         Ok(self.email(
-            "login_locked",
+            Kind::LoginLocked,
             user,
             &LockedSubject.render()?,
             LockedText {
@@ -267,7 +267,7 @@ impl Composer {
         let resend_link = pending.then_some(resend_link.as_str());
         let login_link = login_link.as_str();
         Ok(self.email_to(
-            "signup_attempt",
+            Kind::SignupAttempt,
             email.as_str(),
             &AttemptSubject.render()?,
             AttemptText {

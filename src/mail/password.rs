@@ -7,10 +7,10 @@ use std::time::Duration;
 use askama::Template;
 use chrono::{DateTime, Utc};
 
-use super::compose::{Composer, describe};
+use super::compose::{Composer, Kind, describe};
 use crate::audit::RequestMeta;
 use crate::domain::{ResetToken, User};
-use crate::store::{NewMessage, PASSWORD_RESET_MAIL};
+use crate::store::NewMessage;
 
 #[derive(Template)]
 #[template(path = "email/password_reset/subject.txt")]
@@ -87,7 +87,7 @@ impl Composer {
         let ttl = describe(ttl);
         let (name, link, ttl) = (user.name.as_str(), link.as_str(), ttl.as_str());
         Ok(self.email(
-            PASSWORD_RESET_MAIL,
+            Kind::PasswordReset,
             user,
             &ResetSubject.render()?,
             ResetText { name, link, ttl }.render()?,
@@ -113,7 +113,7 @@ impl Composer {
         let forgot = String::from(self.public_link("password/forgot"));
         let (when, forgot) = (when.as_str(), forgot.as_str());
         Ok(self.email(
-            "password_changed",
+            Kind::PasswordChanged,
             user,
             &ChangedSubject.render()?,
             ChangedText {
@@ -173,7 +173,7 @@ mod tests {
             "https://auth.example.com/base/password/reset?token={}",
             token.encode()
         );
-        assert_eq!(message.kind, PASSWORD_RESET_MAIL);
+        assert_eq!(message.kind, crate::store::PASSWORD_RESET_MAIL);
         assert_eq!(message.subject, "Reset your password");
         let first = message.text_body.find("http").unwrap();
         assert!(message.text_body[first..].starts_with(&link));

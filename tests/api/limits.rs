@@ -16,6 +16,7 @@ both_backends!(
     failed_logins_slow_down_then_lock_and_the_owner_can_unlock,
     a_known_device_is_not_locked_out_by_someone_else,
     a_recipient_gets_only_a_few_messages_an_hour,
+    strangers_cannot_silence_the_owners_notices,
     the_switch_turns_every_limit_off,
     forwarded_for_is_believed_only_from_a_trusted_proxy,
     pruning_forgets_spent_quotas_and_stale_devices,
@@ -337,6 +338,66 @@ async fn a_recipient_gets_only_a_few_messages_an_hour(backend: Backend) {
     // (A resend also cancels the unsent links before it, so fewer may arrive.)
     let received = app.sink().received_for("target@example.com").len();
     assert!((1..=3).contains(&received), "{received}");
+}
+
+/// The audit entries of messages held back at the recipient, once `count`
+/// messages were queued or held back (some flows queue after answering).
+async fn suppressed_after(app: &TestApp, count: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let audit = app.store.audit_trail(None, 200).await.unwrap();
+        let messages = audit
+            .iter()
+            .filter(|event| event.event == "email.queued" || event.event == "email.suppressed")
+            .count();
+        if messages >= count {
+            return audit
+                .into_iter()
+                .filter(|event| event.event == "email.suppressed")
+                .filter_map(|event| event.detail)
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{count} messages were never queued");
+}
+
+/// Anyone can ask for resets to an address until it may receive no more;
+/// the owner's own codes and notices keep an allowance of their own (capped
+/// as well), or a stranger could silence the email that says someone else
+/// signed in.
+async fn strangers_cannot_silence_the_owners_notices(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |config| {
+        config.limits.limit_messages_per_recipient = quota("3/1h");
+    })
+    .await;
+    // The link (the address's first message) and "your account is active".
+    app.signed_up("owner@example.com").await;
+    for _ in 0..3 {
+        let reset = app
+            .post_json("/password/reset", &json!({ "email": "owner@example.com" }))
+            .await;
+        assert_eq!(reset.status(), 202, "the answer never changes");
+    }
+    let held = suppressed_after(&app, 5).await;
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert!(held[0].starts_with("password_reset "), "{held:?}");
+
+    // Two sign-ins from new devices: both announced (with the activation,
+    // the account's allowance of three is spent)...
+    for _ in 0..2 {
+        assert_eq!(app.login("owner@example.com", PASSWORD).await.status(), 200);
+    }
+    app.sink()
+        .wait_for_subject("owner@example.com", "New sign-in to your account", 2)
+        .await;
+    // ...and a third is held back like anything else over the cap.
+    assert_eq!(app.login("owner@example.com", PASSWORD).await.status(), 200);
+    let held = suppressed_after(&app, 8).await;
+    assert_eq!(held.len(), 2, "{held:?}");
+    assert!(
+        held.iter().any(|detail| detail.starts_with("new_device ")),
+        "{held:?}"
+    );
 }
 
 async fn the_switch_turns_every_limit_off(backend: Backend) {
