@@ -5,10 +5,13 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::Sqlite;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Connection as _, Sqlite};
+
+/// How long a statement waits for another connection's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -26,15 +29,20 @@ impl SqliteStore {
             // FULL: a committed sign-up survives a power cut, not just a crash.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            // An in-process file cannot drop the connection; the default
-            // ping costs a round trip to its thread on every acquire.
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await?;
-        MIGRATOR.run(&writer).await?;
+            .busy_timeout(BUSY_TIMEOUT);
+        let writer = open_writer(&options).await?;
+        // Instances starting together on a fresh file would each find no
+        // migration applied and each run the first (sqlx locks only on
+        // PostgreSQL): the whole run holds SQLite's write lock from its
+        // first read, so the others wait for it and then find nothing to do.
+        // Each migration becomes a savepoint inside this transaction.
+        let mut conn = writer.acquire().await?;
+        let mut migration = conn.begin_with("BEGIN IMMEDIATE").await?;
+        // `run` takes any `Acquire`, which makes the caller's future not
+        // provably `Send`; sqlx offers `run_direct` for a connection in hand.
+        MIGRATOR.run_direct(&mut *migration).await?;
+        migration.commit().await?;
+        drop(conn);
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .test_before_acquire(false)
@@ -50,6 +58,38 @@ impl SqliteStore {
     fn reader(&self) -> &SqlitePool {
         &self.reader
     }
+}
+
+/// The single writing connection. Opening a new file while another instance
+/// turns on its write-ahead log can be refused at once with `SQLITE_BUSY`
+/// (SQLite does not consult the busy timeout there): startup tries again
+/// for as long as that timeout would have waited.
+async fn open_writer(options: &SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+    let deadline = tokio::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        let opened = SqlitePoolOptions::new()
+            .max_connections(1)
+            // An in-process file cannot drop the connection; the default
+            // ping costs a round trip to its thread on every acquire.
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await;
+        match opened {
+            Err(error) if is_busy(&error) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            opened => return opened,
+        }
+    }
+}
+
+/// `SQLITE_BUSY`, or one of its extended codes.
+fn is_busy(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
 }
 
 super::sql::sql_store!(SqliteStore, Sqlite, skip_locked = "");

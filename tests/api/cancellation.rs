@@ -51,16 +51,7 @@ async fn a_write_cancelled_at_any_point_leaves_no_transaction_open(backend: Back
             drop_after(app.store.create_session(&session(), &meta, None), polls).await;
         }
         if let Some(admin) = &mut admin {
-            // Returned connections are pinged in the background; let them settle.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            let open: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
-            )
-            .fetch_one(&mut *admin)
-            .await
-            .unwrap();
-            left_open += open;
+            left_open += open_after(admin, Duration::from_secs(1)).await;
         }
     }
     assert_eq!(
@@ -95,5 +86,25 @@ async fn drop_after(future: impl Future, polls: usize) {
             return;
         }
         tokio::task::yield_now().await;
+    }
+}
+
+/// Connections of this database inside a transaction, once none is left or
+/// `patience` has passed. A dropped transaction's connection rolls back in
+/// the background, later on a busy machine; a leaked one stays open.
+async fn open_after(admin: &mut sqlx::PgConnection, patience: Duration) -> i64 {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+        )
+        .fetch_one(&mut *admin)
+        .await
+        .unwrap();
+        if open == 0 || tokio::time::Instant::now() >= deadline {
+            return open;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
