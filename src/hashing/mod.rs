@@ -5,10 +5,13 @@
 //! thread: past that the caller gets `Overloaded` at once, instead of every
 //! request slowing down and memory growing without bound.
 //!
-//! Each pool thread allocates argon2's working memory once and reuses it for
-//! every hash: allocating 19 MiB per hash from many threads left glibc's
-//! per-thread arenas holding hundreds of megabytes (measured: 1.1 GB peak
-//! under 500 concurrent logins with tokio's blocking pool).
+//! Each pool thread allocates argon2's working memory once, on huge pages
+//! (`memory.rs`), and reuses it for every hash: allocating 19 MiB per hash
+//! from many threads left glibc's per-thread arenas holding hundreds of
+//! megabytes (measured: 1.1 GB peak under 500 concurrent logins with
+//! tokio's blocking pool).
+
+mod memory;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -22,6 +25,8 @@ use tokio::sync::Semaphore;
 use crate::domain::{
     DisplayName, EmailAddress, Password, PasswordAssessment, PasswordHash, PasswordPolicy,
 };
+
+pub use memory::blocks as working_memory;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -178,7 +183,7 @@ impl Worker {
     fn blocks(&mut self, params: &Params) -> &mut [Block] {
         let count = params.block_count();
         if self.memory.len() < count {
-            self.memory.resize(count, Block::default());
+            self.memory = memory::blocks(count);
         }
         &mut self.memory[..count]
     }
