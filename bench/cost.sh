@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Where a sign-up's CPU goes: starts the release build on SQLite or on a
+# throwaway durable PostgreSQL, with the SMTP sink, drives unique sign-ups
+# with wrk, and prints each part's CPU and context switches per request
+# (bench/cost.py). Ratios to the hashing limit come from bench/run.sh; this
+# is for comparing two builds, alternating, on the same minutes.
+#
+#   bench/cost.sh sqlite|postgres [seconds] [path/to/latchkey]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend=${1:?sqlite or postgres}
+seconds=${2:-15}
+binary=${3:-target/release/latchkey}
+[ -x "$binary" ] && [ -x target/release/examples/smtp_sink ] \
+    || cargo build --release --locked --bin latchkey --example smtp_sink
+
+work=$(mktemp -d)
+sink=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+sink_port=$(free_port)
+port=$(free_port)
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work" "$sink"; }
+trap cleanup EXIT
+
+if [ "$backend" = postgres ]; then
+    PG_DURABLE=1 source scripts/pg.sh
+    trap 'cleanup; stop_test_postgres' EXIT
+    psql -q "$LATCHKEY_TEST_DATABASE_URL" -c "CREATE DATABASE cost"
+    url="${LATCHKEY_TEST_DATABASE_URL%/*}/cost"
+else
+    url="sqlite://$work/latchkey.db"
+fi
+target/release/examples/smtp_sink "127.0.0.1:$sink_port" "$sink/mail" & pids+=($!)
+LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_PUBLIC_URL="http://127.0.0.1:$port" \
+    LATCHKEY_DATABASE_URL="$url" LATCHKEY_SMTP_URL="smtp://127.0.0.1:$sink_port" \
+    LATCHKEY_SECRET_KEY="$(head -c 32 /dev/urandom | base64)" LATCHKEY_CONFIG="$work/none.toml" \
+    LATCHKEY_RATE_LIMIT=off RUST_LOG=warn "$binary" serve >"$work/log" 2>&1 & pids+=($!)
+until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.05; done
+
+cat bench/register.lua bench/report.lua >"$work/register.lua"
+# A few seconds of warm-up (connections, the outbox's SMTP pool), then the measure.
+BENCH_RUN="warm$RANDOM" wrk -t2 -c16 -d3s -s "$work/register.lua" "http://127.0.0.1:$port" >/dev/null
+BENCH_RUN="cost$RANDOM" python3 bench/cost.py "http://127.0.0.1:$port" "$seconds" "$work/register.lua"
