@@ -217,14 +217,8 @@ def run_backend(backend, results):
     r["rss_idle_kib"] = rss_kib(app.pid)
 
     r["healthz"] = wrk(port, "get.lua", env={"BENCH_PATH": "/healthz"})
-    # The hashing limit measured right before and right after the sign-up
-    # phase, and their mean: the speed of a shared VM drifts by several
-    # percent within minutes, and a phase is compared with its own minutes.
-    before_register = hashrate()
-    r["register"] = wrk(port, "register.lua", env={"BENCH_RUN": backend.name})
-    after_register = hashrate()
-    r["hash_limit"] = (before_register + after_register) / 2
-    r["hash_limit_spread"] = [before_register, after_register]
+    part_seconds = max(2, int(DURATION) // 2 + 1)
+    r["register"] = bracketed(lambda i: wrk(port, "register.lua", seconds=part_seconds, env={"BENCH_RUN": f"{backend.name}{i}"}))
 
     # One verified account, signed in: for login and /me.
     email = f"bench.{secrets.token_hex(4)}@example.com"
@@ -248,9 +242,7 @@ def run_backend(backend, results):
     # a known device (no "new sign-in" email each time).
     device = next(v.split(";")[0] for k, v in headers if k.lower() == "set-cookie" and "latchkey_device=" in v)
 
-    r["login"] = wrk(port, "login.lua", env={"BENCH_EMAIL": email, "BENCH_DEVICE": device})
-    after_login = hashrate()
-    r["login_hash_limit"] = (after_register + after_login) / 2
+    r["login"] = bracketed(lambda i: wrk(port, "login.lua", seconds=part_seconds, env={"BENCH_EMAIL": email, "BENCH_DEVICE": device}))
     r["me_cookie"] = wrk(port, "get.lua", env={"BENCH_PATH": "/me", "BENCH_COOKIE": cookie})
     status, _, body = request(port, "POST", "/login", {"email": email, "password": PASSWORD})
     access_token = json.loads(body).get("access_token")
@@ -301,16 +293,37 @@ def write_side_script(cookie):
     return path
 
 
-def hashrate():
-    out = subprocess.run([str(RELEASE / "examples" / "hashrate"), DURATION], capture_output=True, text=True, check=True).stdout
+def hashrate(seconds=DURATION):
+    out = subprocess.run([str(RELEASE / "examples" / "hashrate"), str(seconds)], capture_output=True, text=True, check=True).stdout
     return float(out.split()[0])
+
+
+def bracketed(phase):
+    """A hashing phase measured as three shorter ones between four measures of
+    the limit (L P L P L P L): the speed of this shared VM drifts by up to 9%
+    within a 30 s window, and each part is compared with the limit of its own
+    seconds. `phase(i)` runs part i and returns wrk's figures; the result is
+    the parts' mean req/s, their ratios, and the limits."""
+    seconds = max(2, int(DURATION) // 2)
+    limits, parts = [hashrate(seconds)], []
+    for i in range(3):
+        parts.append(phase(i))
+        limits.append(hashrate(seconds))
+    ratios = [part["rps"] / ((limits[i] + limits[i + 1]) / 2) for i, part in enumerate(parts)]
+    return {
+        "rps": sum(part["rps"] for part in parts) / len(parts),
+        "ratio": sum(ratios) / len(ratios),
+        "ratios": ratios,
+        "limits": limits,
+        "parts": parts,
+    }
 
 
 def table(results):
     lines = [
         "Hashing limit: argon2id m=19456 KiB t=2 p=1 hashes/s on all cores, in-process, each thread",
-        "reusing its memory as latchkey's pool does; measured before and after each hashing phase",
-        "(the mean is the phase's limit).",
+        "reusing its memory as latchkey's pool does. Sign-up and login each run as three parts",
+        "between four measures of the limit; each part's ratio is to the mean of the two around it.",
         "",
         "| figure | " + " | ".join(results) + " |",
         "|---|" + "---|" * len(results),
@@ -325,10 +338,16 @@ def table(results):
                 cells.append("-")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
-    row("hashing limit around sign-up (before / after), hashes/s", lambda r: f"{r['hash_limit']:.1f} ({r['hash_limit_spread'][0]:.1f} / {r['hash_limit_spread'][1]:.1f})")
-    row("POST /register req/s (ratio to hashing limit)", lambda r: f"{r['register']['rps']:.1f} ({r['register']['rps'] / r['hash_limit']:.0%})")
-    row("hashing limit around login, hashes/s", lambda r: f"{r['login_hash_limit']:.1f}")
-    row("POST /login req/s (ratio to hashing limit)", lambda r: f"{r['login']['rps']:.1f} ({r['login']['rps'] / r['login_hash_limit']:.0%})")
+    def limits(phase):
+        return lambda r: " / ".join(f"{limit:.1f}" for limit in r[phase]["limits"])
+
+    def ratio(phase):
+        return lambda r: f"{r[phase]['rps']:.1f} ({r[phase]['ratio']:.0%}; parts " + ", ".join(f"{x:.0%}" for x in r[phase]["ratios"]) + ")"
+
+    row("hashing limit between the sign-up parts, hashes/s", limits("register"))
+    row("POST /register req/s (ratio to hashing limit)", ratio("register"))
+    row("hashing limit between the login parts, hashes/s", limits("login"))
+    row("POST /login req/s (ratio to hashing limit)", ratio("login"))
     row("GET /healthz req/s, p50 / p99 ms", lambda r: f"{r['healthz']['rps']:.0f}, {r['healthz']['p50_ms']:.2f} / {r['healthz']['p99_ms']:.2f}")
     row("GET /me (cookie) req/s, p50 / p99 ms", lambda r: f"{r['me_cookie']['rps']:.0f}, {r['me_cookie']['p50_ms']:.2f} / {r['me_cookie']['p99_ms']:.2f}")
     row("GET /me (cookie) / GET /healthz", lambda r: f"{r['me_cookie']['rps'] / r['healthz']['rps']:.0%}")
