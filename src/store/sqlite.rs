@@ -93,3 +93,4 @@ fn is_busy(error: &sqlx::Error) -> bool {
 }
 
 super::sql::sql_store!(SqliteStore, Sqlite, skip_locked = "");
+super::sql::sql_register_in_steps!(SqliteStore);

@@ -17,6 +17,7 @@ both_backends!(
     a_known_device_is_not_locked_out_by_someone_else,
     a_recipient_gets_only_a_few_messages_an_hour,
     strangers_cannot_silence_the_owners_notices,
+    sign_ups_with_a_taken_address_spend_its_allowance,
     the_switch_turns_every_limit_off,
     forwarded_for_is_believed_only_from_a_trusted_proxy,
     pruning_forgets_spent_quotas_and_stale_devices,
@@ -398,6 +399,49 @@ async fn strangers_cannot_silence_the_owners_notices(backend: Backend) {
         held.iter().any(|detail| detail.starts_with("new_device ")),
         "{held:?}"
     );
+}
+
+/// Under enumeration protection a sign-up with a taken address emails its
+/// owner: as counted against the address as any other message anyone can
+/// cause, and held back the same way once it is spent, with the same answer.
+async fn sign_ups_with_a_taken_address_spend_its_allowance(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |config| {
+        config.enumeration_protection = true;
+        config.limits.limit_messages_per_recipient = quota("3/1h");
+        config.limits.limit_register_per_address = quota("10/1h");
+    })
+    .await;
+    // The link: the address's first message.
+    let first = app.register("Owner", "owner@example.com", PASSWORD).await;
+    assert_eq!(first.status(), 201);
+    for _ in 0..4 {
+        let again = app.register("Other", "Owner@Example.com", PASSWORD).await;
+        assert_eq!(again.status(), 201, "the answer never changes");
+    }
+    let held = suppressed_after(&app, 5).await;
+    assert_eq!(held.len(), 2, "{held:?}");
+    assert!(
+        held.iter()
+            .all(|detail| detail.starts_with("signup_attempt ")),
+        "{held:?}"
+    );
+    let audit = app.store.audit_trail(None, 200).await.unwrap();
+    let address = latchkey::domain::EmailAddress::parse("owner@example.com").unwrap();
+    let owner = app.store.user_by_email(&address).await.unwrap().unwrap();
+    assert!(
+        audit
+            .iter()
+            .filter(|event| event.event == "email.suppressed")
+            .all(|event| event.user_id == Some(owner.id.as_uuid())),
+        "held back for the owner: {audit:?}"
+    );
+    app.sink()
+        .wait_for_subject(
+            "owner@example.com",
+            "Someone tried to sign up with your email address",
+            2,
+        )
+        .await;
 }
 
 async fn the_switch_turns_every_limit_off(backend: Backend) {

@@ -7,6 +7,7 @@ both_backends!(
     registration_creates_a_pending_account_and_mails_a_link,
     a_taken_address_is_409_whatever_its_case,
     concurrent_duplicate_registrations_have_one_winner,
+    concurrent_protected_sign_ups_each_tell_the_owner,
     every_broken_field_is_reported_at_once,
     a_weak_password_says_why_and_creates_nothing,
     malformed_requests_get_json_errors,
@@ -129,6 +130,54 @@ async fn concurrent_duplicate_registrations_have_one_winner(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(app.sink().wait_for("race@example.com", 1).await.len(), 1);
     assert_eq!(app.store.messages(100).await.unwrap().len(), 1);
+}
+
+/// Under enumeration protection every loser of the race is answered like
+/// the winner, and its owner notice is written: a sign-up that finds the
+/// address taken by one committed meanwhile still finds its owner.
+async fn concurrent_protected_sign_ups_each_tell_the_owner(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |config| {
+        config.enumeration_protection = true;
+        // Cheap hashes, so the sign-ups reach the database together.
+        config.argon2_memory_kib = 1024;
+        config.argon2_iterations = 1;
+        config.limits.limit_register_per_address = QuotaSetting(None);
+        config.limits.limit_register_per_ip = QuotaSetting(None);
+        config.limits.limit_messages_per_recipient = QuotaSetting(None);
+    })
+    .await;
+    let attempts = (0..20).map(|i| {
+        let client = app.client.clone();
+        let url = app.url("/register");
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .json(&json!({ "name": format!("Racer {i}"), "email": "race@example.com", "password": PASSWORD }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    });
+    for attempt in attempts.collect::<Vec<_>>() {
+        assert_eq!(attempt.await.unwrap(), 201);
+    }
+    assert_eq!(app.store.users(100).await.unwrap().len(), 1);
+    let kinds: Vec<String> = app
+        .store
+        .messages(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|message| message.kind)
+        .collect();
+    assert_eq!(kinds.len(), 20, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|kind| *kind == "verify_email").count(),
+        1,
+        "{kinds:?}"
+    );
 }
 
 async fn every_broken_field_is_reported_at_once(backend: Backend) {

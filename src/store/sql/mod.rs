@@ -13,6 +13,7 @@ mod limits;
 mod mfa;
 mod outbox;
 mod passwords;
+mod register;
 mod sessions;
 mod users;
 
@@ -131,10 +132,7 @@ macro_rules! sql_common {
                 }
                 None => false,
             };
-            let event = if suppressed {
-                AuditEvent::new(mail.created_at, AuditKind::EmailSuppressed, Outcome::Failure, mail.user_id, meta)
-                    .with_detail(format!("{} {}: recipient quota spent", mail.kind, mail.id))
-            } else {
+            if !suppressed {
                 sqlx::query(
                     "INSERT INTO outbox (id, message_id, kind, user_id, recipient, subject, text_body, html_body, status, attempts, created_at, next_attempt_at, channel) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9, $10)",
@@ -151,12 +149,23 @@ macro_rules! sql_common {
                 .bind(mail.channel.as_str())
                 .execute(&mut **tx)
                 .await?;
-                AuditEvent::new(mail.created_at, AuditKind::EmailQueued, Outcome::Success, mail.user_id, meta)
-                    .with_detail(format!("{} {}", mail.kind, mail.id))
-            };
+            }
+            let event = mail_event(mail, meta, !suppressed);
             let events: Vec<AuditEvent> = also.cloned().into_iter().chain([event]).collect();
             insert_audits(tx, &events).await?;
             Ok(if suppressed { Delivery::Suppressed } else { Delivery::Queued })
+        }
+
+        /// The trail's entry for `mail`: queued, or held back because its
+        /// recipient had their quota of messages.
+        fn mail_event(mail: &NewMessage, meta: &RequestMeta, queued: bool) -> AuditEvent {
+            if queued {
+                AuditEvent::new(mail.created_at, AuditKind::EmailQueued, Outcome::Success, mail.user_id, meta)
+                    .with_detail(format!("{} {}", mail.kind, mail.id))
+            } else {
+                AuditEvent::new(mail.created_at, AuditKind::EmailSuppressed, Outcome::Failure, mail.user_id, meta)
+                    .with_detail(format!("{} {}: recipient quota spent", mail.kind, mail.id))
+            }
         }
 
         /// Requests are timed before they reach the database, so concurrent
@@ -262,6 +271,7 @@ pub(crate) use limits::sql_limits;
 pub(crate) use mfa::sql_mfa;
 pub(crate) use outbox::sql_outbox;
 pub(crate) use passwords::sql_passwords;
+pub(crate) use register::sql_register_in_steps;
 pub(crate) use sessions::sql_sessions;
 pub(crate) use users::sql_users;
 pub(crate) use {sql_common, sql_store};

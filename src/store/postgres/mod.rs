@@ -2,6 +2,8 @@
 //! database's job: unique indexes for duplicates, `SKIP LOCKED` so outbox
 //! workers on different instances never take the same message.
 
+mod register;
+
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
