@@ -24,6 +24,10 @@ pub async fn login(
     password: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<LoginOutcome, FlowError> {
+    // First, so that a login refused for overload reads nothing and spends
+    // none of the client's quotas (a client that retries as told must not
+    // be locked out by our being busy).
+    let admission = state.hasher.admit()?;
     let password = Password::new(password.unwrap_or_default());
     let now = state.clock.now();
     state
@@ -62,7 +66,8 @@ pub async fn login(
         Some(found) => (&found.password_hash, Some(&found.user)),
         None => (&state.dummy_hash, None),
     };
-    let matches = state.hasher.verify(&password, hash).await?;
+    let matches = admission.verify(&password, hash).await?;
+    drop(admission);
     let Some(user) = user.filter(|_| matches).cloned() else {
         if let Some(key) = throttled {
             let locked = state.limits.login_failed(key).await?;

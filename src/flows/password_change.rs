@@ -22,6 +22,9 @@ pub async fn change_password(
     new: &Password,
     meta: &RequestMeta,
 ) -> Result<(), FlowError> {
+    // One place in the pool for the check, the current password and the
+    // new hash: refused at once or not at all.
+    let admission = state.hasher.admit()?;
     let mut errors = FieldErrors::default();
     if current.char_count() == 0 {
         errors.add(
@@ -30,8 +33,7 @@ pub async fn change_password(
             "Enter your current password.",
         );
     }
-    let verdict = state
-        .hasher
+    let verdict = admission
         .assess(state.policy, new, Some(&user.name), Some(&user.email))
         .await?;
     for violation in verdict.violations {
@@ -56,8 +58,7 @@ pub async fn change_password(
         return Err(FlowError::Unauthenticated);
     };
     let now = state.clock.now();
-    if !state
-        .hasher
+    if !admission
         .verify(current, &credentials.password_hash)
         .await?
     {
@@ -77,7 +78,8 @@ pub async fn change_password(
     }
     state.limits.login_succeeded(key).await?;
 
-    let hash = state.hasher.hash(new).await?;
+    let hash = admission.hash(new).await?;
+    drop(admission);
     let notice = state
         .composer
         .password_changed_email(user, PasswordChange::Changed, meta, now)?;

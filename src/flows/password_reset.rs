@@ -202,6 +202,8 @@ pub async fn reset_password(
     password: &Password,
     meta: &RequestMeta,
 ) -> Result<User, FlowError> {
+    // Before the link is looked at: refused at once, or not at all.
+    let admission = state.hasher.admit()?;
     let now = state.clock.now();
     let failed = |reason: &'static str, user: Option<&User>| {
         AuditEvent::new(
@@ -224,15 +226,15 @@ pub async fn reset_password(
     let user = record.user;
     tracing::Span::current().record("user.id", tracing::field::display(user.id));
     let mut errors = FieldErrors::default();
-    let verdict = state
-        .hasher
+    let verdict = admission
         .assess(state.policy, password, Some(&user.name), Some(&user.email))
         .await?;
     for violation in verdict.violations {
         errors.add("password", violation.code(), violation.message());
     }
     errors.into_result()?;
-    let hash = state.hasher.hash(password).await?;
+    let hash = admission.hash(password).await?;
+    drop(admission);
     let notice = state
         .composer
         .password_changed_email(&user, PasswordChange::Reset, meta, now)?;

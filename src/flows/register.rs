@@ -23,6 +23,9 @@ pub async fn register(
     input: RegisterInput,
     meta: &RequestMeta,
 ) -> Result<User, FlowError> {
+    // First: a sign-up refused for overload spends nothing, and one that is
+    // admitted is not refused between its checks and its hash.
+    let admission = state.hasher.admit()?;
     let mut errors = FieldErrors::default();
     let name = DisplayName::parse(input.name.as_deref().unwrap_or_default())
         .map_err(|error| errors.add("name", error.code(), error.to_string()))
@@ -31,8 +34,7 @@ pub async fn register(
         .map_err(|error| errors.add("email", error.code(), error.to_string()))
         .ok();
     let password = input.password.unwrap_or_else(|| Password::new(""));
-    let verdict = state
-        .hasher
+    let verdict = admission
         .assess(state.policy, &password, name.as_ref(), email.as_ref())
         .await?;
     for violation in verdict.violations {
@@ -51,7 +53,8 @@ pub async fn register(
         .check(Rule::RegisterPerAddress, Subject::Email(&email))
         .await?;
 
-    let password_hash = state.hasher.hash(&password).await?;
+    let password_hash = admission.hash(&password).await?;
+    drop(admission);
     let now = state.clock.now();
     let user = User {
         id: UserId::generate(),

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::domain::{
     DisplayName, EmailAddress, Password, PasswordAssessment, PasswordHash, PasswordPolicy,
@@ -100,9 +100,61 @@ impl Hasher {
         Ok(PasswordHash::from_phc(phc.to_string()))
     }
 
+    /// A place in the pool for the work of one request, or `Overloaded`.
+    /// Taken before anything else the request does, so one that would be
+    /// refused is refused before it reads or writes anything or spends the
+    /// client's quotas, and one that is admitted is not refused halfway.
+    pub fn admit(&self) -> Result<Admission, HashError> {
+        let permit = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| HashError::Overloaded)?;
+        Ok(Admission {
+            hasher: self.clone(),
+            permit: Arc::new(permit),
+        })
+    }
+
+    /// `admit`, then `Admission::hash`.
+    pub async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        self.admit()?.hash(password).await
+    }
+
+    /// `admit`, then `Admission::verify`.
+    pub async fn verify(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<bool, HashError> {
+        self.admit()?.verify(password, hash).await
+    }
+
+    /// `admit`, then `Admission::assess`.
+    pub async fn assess(
+        &self,
+        policy: PasswordPolicy,
+        password: &Password,
+        name: Option<&DisplayName>,
+        email: Option<&EmailAddress>,
+    ) -> Result<PasswordAssessment, HashError> {
+        self.admit()?.assess(policy, password, name, email).await
+    }
+}
+
+/// A request's place in the hashing pool (`Hasher::admit`). It is given back
+/// once it is dropped and every job run with it has finished, even if the
+/// request was abandoned meanwhile: a job still running keeps its place.
+#[derive(Debug)]
+pub struct Admission {
+    hasher: Hasher,
+    permit: Arc<OwnedSemaphorePermit>,
+}
+
+impl Admission {
     pub async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
         let password = password.clone();
-        let params = self.params.clone();
+        let params = self.hasher.params.clone();
         self.run(move |worker| worker.hash(&params, password.expose().as_bytes()))
             .await
     }
@@ -111,8 +163,7 @@ impl Hasher {
     /// estimate is CPU work like a hash: about 0.4 ms for a 35-character
     /// passphrase alone, and measured at about 1 ms a sign-up when it ran on
     /// the async runtime's threads, preempting the hashes on both cores. Here
-    /// it runs between two hashes, never stalls the runtime, and is refused
-    /// under overload like a hash.
+    /// it runs between two hashes and never stalls the runtime.
     pub async fn assess(
         &self,
         policy: PasswordPolicy,
@@ -141,19 +192,15 @@ impl Hasher {
         &self,
         work: impl FnOnce(&mut Worker) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
-        let permit = self
-            .admitted
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| HashError::Overloaded)?;
+        let permit = Arc::clone(&self.permit);
         let (reply, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |worker| {
             let outcome = work(worker);
-            // Admit the next hash only once this one's work is done.
+            // Admit the next request only once this one's work is done.
             drop(permit);
             let _ = reply.send(outcome);
         });
-        self.jobs.send(job).map_err(|_| HashError::Stopped)?;
+        self.hasher.jobs.send(job).map_err(|_| HashError::Stopped)?;
         result.await.map_err(|_| HashError::Stopped)?
     }
 }

@@ -2,13 +2,15 @@
 //! once with 503 `overloaded` and `Retry-After`, nothing else breaks.
 
 use latchkey::Config;
+use latchkey::limits::QuotaSetting;
 use serde_json::json;
 
 use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, json_body};
 
 both_backends!(
     excess_hashing_work_is_shed_with_503,
-    password_checks_take_their_turn_on_the_hashing_pool
+    password_checks_take_their_turn_on_the_hashing_pool,
+    logins_refused_for_overload_spend_no_quota,
 );
 
 /// One pool thread with room for `queue` waiting jobs, and a deliberately
@@ -108,4 +110,51 @@ async fn password_checks_take_their_turn_on_the_hashing_pool(backend: Backend) {
     let response = check().await;
     assert_eq!(response.status(), 200);
     assert_eq!(json_body(response).await["ok"], true);
+}
+
+/// Overload is checked before anything else a login does: a login refused
+/// with 503 reads nothing and spends none of the client's quotas, so a
+/// client that comes back after `Retry-After`, as told, still gets in.
+async fn logins_refused_for_overload_spend_no_quota(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        one_slow_hashing_thread(config, 0);
+        // A hash of about a second: the window for the refused logins.
+        config.argon2_iterations = 16;
+        config.limits.limit_login_per_ip = QuotaSetting::try_from("2/1h".to_owned()).unwrap();
+    })
+    .await;
+    let login = || app.login("nobody@example.com", "not the password");
+    let mut held = false;
+    for attempt in 0..5 {
+        let client = app.client.clone();
+        let url = app.url("/register");
+        let sign_up = tokio::spawn(async move {
+            client.post(url).json(&json!({ "name": "Load", "email": format!("busy{attempt}@example.com"), "password": PASSWORD })).send().await.unwrap()
+        });
+        // The strength check spends no quota: it tells when the sign-up
+        // holds the pool (or takes it first, and the sign-up is shed).
+        while !held && !sign_up.is_finished() {
+            let check = app
+                .post_json("/password/check", &json!({ "password": PASSWORD }))
+                .await;
+            held = check.status() == 503;
+        }
+        if held {
+            for _ in 0..3 {
+                assert_eq!(
+                    login().await.status(),
+                    503,
+                    "refused while the pool is full"
+                );
+            }
+        }
+        sign_up.await.unwrap();
+        if held {
+            break;
+        }
+    }
+    assert!(held, "a sign-up held the pool");
+    for _ in 0..2 {
+        assert_eq!(login().await.status(), 401, "the quota of two is whole");
+    }
 }
