@@ -27,7 +27,7 @@ pub async fn login(
     // First, so that a login refused for overload reads nothing and spends
     // none of the client's quotas (a client that retries as told must not
     // be locked out by our being busy).
-    let admission = state.hasher.admit()?;
+    let admission = state.hasher.admit().await?;
     let password = Password::new(password.unwrap_or_default());
     let now = state.clock.now();
     state

@@ -24,7 +24,7 @@ pub async fn change_password(
 ) -> Result<(), FlowError> {
     // One place in the pool for the check, the current password and the
     // new hash: refused at once or not at all.
-    let admission = state.hasher.admit()?;
+    let admission = state.hasher.admit().await?;
     let mut errors = FieldErrors::default();
     if current.char_count() == 0 {
         errors.add(

@@ -203,7 +203,7 @@ pub async fn reset_password(
     meta: &RequestMeta,
 ) -> Result<User, FlowError> {
     // Before the link is looked at: refused at once, or not at all.
-    let admission = state.hasher.admit()?;
+    let admission = state.hasher.admit().await?;
     let now = state.clock.now();
     let failed = |reason: &'static str, user: Option<&User>| {
         AuditEvent::new(

@@ -25,7 +25,7 @@ pub async fn register(
 ) -> Result<User, FlowError> {
     // First: a sign-up refused for overload spends nothing, and one that is
     // admitted is not refused between its checks and its hash.
-    let admission = state.hasher.admit()?;
+    let admission = state.hasher.admit().await?;
     let mut errors = FieldErrors::default();
     let name = DisplayName::parse(input.name.as_deref().unwrap_or_default())
         .map_err(|error| errors.add("name", error.code(), error.to_string()))

@@ -11,15 +11,17 @@ both_backends!(
     excess_hashing_work_is_shed_with_503,
     password_checks_take_their_turn_on_the_hashing_pool,
     logins_refused_for_overload_spend_no_quota,
+    a_place_that_frees_up_soon_is_waited_for,
 );
 
 /// One pool thread with room for `queue` waiting jobs, and a deliberately
-/// slow hash, so the pool fills.
+/// slow hash (about a second), so the pool stays full for longer than a
+/// request waits for a place in it (250 ms).
 fn one_slow_hashing_thread(config: &mut Config, queue: usize) {
     config.hash_workers = Some(1);
     config.hash_queue = queue;
     config.argon2_memory_kib = 65_536;
-    config.argon2_iterations = 4;
+    config.argon2_iterations = 16;
 }
 
 async fn excess_hashing_work_is_shed_with_503(backend: Backend) {
@@ -118,8 +120,9 @@ async fn password_checks_take_their_turn_on_the_hashing_pool(backend: Backend) {
 async fn logins_refused_for_overload_spend_no_quota(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| {
         one_slow_hashing_thread(config, 0);
-        // A hash of about a second: the window for the refused logins.
-        config.argon2_iterations = 16;
+        // A hash of about three seconds: the window for three refused
+        // logins, each refused after waiting 250 ms for a place.
+        config.argon2_iterations = 48;
         config.limits.limit_login_per_ip = QuotaSetting::try_from("2/1h".to_owned()).unwrap();
     })
     .await;
@@ -156,5 +159,35 @@ async fn logins_refused_for_overload_spend_no_quota(backend: Backend) {
     assert!(held, "a sign-up held the pool");
     for _ in 0..2 {
         assert_eq!(login().await.status(), 401, "the quota of two is whole");
+    }
+}
+
+/// A request that finds the pool full waits a moment for a place before it
+/// is refused: a brief burst is served, not bounced.
+async fn a_place_that_frees_up_soon_is_waited_for(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.hash_workers = Some(1);
+        config.hash_queue = 0;
+        // A few milliseconds a hash: well inside the wait.
+        config.argon2_memory_kib = 8_192;
+        config.argon2_iterations = 1;
+    })
+    .await;
+    let logins: Vec<_> = (0..2)
+        .map(|_| {
+            let client = app.client.clone();
+            let url = app.url("/login");
+            tokio::spawn(async move {
+                let body = json!({ "email": "nobody@example.com", "password": "not the password" });
+                client.post(url).json(&body).send().await.unwrap().status()
+            })
+        })
+        .collect();
+    for login in logins {
+        assert_eq!(
+            login.await.unwrap(),
+            401,
+            "both were hashed, one after the other"
+        );
     }
 }
