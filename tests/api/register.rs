@@ -95,25 +95,7 @@ async fn concurrent_duplicate_registrations_have_one_winner(backend: Backend) {
         config.limits.limit_register_per_ip = QuotaSetting(None);
     })
     .await;
-    let attempts = (0..20).map(|i| {
-        let client = app.client.clone();
-        let url = app.url("/register");
-        async move {
-            client
-                .post(url)
-                .json(&json!({ "name": format!("Racer {i}"), "email": "race@example.com", "password": PASSWORD }))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    });
-    let handles: Vec<_> = attempts.map(tokio::spawn).collect();
-    let mut statuses = Vec::new();
-    for handle in handles {
-        statuses.push(handle.await.unwrap());
-    }
+    let mut statuses = race_to_register(&app, 20).await;
     statuses.sort_unstable();
     assert_eq!(
         statuses.iter().filter(|&&s| s == 201).count(),
@@ -146,23 +128,8 @@ async fn concurrent_protected_sign_ups_each_tell_the_owner(backend: Backend) {
         config.limits.limit_messages_per_recipient = QuotaSetting(None);
     })
     .await;
-    let attempts = (0..20).map(|i| {
-        let client = app.client.clone();
-        let url = app.url("/register");
-        tokio::spawn(async move {
-            client
-                .post(url)
-                .json(&json!({ "name": format!("Racer {i}"), "email": "race@example.com", "password": PASSWORD }))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-    });
-    for attempt in attempts.collect::<Vec<_>>() {
-        assert_eq!(attempt.await.unwrap(), 201);
-    }
+    let statuses = race_to_register(&app, 20).await;
+    assert!(statuses.iter().all(|&status| status == 201), "{statuses:?}");
     assert_eq!(app.store.users(100).await.unwrap().len(), 1);
     let kinds: Vec<String> = app
         .store
@@ -178,6 +145,31 @@ async fn concurrent_protected_sign_ups_each_tell_the_owner(backend: Backend) {
         1,
         "{kinds:?}"
     );
+}
+
+/// `count` sign-ups of race@example.com at once; their statuses.
+async fn race_to_register(app: &TestApp, count: usize) -> Vec<u16> {
+    let attempts: Vec<_> = (0..count)
+        .map(|i| {
+            let client = app.client.clone();
+            let url = app.url("/register");
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .json(&json!({ "name": format!("Racer {i}"), "email": "race@example.com", "password": PASSWORD }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    statuses
 }
 
 async fn every_broken_field_is_reported_at_once(backend: Backend) {
