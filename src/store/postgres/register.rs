@@ -24,7 +24,8 @@ use crate::store::{
 };
 
 /// The account's `variant` when the address was free; a taken address's is
-/// its account's status.
+/// its account's status (`UserStatus::as_str`; any but pending gets the
+/// active account's notice).
 const NEW: &str = "new";
 
 /// Several tries only when another sign-up of the same address commits
@@ -39,7 +40,7 @@ WITH account AS (
     ON CONFLICT (email_key) DO NOTHING
     RETURNING id, email, 'new'::text AS variant
 ), owner AS (
-    SELECT id, email, status AS variant FROM users
+    SELECT id, email, CASE status WHEN 'pending' THEN 'pending' ELSE 'active' END AS variant FROM users
     WHERE $8 AND email_key = $4 AND NOT EXISTS (SELECT 1 FROM account)
 ), token AS (
     INSERT INTO verification_tokens (id, user_id, digest, created_at, expires_at)
