@@ -129,21 +129,8 @@ impl Hasher {
         })
     }
 
-    /// `admit`, then `Admission::hash`.
-    pub async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
-        self.admit().await?.hash(password).await
-    }
-
-    /// `admit`, then `Admission::verify`.
-    pub async fn verify(
-        &self,
-        password: &Password,
-        hash: &PasswordHash,
-    ) -> Result<bool, HashError> {
-        self.admit().await?.verify(password, hash).await
-    }
-
-    /// `admit`, then `Admission::assess`.
+    /// `admit`, then `Admission::assess`: for a check on its own (the
+    /// strength meter), not one step of a flow's password work.
     pub async fn assess(
         &self,
         policy: PasswordPolicy,
@@ -311,7 +298,11 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_carry_their_parameters() {
-        let hasher = Hasher::new(19_456, 2, 1, 1, 0).unwrap();
+        let hasher = Hasher::new(19_456, 2, 1, 1, 0)
+            .unwrap()
+            .admit()
+            .await
+            .unwrap();
         let password = Password::new("correct horse battery staple");
         let hash = hasher.hash(&password).await.unwrap();
         assert!(
@@ -327,7 +318,8 @@ mod tests {
                 .unwrap()
         );
         // Old hashes keep verifying after the parameters change (and reuse a smaller buffer).
-        assert!(cheap(1, 0).verify(&password, &hash).await.unwrap());
+        let other = cheap(1, 0).admit().await.unwrap();
+        assert!(other.verify(&password, &hash).await.unwrap());
         // The PHC string is standard: the argon2 crate's own verifier agrees.
         let parsed = argon2::PasswordHash::new(hash.as_str()).unwrap();
         assert!(
@@ -345,7 +337,7 @@ mod tests {
             .hash_password(b"made by another tool", &salt)
             .unwrap()
             .to_string();
-        let hasher = cheap(1, 0);
+        let hasher = cheap(1, 0).admit().await.unwrap();
         assert!(
             hasher
                 .verify(
@@ -379,6 +371,7 @@ mod tests {
     async fn the_decoy_costs_a_real_check_and_matches_nothing() {
         let hasher = Hasher::new(19_456, 2, 1, 1, 0).unwrap();
         let decoy = hasher.decoy().unwrap();
+        let hasher = hasher.admit().await.unwrap();
         assert!(
             decoy
                 .as_str()
@@ -397,7 +390,7 @@ mod tests {
 
     #[tokio::test]
     async fn salts_differ() {
-        let hasher = cheap(1, 0);
+        let hasher = cheap(1, 0).admit().await.unwrap();
         let password = Password::new("same password twice");
         assert_ne!(
             hasher.hash(&password).await.unwrap(),
@@ -413,7 +406,7 @@ mod tests {
             .map(|_| {
                 let hasher = hasher.clone();
                 let password = password.clone();
-                tokio::spawn(async move { hasher.hash(&password).await })
+                tokio::spawn(async move { hasher.admit().await?.hash(&password).await })
             })
             .collect();
         let mut overloaded = 0;
