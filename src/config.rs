@@ -2,6 +2,7 @@
 //! `LATCHKEY_*` environment variables, each overriding the one before.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,6 +25,10 @@ pub struct Config {
     pub public_url: Url,
     /// `sqlite://PATH` or `postgres://...`.
     pub database_url: String,
+    /// Connections this instance keeps to PostgreSQL at most. Every
+    /// instance of a deployment keeps its own: their sum must stay under
+    /// the server's `max_connections` (100 by default). SQLite ignores it.
+    pub database_max_connections: NonZeroU32,
     /// Unset: emails are written as `.eml` files into `mail_dir`.
     pub smtp_url: Option<String>,
     pub mail_from: String,
@@ -117,6 +122,7 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("public_url", &self.public_url)
             .field("database_url", &without_password(&self.database_url))
+            .field("database_max_connections", &self.database_max_connections)
             .field("smtp_url", &self.smtp_url.as_deref().map(without_password))
             .field("mail_from", &self.mail_from)
             .field("sms_url", &self.sms_url.as_deref().map(without_password))
@@ -175,6 +181,7 @@ impl Default for Config {
             public_url: Url::parse("http://127.0.0.1:8080")
                 .unwrap_or_else(|_| unreachable!("constant URL")),
             database_url: "sqlite://latchkey.db".to_owned(),
+            database_max_connections: crate::store::DEFAULT_MAX_CONNECTIONS,
             smtp_url: None,
             mail_from: "latchkey <no-reply@localhost>".to_owned(),
             sms_url: None,
@@ -385,6 +392,26 @@ mod tests {
             let config = Config::load(Path::new("latchkey.toml")).map_err(|e| *e)?;
             assert_eq!(config.verify_ttl, Duration::from_secs(900));
             assert_eq!(config.listen.port(), 9100);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment's test jail decides the error type"
+    )]
+    fn a_database_pool_of_no_connections_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LATCHKEY_DATABASE_MAX_CONNECTIONS", "4");
+            let config = Config::load(Path::new("none.toml")).map_err(|e| *e)?;
+            assert_eq!(config.database_max_connections.get(), 4);
+            jail.set_env("LATCHKEY_DATABASE_MAX_CONNECTIONS", "0");
+            let error = Config::load(Path::new("none.toml")).unwrap_err();
+            assert!(
+                error.to_string().contains("DATABASE_MAX_CONNECTIONS"),
+                "{error}"
+            );
             Ok(())
         });
     }

@@ -49,7 +49,7 @@ impl App {
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         // A configuration error is reported before anything is opened.
         let admin_key = config.admin_key()?;
-        let store = store::connect(&config.database_url)
+        let store = store::connect_with(&config.database_url, config.database_max_connections)
             .await
             .context("cannot open the database")?;
         let transport = Transport::from_config(config.smtp_url.as_deref(), config.mail_dir())?;

@@ -7,6 +7,7 @@ mod records;
 mod sql;
 mod sqlite;
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -484,13 +485,25 @@ impl<T> Store for T where
 {
 }
 
+/// The connections kept to PostgreSQL at most, unless configured.
+#[allow(clippy::unwrap_used, reason = "a constant, checked when compiled")]
+pub const DEFAULT_MAX_CONNECTIONS: NonZeroU32 = NonZeroU32::new(16).unwrap();
+
 /// Opens the database named by `url`, creating it (SQLite) and applying
 /// migrations as needed.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+}
+
+/// As `connect`, keeping at most `max_connections` to PostgreSQL. SQLite
+/// has one writer and its readers whatever this says.
+pub async fn connect_with(url: &str, max_connections: NonZeroU32) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+        Ok(Arc::new(
+            postgres::PgStore::connect(url, max_connections).await?,
+        ))
     } else {
         Err(StoreError::UnsupportedUrl)
     }

@@ -2,10 +2,15 @@
 //! outbox workers on every instance deliver each message exactly once.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use latchkey::limits::Switch;
 use latchkey::store::{Channel, NewMessage};
 use serde_json::json;
+use sqlx::Connection as _;
 
 use crate::helpers::{
     Backend, MailSink, PASSWORD, TestApp, both_backends, fresh_database, json_body, set_cookie,
@@ -245,4 +250,53 @@ async fn instances_starting_together_on_a_fresh_database_all_start(backend: Back
         let store = latchkey::store::connect(&url).await.unwrap();
         assert!(store.users(10).await.unwrap().is_empty());
     }
+}
+
+/// An instance keeps at most `database_max_connections` to PostgreSQL
+/// however many requests it serves at once: several instances must fit
+/// under the server's own limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_keeps_to_its_connection_limit() {
+    let app = TestApp::spawn_configured(Backend::Postgres, |config| {
+        config.database_max_connections = NonZeroU32::new(2).unwrap();
+        config.limits.rate_limit = Switch(false);
+    })
+    .await;
+    let mut admin = sqlx::PgConnection::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    let busy = Arc::new(AtomicBool::new(true));
+    let requests = {
+        let busy = busy.clone();
+        let (client, url) = (app.client.clone(), app.url("/verify?token="));
+        tokio::spawn(async move {
+            // Each link click looks its token up: 64 at once, four times.
+            for _ in 0..4 {
+                let mut clicks = tokio::task::JoinSet::new();
+                for i in 0..64 {
+                    clicks.spawn(client.get(format!("{url}unknown-{i}")).send());
+                }
+                while let Some(response) = clicks.join_next().await {
+                    let status = response.unwrap().unwrap().status();
+                    assert!(status.is_client_error(), "{status}");
+                }
+            }
+            busy.store(false, Ordering::Relaxed);
+        })
+    };
+    let mut most = 0;
+    while busy.load(Ordering::Relaxed) {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        most = most.max(open);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    requests.await.unwrap();
+    assert!(most >= 1, "the instance was seen connected");
+    assert!(most <= 2, "{most} connections open at once");
 }

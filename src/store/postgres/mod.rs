@@ -4,6 +4,7 @@
 
 mod register;
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -21,9 +22,12 @@ pub(super) struct PgStore {
 }
 
 impl PgStore {
-    pub(super) async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub(super) async fn connect(
+        url: &str,
+        max_connections: NonZeroU32,
+    ) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(max_connections.get())
             .acquire_timeout(Duration::from_secs(5))
             // sqlx pings on every acquire by default: one more round trip to
             // the server each time (a sign-up's transaction is six). A busy
