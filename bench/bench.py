@@ -342,7 +342,7 @@ def table(results):
         return lambda r: " / ".join(f"{limit:.1f}" for limit in r[phase]["limits"])
 
     def ratio(phase):
-        return lambda r: f"{r[phase]['rps']:.1f} ({r[phase]['ratio']:.0%}; parts " + ", ".join(f"{x:.0%}" for x in r[phase]["ratios"]) + ")"
+        return lambda r: f"{r[phase]['rps']:.1f} ({r[phase]['ratio']:.1%}; parts " + ", ".join(f"{x:.0%}" for x in r[phase]["ratios"]) + ")"
 
     row("hashing limit between the sign-up parts, hashes/s", limits("register"))
     row("POST /register req/s (ratio to hashing limit)", ratio("register"))
