@@ -151,7 +151,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(out, "migrations applied")?;
         }
         Command::Users(UsersCommand::List { limit }) => {
-            let store = store::connect(&config.database_url).await?;
+            let store =
+                store::connect_with(&config.database_url, config.database_max_connections).await?;
             writeln!(
                 out,
                 "{:<36}  {:<8}  {:<25}  {:<32}  NAME",
@@ -170,7 +171,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Users(UsersCommand::Show { email }) => {
-            let store = store::connect(&config.database_url).await?;
+            let store =
+                store::connect_with(&config.database_url, config.database_max_connections).await?;
             let email = EmailAddress::parse(&email).context("not an email address")?;
             let user = store
                 .user_by_email(&email)
@@ -215,7 +217,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             audit(&config, &query, json, &mut out).await?;
         }
         Command::Outbox(OutboxCommand::List { limit }) => {
-            let store = store::connect(&config.database_url).await?;
+            let store =
+                store::connect_with(&config.database_url, config.database_max_connections).await?;
             writeln!(
                 out,
                 "{:<36}  {:<12}  {:<9}  {:>8}  {:<25}  {:<32}  LAST ERROR",
@@ -246,7 +249,7 @@ async fn audit(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let store = store::connect(&config.database_url).await?;
+    let store = store::connect_with(&config.database_url, config.database_max_connections).await?;
     let events = admin::audit_trail(&*store, SystemClock.now(), query)
         .await
         .map_err(|error| match error {
@@ -297,7 +300,7 @@ fn printable(text: Option<&str>) -> String {
 }
 
 async fn keys(config: &Config, command: KeysCommand, out: &mut impl Write) -> anyhow::Result<()> {
-    let store = store::connect(&config.database_url).await?;
+    let store = store::connect_with(&config.database_url, config.database_max_connections).await?;
     match command {
         KeysCommand::Rotate => {
             // Sealer::load would create a key file when there is none; a key
