@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Where a sign-up's CPU goes: starts the release build on SQLite or on a
-# throwaway durable PostgreSQL, with the SMTP sink, drives unique sign-ups
+# Where a sign-up's (or a sign-in's) CPU goes: starts the release build on
+# SQLite or on a throwaway durable PostgreSQL, with the SMTP sink, drives
+# unique sign-ups (or one verified account's logins, from its known browser)
 # with wrk, and prints each part's CPU and context switches per request
 # (bench/cost.py). Ratios to the hashing limit come from bench/run.sh; this
 # is for comparing two builds, alternating, on the same minutes.
 #
-#   bench/cost.sh sqlite|postgres [seconds] [path/to/latchkey]
+#   bench/cost.sh sqlite|postgres [seconds] [path/to/latchkey] [register|login]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:?sqlite or postgres}
 seconds=${2:-15}
 binary=${3:-target/release/latchkey}
+flow=${4:-register}
 [ -x "$binary" ] && [ -x target/release/examples/smtp_sink ] \
     || cargo build --release --locked --bin latchkey --example smtp_sink
 
@@ -38,7 +40,26 @@ LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_PUBLIC_URL="http://127.0.0.1:$port" \
     LATCHKEY_RATE_LIMIT=off RUST_LOG=warn "$binary" serve >"$work/log" 2>&1 & pids+=($!)
 until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.05; done
 
-cat bench/register.lua bench/report.lua >"$work/register.lua"
+if [ "$flow" = login ]; then
+    # One account, verified through its emailed link; the click's response
+    # carries the device cookie, so the logins come from a known browser.
+    export BENCH_EMAIL="cost.$RANDOM@example.com"
+    curl -sf -o /dev/null -H 'Content-Type: application/json' \
+        -d "{\"name\":\"Bench User\",\"email\":\"$BENCH_EMAIL\",\"password\":\"violet submarine harvests 42 clouds\"}" \
+        "http://127.0.0.1:$port/register"
+    token=""
+    for _ in $(seq 200); do
+        token=$(cat "$sink"/mail/*.eml 2>/dev/null | sed -e 's/=\r\?$//' | tr -d '\r\n' | sed -e 's/=3D/=/g' \
+            | grep -o 'verify?token=[A-Za-z0-9_-]\{43\}' | head -n 1 | cut -d= -f2) || true
+        [ -n "$token" ] && break
+        sleep 0.05
+    done
+    [ -n "$token" ] || { echo "no verification email" >&2; exit 1; }
+    BENCH_DEVICE=$(curl -sf -o /dev/null -D - -H 'Accept: application/json' "http://127.0.0.1:$port/verify?token=$token" \
+        | grep -io 'latchkey_device=[^;]*' | head -n 1)
+    export BENCH_DEVICE
+fi
+cat "bench/$flow.lua" bench/report.lua >"$work/$flow.lua"
 # A few seconds of warm-up (connections, the outbox's SMTP pool), then the measure.
-BENCH_RUN="warm$RANDOM" wrk -t2 -c16 -d3s -s "$work/register.lua" "http://127.0.0.1:$port" >/dev/null
-BENCH_RUN="cost$RANDOM" python3 bench/cost.py "http://127.0.0.1:$port" "$seconds" "$work/register.lua"
+BENCH_RUN="warm$RANDOM" wrk -t2 -c16 -d3s -s "$work/$flow.lua" "http://127.0.0.1:$port" >/dev/null
+BENCH_RUN="cost$RANDOM" python3 bench/cost.py "http://127.0.0.1:$port" "$seconds" "$work/$flow.lua"

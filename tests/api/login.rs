@@ -28,8 +28,19 @@ async fn login_starts_a_fresh_session(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(me.status(), 200);
+    // The proof, then the session it opened, both the account's, in the
+    // order they happened (PostgreSQL writes them in one statement).
     let trail = app.store.audit_trail(None, 100).await.unwrap();
-    assert!(trail.iter().any(|r| r.event == "login.succeeded"));
+    let events: Vec<&str> = trail.iter().map(|r| r.event.as_str()).collect();
+    let proof = events
+        .iter()
+        .rposition(|event| *event == "login.succeeded")
+        .unwrap_or_else(|| panic!("no login.succeeded in {events:?}"));
+    let started = &trail[proof + 1];
+    assert_eq!(started.event, "session.started", "{events:?}");
+    assert_eq!(started.user_id, trail[proof].user_id);
+    assert!(started.user_id.is_some());
+    assert_eq!(started.ip.as_deref(), Some("127.0.0.1"));
 }
 
 async fn wrong_password_and_unknown_email_look_the_same(backend: Backend) {

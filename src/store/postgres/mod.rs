@@ -3,6 +3,7 @@
 //! workers on different instances never take the same message.
 
 mod register;
+mod session;
 
 use std::num::NonZeroU32;
 use std::time::Duration;

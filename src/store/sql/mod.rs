@@ -272,6 +272,6 @@ pub(crate) use mfa::sql_mfa;
 pub(crate) use outbox::sql_outbox;
 pub(crate) use passwords::sql_passwords;
 pub(crate) use register::sql_register_in_steps;
-pub(crate) use sessions::sql_sessions;
+pub(crate) use sessions::{sql_sessions, sql_start_session_in_steps};
 pub(crate) use users::sql_users;
 pub(crate) use {sql_common, sql_store};

@@ -1,5 +1,26 @@
 //! Server-side sessions.
 
+/// A session started as a transaction of several statements, for SQLite,
+/// whose round trips stay inside the process. PostgreSQL starts one in a
+/// single statement instead (`store/postgres/session.rs`).
+macro_rules! sql_start_session_in_steps {
+    ($store:ty) => {
+        impl $store {
+            async fn start_session(
+                &self,
+                session: &NewSession,
+                meta: &RequestMeta,
+                proof: Option<&AuditEvent>,
+            ) -> StoreResult<()> {
+                let mut tx = begin(self.writer()).await?;
+                insert_session(&mut tx, session, meta, proof).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+
 macro_rules! sql_sessions {
     ($store:ty) => {
         fn session_from_row(row: &DbRow) -> StoreResult<SessionRecord> {
@@ -22,10 +43,8 @@ macro_rules! sql_sessions {
         #[async_trait]
         impl SessionStore for $store {
             async fn create_session(&self, session: &NewSession, meta: &RequestMeta, proof: Option<&AuditEvent>) -> StoreResult<()> {
-                let mut tx = begin(self.writer()).await?;
-                insert_session(&mut tx, session, meta, proof).await?;
-                tx.commit().await?;
-                Ok(())
+                // Each engine writes it its own way (`start_session`).
+                self.start_session(session, meta, proof).await
             }
 
             async fn session_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<SessionRecord>> {
@@ -89,4 +108,4 @@ macro_rules! sql_sessions {
     };
 }
 
-pub(crate) use sql_sessions;
+pub(crate) use {sql_sessions, sql_start_session_in_steps};
