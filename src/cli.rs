@@ -151,8 +151,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(out, "migrations applied")?;
         }
         Command::Users(UsersCommand::List { limit }) => {
-            let store =
-                store::connect_with(&config.database_url, config.database_max_connections).await?;
+            let store = open_store(&config).await?;
             writeln!(
                 out,
                 "{:<36}  {:<8}  {:<25}  {:<32}  NAME",
@@ -171,8 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Users(UsersCommand::Show { email }) => {
-            let store =
-                store::connect_with(&config.database_url, config.database_max_connections).await?;
+            let store = open_store(&config).await?;
             let email = EmailAddress::parse(&email).context("not an email address")?;
             let user = store
                 .user_by_email(&email)
@@ -217,8 +215,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             audit(&config, &query, json, &mut out).await?;
         }
         Command::Outbox(OutboxCommand::List { limit }) => {
-            let store =
-                store::connect_with(&config.database_url, config.database_max_connections).await?;
+            let store = open_store(&config).await?;
             writeln!(
                 out,
                 "{:<36}  {:<12}  {:<9}  {:>8}  {:<25}  {:<32}  LAST ERROR",
@@ -249,7 +246,7 @@ async fn audit(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let store = store::connect_with(&config.database_url, config.database_max_connections).await?;
+    let store = open_store(config).await?;
     let events = admin::audit_trail(&*store, SystemClock.now(), query)
         .await
         .map_err(|error| match error {
@@ -289,6 +286,12 @@ async fn audit(
 
 /// Text a client chose (a user agent) may not move the cursor or recolour
 /// the terminal of whoever reads the trail.
+/// The configured database, with the instances' connection limit: the
+/// commands run beside them, on the same server's connections.
+async fn open_store(config: &Config) -> store::StoreResult<std::sync::Arc<dyn store::Store>> {
+    store::connect_with(&config.database_url, config.database_max_connections).await
+}
+
 fn printable(text: Option<&str>) -> String {
     match text {
         Some(text) if !text.is_empty() => text
@@ -300,7 +303,7 @@ fn printable(text: Option<&str>) -> String {
 }
 
 async fn keys(config: &Config, command: KeysCommand, out: &mut impl Write) -> anyhow::Result<()> {
-    let store = store::connect_with(&config.database_url, config.database_max_connections).await?;
+    let store = open_store(config).await?;
     match command {
         KeysCommand::Rotate => {
             // Sealer::load would create a key file when there is none; a key

@@ -270,7 +270,7 @@ async fn an_instance_keeps_to_its_connection_limit() {
         let busy = busy.clone();
         let (client, url) = (app.client.clone(), app.url("/verify?token="));
         tokio::spawn(async move {
-            // Each link click looks its token up: 64 at once, four times.
+            // Each click of a malformed link is audited, a write: 64 at once, four times.
             for _ in 0..4 {
                 let mut clicks = tokio::task::JoinSet::new();
                 for i in 0..64 {
