@@ -30,36 +30,45 @@ pub async fn login(
     let admission = state.hasher.admit().await?;
     let password = Password::new(password.unwrap_or_default());
     let now = state.clock.now();
-    state
-        .limits
-        .check(Rule::LoginPerIp, Subject::Ip(meta))
-        .await?;
     let email = EmailAddress::parse(email.unwrap_or_default()).ok();
     let record = match &email {
         Some(email) => {
-            let account = Subject::Email(email);
-            state.limits.check(Rule::LoginPerAccount, account).await?;
+            state
+                .limits
+                .check_both(
+                    (Rule::LoginPerIp, Subject::Ip(meta)),
+                    (Rule::LoginPerAccount, Subject::Email(email)),
+                )
+                .await?;
             state
                 .store
                 .login_record(email, meta.device.as_ref())
                 .await?
         }
-        None => None,
+        None => {
+            state
+                .limits
+                .check(Rule::LoginPerIp, Subject::Ip(meta))
+                .await?;
+            None
+        }
     };
     // Looked up once, with the credentials: it picks the failure count here
     // and spares the session a second lookup below.
     let known_device = record.as_ref().is_some_and(|found| found.known_device);
     let has_second_factor = record.as_ref().is_some_and(|found| found.has_second_factor);
     let credentials = record.map(|found| found.credentials);
-    let throttled = failure_key(email.as_ref(), known_device, meta);
-    if let Some(key) = throttled {
-        let attempt = state.limits.login_attempt(key).await;
-        if let (Err(FlowError::LoginLocked), Some(found)) = (&attempt, &credentials) {
-            // However long ago the lock engaged, its owner can get a live link.
-            unlock::remind(state, &found.user, meta).await?;
+    let throttled = match failure_key(email.as_ref(), known_device, meta) {
+        Some(key) => {
+            let attempt = state.limits.login_attempt(key).await;
+            if let (Err(FlowError::LoginLocked), Some(found)) = (&attempt, &credentials) {
+                // However long ago the lock engaged, its owner can get a live link.
+                unlock::remind(state, &found.user, meta).await?;
+            }
+            Some(attempt?)
         }
-        attempt?;
-    }
+        None => None,
+    };
     // Unknown addresses pay for a hash too, so status, body and timing are
     // the same as for a wrong password (no account enumeration).
     let (hash, user) = match &credentials {
@@ -69,8 +78,8 @@ pub async fn login(
     let matches = admission.verify(&password, hash).await?;
     drop(admission);
     let Some(user) = user.filter(|_| matches).cloned() else {
-        if let Some(key) = throttled {
-            let locked = state.limits.login_failed(key).await?;
+        if let Some(attempt) = throttled {
+            let locked = state.limits.login_failed(attempt.key()).await?;
             if let (true, Some(user)) = (locked, user) {
                 unlock::announce_lock(state, user, meta).await?;
             }
@@ -91,8 +100,8 @@ pub async fn login(
         return Err(FlowError::InvalidCredentials);
     };
     tracing::Span::current().record("user.id", tracing::field::display(user.id));
-    if let Some(key) = throttled {
-        state.limits.login_succeeded(key).await?;
+    if let Some(attempt) = throttled {
+        state.limits.login_succeeded(attempt).await?;
     }
     // Only the right password learns that the account is pending.
     if user.status != UserStatus::Active {

@@ -46,14 +46,13 @@ pub async fn change_password(
     // guess faster than the login form allows, nor get around a lock.
     state
         .limits
-        .check(Rule::LoginPerIp, Subject::Ip(meta))
-        .await?;
-    state
-        .limits
-        .check(Rule::LoginPerAccount, Subject::Email(&user.email))
+        .check_both(
+            (Rule::LoginPerIp, Subject::Ip(meta)),
+            (Rule::LoginPerAccount, Subject::Email(&user.email)),
+        )
         .await?;
     let key = FailureKey::account(&user.email);
-    state.limits.login_attempt(key).await?;
+    let attempt = state.limits.login_attempt(key).await?;
     let Some(credentials) = state.store.credentials_by_email(&user.email).await? else {
         return Err(FlowError::Unauthenticated);
     };
@@ -76,7 +75,7 @@ pub async fn change_password(
         state.store.audit(&event).await?;
         return Err(FlowError::WrongPassword);
     }
-    state.limits.login_succeeded(key).await?;
+    state.limits.login_succeeded(attempt).await?;
 
     let hash = admission.hash(new).await?;
     drop(admission);

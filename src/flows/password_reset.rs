@@ -34,11 +34,10 @@ pub async fn request_password_reset(
     // Unknown and known addresses are counted alike: the answer says nothing.
     state
         .limits
-        .check(Rule::ResetPerIp, Subject::Ip(meta))
-        .await?;
-    state
-        .limits
-        .check(Rule::ResetPerAddress, Subject::Email(&email))
+        .check_both(
+            (Rule::ResetPerIp, Subject::Ip(meta)),
+            (Rule::ResetPerAddress, Subject::Email(&email)),
+        )
         .await?;
     // The answer comes now, the work just after it (`after_answer`): an
     // account costs a transaction with a token and an email, an unknown

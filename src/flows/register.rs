@@ -46,11 +46,10 @@ pub async fn register(
     // Counted once the input is valid: typos cost nothing, hashes and emails do.
     state
         .limits
-        .check(Rule::RegisterPerIp, Subject::Ip(meta))
-        .await?;
-    state
-        .limits
-        .check(Rule::RegisterPerAddress, Subject::Email(&email))
+        .check_both(
+            (Rule::RegisterPerIp, Subject::Ip(meta)),
+            (Rule::RegisterPerAddress, Subject::Email(&email)),
+        )
         .await?;
 
     let password_hash = admission.hash(&password).await?;

@@ -23,11 +23,10 @@ pub async fn resend_verification(
     // Unknown and known addresses are counted alike: the answer says nothing.
     state
         .limits
-        .check(Rule::ResendPerIp, Subject::Ip(meta))
-        .await?;
-    state
-        .limits
-        .check(Rule::ResendPerAddress, Subject::Email(&email))
+        .check_both(
+            (Rule::ResendPerIp, Subject::Ip(meta)),
+            (Rule::ResendPerAddress, Subject::Email(&email)),
+        )
         .await?;
     let (task_state, task_meta) = (state.clone(), meta.clone());
     run_after_answer(

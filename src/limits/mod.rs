@@ -21,7 +21,7 @@ use crate::audit::RequestMeta;
 use crate::clock::Clock;
 use crate::domain::{EmailAddress, TokenDigest, UserId};
 use crate::flows::FlowError;
-use crate::store::{Delivery, Store};
+use crate::store::{Delivery, QuotaTake, Store};
 
 /// What is counted, per whom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +145,21 @@ impl FailureKey {
     }
 }
 
+/// A login attempt the throttle let through, for `login_succeeded`.
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct LoginAttempt {
+    key: FailureKey,
+    /// The key had failures on record when the attempt was let through.
+    after_failures: bool,
+}
+
+impl LoginAttempt {
+    pub fn key(&self) -> FailureKey {
+        self.key
+    }
+}
+
 /// A device cookie lives a year (`http::device`); a device unseen for that
 /// long can never be presented again.
 pub const DEVICE_DAYS: i64 = 365;
@@ -183,35 +198,62 @@ impl Limiter {
     /// Counts one request against `rule` for `subject`: `RateLimited` with
     /// the wait when the quota is spent (a refused request is not counted).
     pub async fn check(&self, rule: Rule, subject: Subject<'_>) -> Result<(), FlowError> {
-        let Some(quota) = self
-            .settings
-            .as_ref()
-            .and_then(|settings| rule.quota(settings))
-        else {
+        self.count(Some((rule, subject)), None).await
+    }
+
+    /// `check` against two quotas in one write (one round trip and one
+    /// commit, not two): `then` is counted only when `first` allows the
+    /// request, so a client over its own quota spends none of its target's.
+    pub async fn check_both(
+        &self,
+        first: (Rule, Subject<'_>),
+        then: (Rule, Subject<'_>),
+    ) -> Result<(), FlowError> {
+        self.count(Some(first), Some(then)).await
+    }
+
+    async fn count(
+        &self,
+        first: Option<(Rule, Subject<'_>)>,
+        then: Option<(Rule, Subject<'_>)>,
+    ) -> Result<(), FlowError> {
+        let Some(settings) = &self.settings else {
             return Ok(());
         };
-        let Some(text) = subject.text() else {
+        // A rule that is off, or a subject without an address, counts nothing.
+        let take = |(rule, subject): (Rule, Subject<'_>)| {
+            let quota = rule.quota(settings)?;
+            let text = subject.text()?;
+            Some((
+                rule,
+                QuotaTake {
+                    key: key(rule.name(), text.as_bytes()),
+                    interval_ms: quota.interval_ms(),
+                    period_ms: quota.period_ms(),
+                },
+            ))
+        };
+        let mut takes = first.and_then(take).into_iter().chain(then.and_then(take));
+        let Some((first_rule, first)) = takes.next() else {
             return Ok(());
         };
+        let then = takes.next();
         let now = self.clock.now().timestamp_millis();
         let refused = self
             .store
-            .take_quota(
-                &key(rule.name(), text.as_bytes()),
-                now,
-                quota.interval_ms(),
-                quota.period_ms(),
-            )
+            .take_quotas(now, &first, then.as_ref().map(|(_, take)| take))
             .await?;
-        match refused {
-            None => Ok(()),
-            Some(wait_ms) => {
-                tracing::info!(rule = rule.name(), "rate limited");
-                Err(FlowError::RateLimited {
-                    retry_after: wait(wait_ms),
-                })
-            }
-        }
+        let Some(refusal) = refused else {
+            return Ok(());
+        };
+        let rule = match then {
+            Some((then_rule, _)) if refusal.second => then_rule,
+            _ => first_rule,
+        };
+        tracing::info!(rule = rule.name(), "rate limited");
+        Err(FlowError::RateLimited {
+            retry_after: wait(refusal.wait_ms),
+        })
     }
 
     fn throttle(&self) -> Option<LoginThrottle> {
@@ -225,18 +267,26 @@ impl Limiter {
     /// Before a password is checked: refuses while the key must wait or is
     /// locked. Past the free failures it reserves the attempt (moves the
     /// next allowed time) atomically, so parallel guesses cannot share one.
-    pub async fn login_attempt(&self, key: FailureKey) -> Result<(), FlowError> {
+    pub async fn login_attempt(&self, key: FailureKey) -> Result<LoginAttempt, FlowError> {
+        let clean = LoginAttempt {
+            key,
+            after_failures: false,
+        };
         let Some(throttle) = self.throttle() else {
-            return Ok(());
+            return Ok(clean);
         };
         let Some(record) = self.store.login_failures(key.as_bytes()).await? else {
-            return Ok(());
+            return Ok(clean);
+        };
+        let attempt = LoginAttempt {
+            key,
+            after_failures: true,
         };
         let failures = u32::try_from(record.failures).unwrap_or(u32::MAX);
         let now = self.clock.now().timestamp_millis();
         match throttle.after(failures) {
             NextAttempt::Locked => Err(FlowError::LoginLocked),
-            NextAttempt::After(wait_for) if wait_for.is_zero() => Ok(()),
+            NextAttempt::After(wait_for) if wait_for.is_zero() => Ok(attempt),
             NextAttempt::After(_) if record.not_before > now => Err(FlowError::RateLimited {
                 retry_after: wait(record.not_before - now),
             }),
@@ -247,7 +297,7 @@ impl Limiter {
                     .reserve_login_attempt(key.as_bytes(), record.failures, now, now + hold)
                     .await?
                 {
-                    Ok(())
+                    Ok(attempt)
                 } else {
                     Err(FlowError::RateLimited {
                         retry_after: wait(hold),
@@ -285,9 +335,16 @@ impl Limiter {
         )
     }
 
-    /// The right password: the failures of `key` are forgotten.
-    pub async fn login_succeeded(&self, key: FailureKey) -> Result<(), FlowError> {
-        self.forget_login_failures(key).await
+    /// The right password: the failures of the attempt's key are forgotten.
+    /// An attempt that found none writes nothing, which spares most logins
+    /// a round trip and a commit (BENCHMARKS.md, session 9). A failure that
+    /// another attempt records meanwhile stays counted: which of the two
+    /// came first is not knowable, and the next success forgets it.
+    pub async fn login_succeeded(&self, attempt: LoginAttempt) -> Result<(), FlowError> {
+        if attempt.after_failures {
+            self.forget_login_failures(attempt.key).await?;
+        }
+        Ok(())
     }
 
     /// The owner's unlock link, or a success: the failures are forgotten.

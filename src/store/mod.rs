@@ -248,6 +248,26 @@ pub trait SessionStore: Send + Sync {
     async fn session_by_id(&self, id: Uuid) -> StoreResult<Option<SessionRecord>>;
 }
 
+/// One request to count under a quota: the counter's key (`limits::key`)
+/// and the quota's rate, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaTake {
+    pub key: [u8; 32],
+    /// The time one request uses up.
+    pub interval_ms: i64,
+    /// The burst: how far ahead of now the counter may run.
+    pub period_ms: i64,
+}
+
+/// A quota that refused: which of the requests, and how long until it fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaRefusal {
+    /// False: the first quota refused (and the second was not counted);
+    /// true: the first was counted and the second refused.
+    pub second: bool,
+    pub wait_ms: i64,
+}
+
 /// Consecutive failed logins of one key (see `limits::FailureKey`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginFailures {
@@ -260,15 +280,16 @@ pub struct LoginFailures {
 /// milliseconds since the Unix epoch, so one integer column serves both engines.
 #[async_trait]
 pub trait LimitStore: Send + Sync {
-    /// One request under a quota (generic cell rate algorithm): `None` when
-    /// it is allowed and counted, else how many milliseconds to wait.
-    async fn take_quota(
+    /// One request under one or two quotas (generic cell rate algorithm),
+    /// in one write: `then` is counted only when `first` allows the
+    /// request, as two calls that stop at the first refusal would count.
+    /// `None` when every quota allows it (and counts it).
+    async fn take_quotas(
         &self,
-        key: &[u8; 32],
         now_ms: i64,
-        interval_ms: i64,
-        period_ms: i64,
-    ) -> StoreResult<Option<i64>>;
+        first: &QuotaTake,
+        then: Option<&QuotaTake>,
+    ) -> StoreResult<Option<QuotaRefusal>>;
 
     async fn login_failures(&self, key: &[u8; 32]) -> StoreResult<Option<LoginFailures>>;
 

@@ -20,6 +20,7 @@ both_backends!(
     sign_ups_with_a_taken_address_spend_its_allowance,
     the_switch_turns_every_limit_off,
     forwarded_for_is_believed_only_from_a_trusted_proxy,
+    a_client_over_its_quota_spends_none_of_its_targets,
     pruning_forgets_spent_quotas_and_stale_devices,
 );
 
@@ -502,6 +503,45 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy(backend: Backend) {
     assert_limited(
         resend_from(&proxied, "203.0.113.1").await.unwrap(),
         "same client",
+    )
+    .await;
+}
+
+/// The client's quota and its target's are taken in one write, in order:
+/// a request its client's quota refuses is not counted against the address,
+/// and one the address refuses has still used its client's.
+async fn a_client_over_its_quota_spends_none_of_its_targets(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.limits.limit_resend_per_ip = quota("1/1h");
+        config.limits.limit_resend_per_address = quota("2/1h");
+        config.trusted_proxies = "127.0.0.1/32, ::1".to_owned();
+    })
+    .await;
+    let resend = |client_ip: &str, email: &str| {
+        app.client
+            .post(app.url("/verify/resend"))
+            .header("x-forwarded-for", client_ip.to_owned())
+            .json(&json!({ "email": email }))
+            .send()
+    };
+    let target = "target@example.com";
+    assert_eq!(resend("203.0.113.1", target).await.unwrap().status(), 202);
+    for _ in 0..3 {
+        assert_limited(resend("203.0.113.1", target).await.unwrap(), "client spent").await;
+    }
+    assert_eq!(
+        resend("203.0.113.2", target).await.unwrap().status(),
+        202,
+        "the refused requests left the address its second"
+    );
+    assert_limited(
+        resend("203.0.113.3", target).await.unwrap(),
+        "address spent",
+    )
+    .await;
+    assert_limited(
+        resend("203.0.113.3", "other@example.com").await.unwrap(),
+        "the address's refusal used its client's one",
     )
     .await;
 }

@@ -2,6 +2,7 @@
 //! database's job: unique indexes for duplicates, `SKIP LOCKED` so outbox
 //! workers on different instances never take the same message.
 
+mod limits;
 mod register;
 mod session;
 

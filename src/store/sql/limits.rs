@@ -1,12 +1,63 @@
 //! Rate limits, failed-login counts and known devices.
 
+/// Two quotas in one transaction of steps (SQLite: one commit, one flush,
+/// where two separate upserts made two). PostgreSQL writes both in one
+/// statement (`postgres/limits.rs`).
+macro_rules! sql_take_two_quotas_in_steps {
+    ($store:ty) => {
+        impl $store {
+            async fn take_two_quotas(
+                &self,
+                now_ms: i64,
+                first: &QuotaTake,
+                then: &QuotaTake,
+            ) -> StoreResult<Option<QuotaRefusal>> {
+                let mut tx = begin(self.writer()).await?;
+                let refused = match take_quota_in(
+                    &mut *tx,
+                    &first.key,
+                    now_ms,
+                    first.interval_ms,
+                    first.period_ms,
+                )
+                .await?
+                {
+                    Some(wait_ms) => Some(QuotaRefusal {
+                        second: false,
+                        wait_ms,
+                    }),
+                    None => take_quota_in(
+                        &mut *tx,
+                        &then.key,
+                        now_ms,
+                        then.interval_ms,
+                        then.period_ms,
+                    )
+                    .await?
+                    .map(|wait_ms| QuotaRefusal {
+                        second: true,
+                        wait_ms,
+                    }),
+                };
+                tx.commit().await?;
+                Ok(refused)
+            }
+        }
+    };
+}
+
 macro_rules! sql_limits {
     ($store:ty) => {
         #[async_trait]
         impl LimitStore for $store {
-            async fn take_quota(&self, key: &[u8; 32], now_ms: i64, interval_ms: i64, period_ms: i64) -> StoreResult<Option<i64>> {
-                let mut conn = self.writer().acquire().await?;
-                take_quota_in(&mut conn, key, now_ms, interval_ms, period_ms).await
+            async fn take_quotas(&self, now_ms: i64, first: &QuotaTake, then: Option<&QuotaTake>) -> StoreResult<Option<QuotaRefusal>> {
+                let Some(then) = then else {
+                    let mut conn = self.writer().acquire().await?;
+                    let refused = take_quota_in(&mut conn, &first.key, now_ms, first.interval_ms, first.period_ms).await?;
+                    return Ok(refused.map(|wait_ms| QuotaRefusal { second: false, wait_ms }));
+                };
+                // Each engine writes a pair its own way (`take_two_quotas`).
+                self.take_two_quotas(now_ms, first, then).await
             }
 
             async fn login_failures(&self, key: &[u8; 32]) -> StoreResult<Option<LoginFailures>> {
@@ -125,4 +176,4 @@ macro_rules! sql_limits {
     };
 }
 
-pub(crate) use sql_limits;
+pub(crate) use {sql_limits, sql_take_two_quotas_in_steps};

@@ -29,8 +29,8 @@ macro_rules! sql_common {
         use crate::domain::{DisplayName, EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus};
         use crate::store::{
             Activation, AuditFilter, Delivery, LimitStore, LoginFailures, LoginRecord, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
-            NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PasswordStore, PendingFactor, RegisterError,
-            Registration, SessionRecord, SessionStore, StoreError, StoreResult, TakenAddress, TokenRecord, UserCredentials, UserFilter, UserStore, UserSummary,
+            NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PasswordStore, PendingFactor, QuotaRefusal,
+            QuotaTake, RegisterError, Registration, SessionRecord, SessionStore, StoreError, StoreResult, TakenAddress, TokenRecord, UserCredentials, UserFilter, UserStore, UserSummary,
         };
 
         type Db = $db;
@@ -198,12 +198,23 @@ macro_rules! sql_common {
             if allowed.is_some() {
                 return Ok(None);
             }
+            Ok(Some(quota_wait(conn, key, now_ms, interval_ms, period_ms).await?))
+        }
+
+        /// How long until a refused request would fit: once
+        /// tat + interval - period <= now. Read afresh, after the refusal.
+        async fn quota_wait(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            key: &[u8; 32],
+            now_ms: i64,
+            interval_ms: i64,
+            period_ms: i64,
+        ) -> StoreResult<i64> {
             let tat: Option<i64> = sqlx::query_scalar("SELECT tat FROM rate_limits WHERE key = $1")
                 .bind(&key[..])
                 .fetch_optional(&mut *conn)
                 .await?;
-            // Refused: the next request fits once tat + interval - period <= now.
-            Ok(Some(tat.map_or(interval_ms, |tat| tat + interval_ms - period_ms - QUOTA_SLACK_MS - now_ms).max(1)))
+            Ok(tat.map_or(interval_ms, |tat| tat + interval_ms - period_ms - QUOTA_SLACK_MS - now_ms).max(1))
         }
 
         /// The session, its device, and its `session.started` entry, after
@@ -267,7 +278,7 @@ macro_rules! sql_store {
 
 pub(crate) use audit::sql_audit;
 pub(crate) use keys::sql_keys;
-pub(crate) use limits::sql_limits;
+pub(crate) use limits::{sql_limits, sql_take_two_quotas_in_steps};
 pub(crate) use mfa::sql_mfa;
 pub(crate) use outbox::sql_outbox;
 pub(crate) use passwords::sql_passwords;
