@@ -9,6 +9,7 @@ use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{EmailAddress, MfaPolicy, Password, User, UserStatus};
 use crate::limits::{FailureKey, Rule, Subject};
 use crate::state::AppState;
+use crate::store::LoginRead;
 
 #[derive(Debug)]
 pub enum LoginOutcome {
@@ -31,7 +32,7 @@ pub async fn login(
     let password = Password::new(password.unwrap_or_default());
     let now = state.clock.now();
     let email = EmailAddress::parse(email.unwrap_or_default()).ok();
-    let record = match &email {
+    let read = match &email {
         Some(email) => {
             state
                 .limits
@@ -40,9 +41,17 @@ pub async fn login(
                     (Rule::LoginPerAccount, Subject::Email(email)),
                 )
                 .await?;
+            // Which key's failures count depends on the account, read in
+            // the same round trip: both candidates' come with it.
+            let by_address = FailureKey::account(email);
+            let by_device = meta.device.as_ref().map(FailureKey::device);
+            let keys = [
+                Some(by_address.as_bytes()),
+                by_device.as_ref().map(FailureKey::as_bytes),
+            ];
             state
                 .store
-                .login_record(email, meta.device.as_ref())
+                .login_record(email, meta.device.as_ref(), keys)
                 .await?
         }
         None => {
@@ -50,25 +59,32 @@ pub async fn login(
                 .limits
                 .check(Rule::LoginPerIp, Subject::Ip(meta))
                 .await?;
-            None
+            LoginRead::default()
         }
     };
     // Looked up once, with the credentials: it picks the failure count here
     // and spares the session a second lookup below.
-    let known_device = record.as_ref().is_some_and(|found| found.known_device);
-    let has_second_factor = record.as_ref().is_some_and(|found| found.has_second_factor);
-    let credentials = record.map(|found| found.credentials);
+    let known_device = read
+        .account
+        .as_ref()
+        .is_some_and(|found| found.known_device);
+    let has_second_factor = read
+        .account
+        .as_ref()
+        .is_some_and(|found| found.has_second_factor);
     let throttled = match failure_key(email.as_ref(), known_device, meta) {
         Some(key) => {
-            let attempt = state.limits.login_attempt(key).await;
-            if let (Err(FlowError::LoginLocked), Some(found)) = (&attempt, &credentials) {
+            let on_record = read.failures_of(key.as_bytes());
+            let attempt = state.limits.login_attempt_on(key, on_record).await;
+            if let (Err(FlowError::LoginLocked), Some(found)) = (&attempt, &read.account) {
                 // However long ago the lock engaged, its owner can get a live link.
-                unlock::remind(state, &found.user, meta).await?;
+                unlock::remind(state, &found.credentials.user, meta).await?;
             }
             Some(attempt?)
         }
         None => None,
     };
+    let credentials = read.account.map(|found| found.credentials);
     // Unknown addresses pay for a hash too, so status, body and timing are
     // the same as for a wrong password (no account enumeration).
     let (hash, user) = match &credentials {

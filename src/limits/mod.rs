@@ -21,7 +21,7 @@ use crate::audit::RequestMeta;
 use crate::clock::Clock;
 use crate::domain::{EmailAddress, TokenDigest, UserId};
 use crate::flows::FlowError;
-use crate::store::{Delivery, QuotaTake, Store};
+use crate::store::{Delivery, LoginFailures, QuotaTake, Store};
 
 /// What is counted, per whom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,6 +268,20 @@ impl Limiter {
     /// locked. Past the free failures it reserves the attempt (moves the
     /// next allowed time) atomically, so parallel guesses cannot share one.
     pub async fn login_attempt(&self, key: FailureKey) -> Result<LoginAttempt, FlowError> {
+        let on_record = match self.throttle() {
+            Some(_) => self.store.login_failures(key.as_bytes()).await?,
+            None => None,
+        };
+        self.login_attempt_on(key, on_record).await
+    }
+
+    /// `login_attempt` with the key's failures already read (a sign-in reads
+    /// them with the credentials, in the same round trip).
+    pub async fn login_attempt_on(
+        &self,
+        key: FailureKey,
+        on_record: Option<LoginFailures>,
+    ) -> Result<LoginAttempt, FlowError> {
         let clean = LoginAttempt {
             key,
             after_failures: false,
@@ -275,7 +289,7 @@ impl Limiter {
         let Some(throttle) = self.throttle() else {
             return Ok(clean);
         };
-        let Some(record) = self.store.login_failures(key.as_bytes()).await? else {
+        let Some(record) = on_record else {
             return Ok(clean);
         };
         let attempt = LoginAttempt {

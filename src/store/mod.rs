@@ -15,10 +15,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use records::{
-    AuditFilter, ChallengePurpose, ChallengeRecord, Channel, Delivery, FactorRecord, LoginRecord,
-    NewAccount, NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxSummary,
-    PendingFactor, RecipientLimit, SessionRecord, TokenRecord, UserCredentials, UserFilter,
-    UserSummary,
+    AuditFilter, ChallengePurpose, ChallengeRecord, Channel, Delivery, FactorRecord, LoginRead,
+    LoginRecord, NewAccount, NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage,
+    OutboxSummary, PendingFactor, RecipientLimit, SessionRecord, TokenRecord, UserCredentials,
+    UserFilter, UserSummary,
 };
 pub use records::{NewSigningKey, SigningKeyRecord};
 
@@ -116,12 +116,15 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<Option<UserCredentials>>;
 
     /// The credentials of `email`'s account with what else a sign-in asks
-    /// about it; `device` is the digest of the browser's device cookie.
+    /// about it, and the failed logins on record for each of `failure_keys`
+    /// (whether or not the account exists); `device` is the digest of the
+    /// browser's device cookie.
     async fn login_record(
         &self,
         email: &EmailAddress,
         device: Option<&TokenDigest>,
-    ) -> StoreResult<Option<LoginRecord>>;
+        failure_keys: [Option<&[u8; 32]>; 2],
+    ) -> StoreResult<LoginRead>;
 
     async fn users(&self, limit: i64) -> StoreResult<Vec<User>>;
 

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::LoginFailures;
 use crate::domain::{FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus};
 
 #[derive(Debug)]
@@ -98,7 +99,7 @@ pub struct UserCredentials {
     pub password_hash: PasswordHash,
 }
 
-/// What a password sign-in needs to know, in one read: the account's
+/// What a password sign-in needs to know about the account: its
 /// credentials, whether the browser's device cookie belongs to it, and
 /// whether it has a confirmed second factor (else there is none to ask).
 #[derive(Debug, Clone)]
@@ -106,6 +107,25 @@ pub struct LoginRecord {
     pub credentials: UserCredentials,
     pub known_device: bool,
     pub has_second_factor: bool,
+}
+
+/// Everything a password sign-in reads, in one round trip: the account,
+/// if there is one, and the failed logins on record for the keys asked
+/// about (the address's, known or not, and the browser's device's).
+#[derive(Debug, Clone, Default)]
+pub struct LoginRead {
+    pub account: Option<LoginRecord>,
+    pub failures: Vec<([u8; 32], LoginFailures)>,
+}
+
+impl LoginRead {
+    /// The failures on record for `key`, one of the keys asked about.
+    pub fn failures_of(&self, key: &[u8; 32]) -> Option<LoginFailures> {
+        self.failures
+            .iter()
+            .find(|(found, _)| found == key)
+            .map(|(_, failures)| *failures)
+    }
 }
 
 #[derive(Debug, Clone)]

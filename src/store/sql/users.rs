@@ -34,28 +34,50 @@ macro_rules! sql_users {
                 Ok(Some(credentials_from_row(&row)?))
             }
 
-            async fn login_record(&self, email: &EmailAddress, device: Option<&TokenDigest>) -> StoreResult<Option<LoginRecord>> {
-                // One round trip instead of three: a sign-in is a hash and
+            async fn login_record(
+                &self,
+                email: &EmailAddress,
+                device: Option<&TokenDigest>,
+                failure_keys: [Option<&[u8; 32]>; 2],
+            ) -> StoreResult<LoginRead> {
+                // One round trip instead of four: a sign-in is a hash and
                 // little else, so every other read shows in its throughput.
+                // A row whatever the address: the failures of one nobody
+                // owns are counted like anyone's (one row per failure found).
                 let sql = format!(
                     "SELECT {USER_COLUMNS}, u.password_hash, \
                      EXISTS (SELECT 1 FROM devices d WHERE d.digest = $2 AND d.user_id = u.id) AS known_device, \
-                     EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) AS has_second_factor \
-                     FROM users u WHERE u.email_key = $1"
+                     EXISTS (SELECT 1 FROM mfa_factors m WHERE m.user_id = u.id AND m.confirmed_at IS NOT NULL) AS has_second_factor, \
+                     f.key AS failure_key, f.failures, f.not_before \
+                     FROM (SELECT 1 AS asked) AS one \
+                     LEFT JOIN users u ON u.email_key = $1 \
+                     LEFT JOIN login_failures f ON f.key IN ($3, $4)"
                 );
-                let Some(row) = sqlx::query(&sql)
+                let [first_key, second_key] = failure_keys;
+                let rows = sqlx::query(&sql)
                     .bind(email.unique_key())
                     .bind(device.map(TokenDigest::as_bytes))
-                    .fetch_optional(self.reader())
-                    .await?
-                else {
-                    return Ok(None);
+                    .bind(first_key.map(|key| &key[..]))
+                    .bind(second_key.map(|key| &key[..]))
+                    .fetch_all(self.reader())
+                    .await?;
+                let account = match rows.first() {
+                    Some(row) if row.try_get::<Option<Uuid>, _>("id")?.is_some() => Some(LoginRecord {
+                        credentials: credentials_from_row(row)?,
+                        known_device: row.try_get("known_device")?,
+                        has_second_factor: row.try_get("has_second_factor")?,
+                    }),
+                    _ => None,
                 };
-                Ok(Some(LoginRecord {
-                    credentials: credentials_from_row(&row)?,
-                    known_device: row.try_get("known_device")?,
-                    has_second_factor: row.try_get("has_second_factor")?,
-                }))
+                let mut failures = Vec::new();
+                for row in &rows {
+                    let Some(key) = row.try_get::<Option<Vec<u8>>, _>("failure_key")? else {
+                        continue;
+                    };
+                    let key: [u8; 32] = key.try_into().map_err(|_| StoreError::Corrupt("failure key length"))?;
+                    failures.push((key, LoginFailures { failures: row.try_get("failures")?, not_before: row.try_get("not_before")? }));
+                }
+                Ok(LoginRead { account, failures })
             }
 
             async fn users(&self, limit: i64) -> StoreResult<Vec<User>> {
