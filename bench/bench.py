@@ -202,16 +202,7 @@ def run_backend(backend, results):
     }
     time.sleep(0.3)
     started = time.monotonic()
-    app = subprocess.Popen([str(RELEASE / "latchkey"), "serve"], env=env, cwd=work)
-    while True:
-        try:
-            if request(port, "GET", "/healthz")[0] == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() - started > 30:
-            raise RuntimeError("latchkey did not start")
-        time.sleep(0.002)
+    app = start_app(env, port, work)
     r = results.setdefault(backend.name, {})
     r["ready_ms"] = (time.monotonic() - started) * 1000
     time.sleep(1)
@@ -289,13 +280,52 @@ def run_backend(backend, results):
     line = next(l for l in side_out.splitlines() if l.startswith("RESULT"))
     r["overload_me"] = {k: float(v) for k, v in (pair.split("=") for pair in line.split()[1:])}
     r["rss_peak_kib"] = rss_kib(app.pid, "VmHWM")
+    app.terminate()
+    app.wait(timeout=30)
 
+    # The default configuration, on the same database: every limit on, the
+    # quotas of the benchmark's one client and one account raised so that
+    # each request is counted and none refused. Since session 9.
+    app = start_app({**env, **LIMITS_ON}, port, work)
+    wrk(port, "register.lua", seconds=3, env={"BENCH_RUN": f"{backend.name}limitswarm"})
+    r["register_limits_on"] = bracketed(lambda i: counted(wrk(port, "register.lua", seconds=part_seconds, env={"BENCH_RUN": f"{backend.name}limits{i}"})))
+    r["login_limits_on"] = bracketed(lambda i: counted(wrk(port, "login.lua", seconds=part_seconds, env={"BENCH_EMAIL": email, "BENCH_DEVICE": device})))
     app.terminate()
     app.wait(timeout=30)
     sink.terminate()
     sink.wait()
     shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(sink_dir.parent, ignore_errors=True)
+
+
+LIMITS_ON = {
+    "LATCHKEY_RATE_LIMIT": "on",
+    "LATCHKEY_LIMIT_REGISTER_PER_IP": "10000/1m",
+    "LATCHKEY_LIMIT_LOGIN_PER_IP": "10000/1m",
+    "LATCHKEY_LIMIT_LOGIN_PER_ACCOUNT": "10000/1m",
+}
+
+
+def start_app(env, port, work):
+    """Starts `latchkey serve` and waits for its first 200 from /healthz."""
+    started = time.monotonic()
+    app = subprocess.Popen([str(RELEASE / "latchkey"), "serve"], env=env, cwd=work)
+    while True:
+        try:
+            if request(port, "GET", "/healthz")[0] == 200:
+                return app
+        except OSError:
+            pass
+        if time.monotonic() - started > 30:
+            raise RuntimeError("latchkey did not start")
+        time.sleep(0.002)
+
+
+def counted(part):
+    """A part measured with the limits on must have had nothing refused."""
+    if part["non2xx"]:
+        raise RuntimeError(f"{part['non2xx']:.0f} requests refused with the limits on")
+    return part
 
 
 def write_side_script(cookie):
@@ -339,6 +369,8 @@ def table(results):
         "reusing its memory as latchkey's pool does. Sign-up and login each run as three parts",
         "between four measures of the limit; each part's ratio is to the mean of the two around it.",
         "3 s of sign-ups before the first part open the connections and are not counted.",
+        "With the default limits on: the same, on a restarted server with every limit on and the",
+        "quotas of the one client and account raised so that every request counts and none is refused.",
         "",
         "| figure | " + " | ".join(results) + " |",
         "|---|" + "---|" * len(results),
@@ -363,6 +395,8 @@ def table(results):
     row("POST /register req/s (ratio to hashing limit)", ratio("register"))
     row("hashing limit between the login parts, hashes/s", limits("login"))
     row("POST /login req/s (ratio to hashing limit)", ratio("login"))
+    row("POST /register with the default limits on, req/s (ratio)", ratio("register_limits_on"))
+    row("POST /login with the default limits on, req/s (ratio)", ratio("login_limits_on"))
     row("GET /healthz req/s, p50 / p99 ms", lambda r: f"{r['healthz']['rps']:.0f}, {r['healthz']['p50_ms']:.2f} / {r['healthz']['p99_ms']:.2f}")
     row("GET /me (cookie) req/s, p50 / p99 ms", lambda r: f"{r['me_cookie']['rps']:.0f}, {r['me_cookie']['p50_ms']:.2f} / {r['me_cookie']['p99_ms']:.2f}")
     row("GET /me (cookie) / GET /healthz just before and after it (their req/s)", lambda r: (

@@ -7,6 +7,10 @@
 # is for comparing two builds, alternating, on the same minutes.
 #
 #   bench/cost.sh sqlite|postgres [seconds] [path/to/latchkey] [register|login]
+#
+# LIMITS=on measures the default configuration: every limit on, the quotas
+# of the benchmark's one client and one account raised so that its
+# requests are all counted and none refused (default: LATCHKEY_RATE_LIMIT=off).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:?sqlite or postgres}
@@ -33,11 +37,17 @@ if [ "$backend" = postgres ]; then
 else
     url="sqlite://$work/latchkey.db"
 fi
+if [ "${LIMITS:-off}" = on ]; then
+    limits=(LATCHKEY_RATE_LIMIT=on LATCHKEY_LIMIT_REGISTER_PER_IP=10000/1m
+        LATCHKEY_LIMIT_LOGIN_PER_IP=10000/1m LATCHKEY_LIMIT_LOGIN_PER_ACCOUNT=10000/1m)
+else
+    limits=(LATCHKEY_RATE_LIMIT=off)
+fi
 target/release/examples/smtp_sink "127.0.0.1:$sink_port" "$sink/mail" & pids+=($!)
-LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_PUBLIC_URL="http://127.0.0.1:$port" \
+env "${limits[@]}" LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_PUBLIC_URL="http://127.0.0.1:$port" \
     LATCHKEY_DATABASE_URL="$url" LATCHKEY_SMTP_URL="smtp://127.0.0.1:$sink_port" \
     LATCHKEY_SECRET_KEY="$(head -c 32 /dev/urandom | base64)" LATCHKEY_CONFIG="$work/none.toml" \
-    LATCHKEY_RATE_LIMIT=off RUST_LOG=warn "$binary" serve >"$work/log" 2>&1 & pids+=($!)
+    RUST_LOG=warn "$binary" serve >"$work/log" 2>&1 & pids+=($!)
 until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.05; done
 
 if [ "$flow" = login ]; then
