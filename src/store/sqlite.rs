@@ -95,4 +95,4 @@ fn is_busy(error: &sqlx::Error) -> bool {
 super::sql::sql_store!(SqliteStore, Sqlite, skip_locked = "");
 super::sql::sql_register_in_steps!(SqliteStore);
 super::sql::sql_start_session_in_steps!(SqliteStore);
-super::sql::sql_take_two_quotas_in_steps!(SqliteStore);
+super::sql::sql_take_quotas_in_steps!(SqliteStore);

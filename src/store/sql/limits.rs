@@ -1,17 +1,32 @@
 //! Rate limits, failed-login counts and known devices.
 
-/// Two quotas in one transaction of steps (SQLite: one commit, one flush,
-/// where two separate upserts made two). PostgreSQL writes both in one
-/// statement (`postgres/limits.rs`).
-macro_rules! sql_take_two_quotas_in_steps {
+/// A request's quotas in one write: one upsert, or two in one transaction of
+/// steps (SQLite: one commit, one flush, where two separate upserts made
+/// two). PostgreSQL writes one or two in one statement (`postgres/limits.rs`).
+macro_rules! sql_take_quotas_in_steps {
     ($store:ty) => {
         impl $store {
-            async fn take_two_quotas(
+            async fn take_quotas_in_one_write(
                 &self,
                 now_ms: i64,
                 first: &QuotaTake,
-                then: &QuotaTake,
+                then: Option<&QuotaTake>,
             ) -> StoreResult<Option<QuotaRefusal>> {
+                let Some(then) = then else {
+                    let mut conn = self.writer().acquire().await?;
+                    let refused = take_quota_in(
+                        &mut conn,
+                        &first.key,
+                        now_ms,
+                        first.interval_ms,
+                        first.period_ms,
+                    )
+                    .await?;
+                    return Ok(refused.map(|wait_ms| QuotaRefusal {
+                        second: false,
+                        wait_ms,
+                    }));
+                };
                 let mut tx = begin(self.writer()).await?;
                 let refused = match take_quota_in(
                     &mut *tx,
@@ -51,13 +66,8 @@ macro_rules! sql_limits {
         #[async_trait]
         impl LimitStore for $store {
             async fn take_quotas(&self, now_ms: i64, first: &QuotaTake, then: Option<&QuotaTake>) -> StoreResult<Option<QuotaRefusal>> {
-                let Some(then) = then else {
-                    let mut conn = self.writer().acquire().await?;
-                    let refused = take_quota_in(&mut conn, &first.key, now_ms, first.interval_ms, first.period_ms).await?;
-                    return Ok(refused.map(|wait_ms| QuotaRefusal { second: false, wait_ms }));
-                };
-                // Each engine writes a pair its own way (`take_two_quotas`).
-                self.take_two_quotas(now_ms, first, then).await
+                // Each engine writes them its own way (`take_quotas_in_one_write`).
+                self.take_quotas_in_one_write(now_ms, first, then).await
             }
 
             async fn login_failures(&self, key: &[u8; 32]) -> StoreResult<Option<LoginFailures>> {
@@ -176,4 +186,4 @@ macro_rules! sql_limits {
     };
 }
 
-pub(crate) use {sql_limits, sql_take_two_quotas_in_steps};
+pub(crate) use {sql_limits, sql_take_quotas_in_steps};

@@ -278,7 +278,7 @@ macro_rules! sql_store {
 
 pub(crate) use audit::sql_audit;
 pub(crate) use keys::sql_keys;
-pub(crate) use limits::{sql_limits, sql_take_two_quotas_in_steps};
+pub(crate) use limits::{sql_limits, sql_take_quotas_in_steps};
 pub(crate) use mfa::sql_mfa;
 pub(crate) use outbox::sql_outbox;
 pub(crate) use passwords::sql_passwords;
