@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::LoginFailures;
+use super::{LoginFailures, QuotaTake};
 use crate::domain::{FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus};
 
 #[derive(Debug)]
@@ -45,6 +45,17 @@ pub struct NewMessage {
 pub struct RecipientLimit {
     pub key: [u8; 32],
     pub quota: crate::limits::Quota,
+}
+
+impl RecipientLimit {
+    /// The one message, counted under the recipient's quota.
+    pub fn take(&self) -> QuotaTake {
+        QuotaTake {
+            key: self.key,
+            interval_ms: self.quota.interval_ms(),
+            period_ms: self.quota.period_ms(),
+        }
+    }
 }
 
 /// What queueing a message did.

@@ -57,14 +57,7 @@ impl PgStore {
             (true, Some(then)) if !then_fits => (then, true),
             (true, _) => return Ok(None),
         };
-        let wait_ms = quota_wait(
-            &mut conn,
-            &refused.key,
-            now_ms,
-            refused.interval_ms,
-            refused.period_ms,
-        )
-        .await?;
+        let wait_ms = quota_wait(&mut conn, now_ms, refused).await?;
         Ok(Some(QuotaRefusal { second, wait_ms }))
     }
 }

@@ -14,46 +14,26 @@ macro_rules! sql_take_quotas_in_steps {
             ) -> StoreResult<Option<QuotaRefusal>> {
                 let Some(then) = then else {
                     let mut conn = self.writer().acquire().await?;
-                    let refused = take_quota_in(
-                        &mut conn,
-                        &first.key,
-                        now_ms,
-                        first.interval_ms,
-                        first.period_ms,
-                    )
-                    .await?;
+                    let refused = take_quota_in(&mut conn, now_ms, first).await?;
                     return Ok(refused.map(|wait_ms| QuotaRefusal {
                         second: false,
                         wait_ms,
                     }));
                 };
                 let mut tx = begin(self.writer()).await?;
-                let refused = match take_quota_in(
-                    &mut *tx,
-                    &first.key,
-                    now_ms,
-                    first.interval_ms,
-                    first.period_ms,
-                )
-                .await?
-                {
-                    Some(wait_ms) => Some(QuotaRefusal {
-                        second: false,
-                        wait_ms,
-                    }),
-                    None => take_quota_in(
-                        &mut *tx,
-                        &then.key,
-                        now_ms,
-                        then.interval_ms,
-                        then.period_ms,
-                    )
-                    .await?
-                    .map(|wait_ms| QuotaRefusal {
-                        second: true,
-                        wait_ms,
-                    }),
-                };
+                let refused =
+                    match take_quota_in(&mut *tx, now_ms, first).await? {
+                        Some(wait_ms) => Some(QuotaRefusal {
+                            second: false,
+                            wait_ms,
+                        }),
+                        None => take_quota_in(&mut *tx, now_ms, then).await?.map(|wait_ms| {
+                            QuotaRefusal {
+                                second: true,
+                                wait_ms,
+                            }
+                        }),
+                    };
                 tx.commit().await?;
                 Ok(refused)
             }

@@ -128,7 +128,7 @@ macro_rules! sql_common {
             let suppressed = match &mail.recipient_limit {
                 Some(limit) => {
                     let now = mail.created_at.timestamp_millis();
-                    take_quota_in(&mut **tx, &limit.key, now, limit.quota.interval_ms(), limit.quota.period_ms()).await?.is_some()
+                    take_quota_in(&mut **tx, now, &limit.take()).await?.is_some()
                 }
                 None => false,
             };
@@ -176,45 +176,33 @@ macro_rules! sql_common {
         /// The generic cell rate algorithm in one conditional upsert: the
         /// row's time moves on only when the request fits, so concurrent
         /// requests on any instance are counted exactly. `None`: allowed.
-        async fn take_quota_in(
-            conn: &mut <$db as sqlx::Database>::Connection,
-            key: &[u8; 32],
-            now_ms: i64,
-            interval_ms: i64,
-            period_ms: i64,
-        ) -> StoreResult<Option<i64>> {
+        async fn take_quota_in(conn: &mut <$db as sqlx::Database>::Connection, now_ms: i64, take: &QuotaTake) -> StoreResult<Option<i64>> {
             let allowed = sqlx::query(
                 "INSERT INTO rate_limits (key, tat) VALUES ($1, $2 + $3) \
                  ON CONFLICT (key) DO UPDATE SET tat = (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3 \
                  WHERE (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3 - $2 <= $4 \
                  RETURNING tat",
             )
-            .bind(&key[..])
+            .bind(&take.key[..])
             .bind(now_ms)
-            .bind(interval_ms)
-            .bind(period_ms + QUOTA_SLACK_MS)
+            .bind(take.interval_ms)
+            .bind(take.period_ms + QUOTA_SLACK_MS)
             .fetch_optional(&mut *conn)
             .await?;
             if allowed.is_some() {
                 return Ok(None);
             }
-            Ok(Some(quota_wait(conn, key, now_ms, interval_ms, period_ms).await?))
+            Ok(Some(quota_wait(conn, now_ms, take).await?))
         }
 
         /// How long until a refused request would fit: once
         /// tat + interval - period <= now. Read afresh, after the refusal.
-        async fn quota_wait(
-            conn: &mut <$db as sqlx::Database>::Connection,
-            key: &[u8; 32],
-            now_ms: i64,
-            interval_ms: i64,
-            period_ms: i64,
-        ) -> StoreResult<i64> {
+        async fn quota_wait(conn: &mut <$db as sqlx::Database>::Connection, now_ms: i64, take: &QuotaTake) -> StoreResult<i64> {
             let tat: Option<i64> = sqlx::query_scalar("SELECT tat FROM rate_limits WHERE key = $1")
-                .bind(&key[..])
+                .bind(&take.key[..])
                 .fetch_optional(&mut *conn)
                 .await?;
-            Ok(tat.map_or(interval_ms, |tat| tat + interval_ms - period_ms - QUOTA_SLACK_MS - now_ms).max(1))
+            Ok(tat.map_or(take.interval_ms, |tat| tat + take.interval_ms - take.period_ms - QUOTA_SLACK_MS - now_ms).max(1))
         }
 
         /// The session, its device, and its `session.started` entry, after
