@@ -284,14 +284,14 @@ async fn audit(
     Ok(())
 }
 
-/// Text a client chose (a user agent) may not move the cursor or recolour
-/// the terminal of whoever reads the trail.
 /// The configured database, with the instances' connection limit: the
 /// commands run beside them, on the same server's connections.
 async fn open_store(config: &Config) -> store::StoreResult<std::sync::Arc<dyn store::Store>> {
     store::connect_with(&config.database_url, config.database_max_connections).await
 }
 
+/// Text a client chose (a user agent) may not move the cursor or recolour
+/// the terminal of whoever reads the trail.
 fn printable(text: Option<&str>) -> String {
     match text {
         Some(text) if !text.is_empty() => text

@@ -198,7 +198,7 @@ impl Limiter {
     /// Counts one request against `rule` for `subject`: `RateLimited` with
     /// the wait when the quota is spent (a refused request is not counted).
     pub async fn check(&self, rule: Rule, subject: Subject<'_>) -> Result<(), FlowError> {
-        self.count(Some((rule, subject)), None).await
+        self.count((rule, subject), None).await
     }
 
     /// `check` against two quotas in one write (one round trip and one
@@ -209,12 +209,12 @@ impl Limiter {
         first: (Rule, Subject<'_>),
         then: (Rule, Subject<'_>),
     ) -> Result<(), FlowError> {
-        self.count(Some(first), Some(then)).await
+        self.count(first, Some(then)).await
     }
 
     async fn count(
         &self,
-        first: Option<(Rule, Subject<'_>)>,
+        first: (Rule, Subject<'_>),
         then: Option<(Rule, Subject<'_>)>,
     ) -> Result<(), FlowError> {
         let Some(settings) = &self.settings else {
@@ -233,7 +233,7 @@ impl Limiter {
                 },
             ))
         };
-        let mut takes = first.and_then(take).into_iter().chain(then.and_then(take));
+        let mut takes = take(first).into_iter().chain(then.and_then(take));
         let Some((first_rule, first)) = takes.next() else {
             return Ok(());
         };
@@ -282,19 +282,12 @@ impl Limiter {
         key: FailureKey,
         on_record: Option<LoginFailures>,
     ) -> Result<LoginAttempt, FlowError> {
-        let clean = LoginAttempt {
-            key,
-            after_failures: false,
-        };
-        let Some(throttle) = self.throttle() else {
-            return Ok(clean);
-        };
-        let Some(record) = on_record else {
-            return Ok(clean);
-        };
         let attempt = LoginAttempt {
             key,
-            after_failures: true,
+            after_failures: on_record.is_some(),
+        };
+        let (Some(throttle), Some(record)) = (self.throttle(), on_record) else {
+            return Ok(attempt);
         };
         let failures = u32::try_from(record.failures).unwrap_or(u32::MAX);
         let now = self.clock.now().timestamp_millis();
