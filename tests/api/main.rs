@@ -25,6 +25,7 @@ mod hardening;
 mod limits;
 mod login;
 mod login_pages;
+mod login_throttle;
 mod logs;
 mod mfa;
 mod mfa_pages;
