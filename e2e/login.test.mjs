@@ -215,3 +215,34 @@ test('an access token from POST /login verifies with jose against the JWKS; an a
   const verified = await jwtVerify(finished.body.access_token, jwks, options);
   assert.equal(verified.payload.sub, account.id);
 });
+
+test('a signed-in page renews its access token with POST /token: the HttpOnly cookie does it, the script never sees it', async () => {
+  const page = await newPage(browser);
+  const email = uniqueEmail('renew');
+  await signUpToDashboard(page, email);
+  const issuer = app.base.replace(/\/$/, '');
+  const jwks = createRemoteJWKSet(new URL(app.url('/.well-known/jwks.json')));
+
+  // What a single-page app on this origin does when its token runs out.
+  const renewed = await page.evaluate(async () => {
+    const response = await fetch('/token', { method: 'POST', headers: { 'content-type': 'application/json' } });
+    const body = await response.json();
+    const me = await fetch('/me', { headers: { authorization: `Bearer ${body.access_token}` }, credentials: 'omit' });
+    return { status: response.status, body, me: me.status, cookies: document.cookie };
+  });
+  assert.equal(renewed.status, 200);
+  assert.equal(renewed.body.token_type, 'Bearer');
+  assert.equal(renewed.me, 200, 'the token alone opens /me');
+  assert.doesNotMatch(renewed.cookies, /latchkey_session/, 'the session cookie stays out of reach of scripts');
+  const { payload } = await jwtVerify(renewed.body.access_token, jwks, { issuer, audience: 'latchkey', algorithms: ['EdDSA'] });
+  assert.ok(payload.sid);
+
+  // Signed out, the page gets no more tokens.
+  await logOut(page);
+  const after = await page.evaluate(async () => (await fetch('/token', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+  })).status);
+  assert.equal(after, 401);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});

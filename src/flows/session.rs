@@ -11,6 +11,7 @@ use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{DeviceToken, SessionToken, User, UserStatus};
 use crate::state::AppState;
 use crate::store::{NewSession, SessionRecord};
+use crate::tokens::TokenSession;
 
 /// `last_seen_at` is written at most this often: a busy session costs one
 /// write a minute, not one per request. The idle timeout is therefore
@@ -31,6 +32,18 @@ pub struct CurrentSession {
     pub created_at: DateTime<Utc>,
     /// When the person last proved who they are in this session.
     pub authenticated_at: DateTime<Utc>,
+    /// The absolute timeout: the session ends then at the latest.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl CurrentSession {
+    /// What an access token issued for this session is bound to.
+    pub fn for_tokens(&self) -> TokenSession {
+        TokenSession {
+            id: self.id,
+            ends_at: self.expires_at,
+        }
+    }
 }
 
 fn delta(duration: Duration) -> TimeDelta {
@@ -44,6 +57,18 @@ pub struct StartedSession {
     pub id: Uuid,
     /// The device cookie to set: the browser was not a known device.
     pub device: Option<DeviceToken>,
+    /// The absolute timeout.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl StartedSession {
+    /// What an access token issued for this session is bound to.
+    pub fn for_tokens(&self) -> TokenSession {
+        TokenSession {
+            id: self.id,
+            ends_at: self.expires_at,
+        }
+    }
 }
 
 /// A new session for `user`, with a fresh id: ids are never reused, so a
@@ -101,6 +126,7 @@ pub(super) fn new_session(
             token,
             id: session.id,
             device: None,
+            expires_at: session.expires_at,
         },
         session,
     )
@@ -138,6 +164,7 @@ pub async fn resume_session(
         user: record.user,
         created_at: record.created_at,
         authenticated_at: record.authenticated_at,
+        expires_at: record.expires_at,
     }))
 }
 

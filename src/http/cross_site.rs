@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 
 use super::ApiError;
+use super::json::not_json;
 use super::login::mfa_cookie_name;
 use super::pages::{csrf, is_form};
 use super::session::cookie_name;
@@ -52,12 +53,7 @@ pub(super) async fn guard(State(state): State<AppState>, request: Request, next:
         .into_response();
     }
     if request.method() == Method::POST && !is_json(headers) {
-        return ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the body as application/json.",
-        )
-        .into_response();
+        return not_json().into_response();
     }
     next.run(request).await
 }
@@ -70,7 +66,7 @@ fn carries_cookie_credentials(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// `application/json` or `application/*+json`, as the JSON extractor takes.
-fn is_json(headers: &HeaderMap) -> bool {
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())

@@ -50,7 +50,7 @@ fn status_authenticated() -> utoipa::openapi::ObjectBuilder {
     string_enum(&["authenticated"])
 }
 
-fn bearer() -> utoipa::openapi::ObjectBuilder {
+pub(super) fn bearer() -> utoipa::openapi::ObjectBuilder {
     string_enum(&["Bearer"])
 }
 
@@ -149,7 +149,7 @@ pub(super) async fn authenticated(
 ) -> Result<(CookieJar, Json<AuthenticatedBody>), ApiError> {
     let issued = state
         .tokens
-        .issue(user.id, Some(session.id))
+        .issue(user.id, Some(session.for_tokens()))
         .await
         .map_err(|error| FlowError::Internal(Box::new(error)))?;
     let jar = signed_in(state, jar, session);

@@ -24,6 +24,7 @@ mod resend;
 pub mod server;
 mod session;
 mod sessions;
+mod token;
 mod unlock;
 mod verify;
 mod views;
@@ -57,6 +58,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/verify/resend", form_or_json(pages::resend::submit, resend::post))
         .route("/me", get(me::get))
         .route("/logout", form_or_json(pages::dashboard::logout, me::logout))
+        .route("/token", post(token::post))
         .route("/login", form_or_json(pages::login::submit, login::post))
         .route("/login/unlock", get(unlock::get))
         .route("/mfa", page_or_json(pages::mfa::get, mfa::list))

@@ -35,6 +35,7 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::mfa::verify,
         super::me::get,
         super::me::logout,
+        super::token::post,
         super::sessions::list,
         super::sessions::revoke,
         super::mfa::list,

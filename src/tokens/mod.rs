@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::Validation;
 use rand::RngCore;
 use rand::rngs::OsRng;
@@ -97,6 +97,14 @@ impl fmt::Debug for IssuedToken {
     }
 }
 
+/// The session a token is issued for (its `sid`), and when that session
+/// ends at the latest (its absolute timeout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenSession {
+    pub id: Uuid,
+    pub ends_at: DateTime<Utc>,
+}
+
 /// Issues and verifies access tokens, and publishes the JWKS. Cheap to clone:
 /// clones share one key snapshot.
 #[derive(Debug, Clone)]
@@ -156,31 +164,36 @@ impl AccessTokens {
         self.ttl
     }
 
-    /// A token for `user_id`; with `session_id` it stops working when that
-    /// session ends (checked by `flows::authenticate_access_token`).
+    /// A token for `user_id`; issued for a session, it stops working when
+    /// that session ends (checked by `flows::authenticate_access_token`) and
+    /// expires by the session's absolute end at the latest, so that a
+    /// service checking it offline never accepts it past that either.
     pub async fn issue(
         &self,
         user_id: UserId,
-        session_id: Option<Uuid>,
+        session: Option<TokenSession>,
     ) -> Result<IssuedToken, TokenError> {
         let ring = self.ring(REFRESH_AFTER).await?;
         let now = self.shared.clock.now();
         let iat = now.timestamp();
-        let expires_in = self.ttl.as_secs();
+        let full_term = iat.saturating_add_unsigned(self.ttl.as_secs());
+        let exp = session.map_or(full_term, |session| {
+            full_term.min(session.ends_at.timestamp()).max(iat)
+        });
         let claims = AccessClaims {
             iss: self.shared.issuer.clone(),
             sub: user_id,
             aud: self.shared.audience.clone(),
-            exp: iat.saturating_add_unsigned(expires_in),
+            exp,
             iat,
             nbf: None,
             jti: random_id(),
-            sid: session_id,
+            sid: session.map(|session| session.id),
         };
         Ok(IssuedToken {
             access_token: jwt::encode(&claims, ring.signing_key(now, PUBLISH_AHEAD))?,
             token_type: "Bearer",
-            expires_in,
+            expires_in: exp.abs_diff(iat),
         })
     }
 

@@ -109,7 +109,11 @@ async fn issued_tokens_carry_the_documented_claims() {
     let tokens = f.tokens().await;
     let user = UserId::generate();
     let session = Uuid::now_v7();
-    let issued = tokens.issue(user, Some(session)).await.unwrap();
+    let far_end = TokenSession {
+        id: session,
+        ends_at: f.clock.now() + TimeDelta::days(1),
+    };
+    let issued = tokens.issue(user, Some(far_end)).await.unwrap();
     assert_eq!(issued.token_type, "Bearer");
     assert_eq!(issued.expires_in, 900);
     assert!(!format!("{issued:?}").contains(&issued.access_token));
@@ -127,6 +131,22 @@ async fn issued_tokens_carry_the_documented_claims() {
 
     let short = tokens.clone().with_ttl(Duration::from_secs(60));
     assert_eq!(short.issue(user, None).await.unwrap().expires_in, 60);
+
+    // A session that ends sooner than the lifetime cuts the token short,
+    // and one that has ended gets a token already expired.
+    let ending = TokenSession {
+        id: session,
+        ends_at: f.clock.now() + TimeDelta::seconds(100),
+    };
+    let cut = tokens.issue(user, Some(ending)).await.unwrap();
+    assert!((99..=100).contains(&cut.expires_in), "{}", cut.expires_in);
+    let cut = tokens.verify(&cut.access_token).await.unwrap();
+    assert_eq!(cut.exp, ending.ends_at.timestamp());
+    let ended = TokenSession {
+        id: session,
+        ends_at: f.clock.now() - TimeDelta::seconds(100),
+    };
+    assert_eq!(tokens.issue(user, Some(ended)).await.unwrap().expires_in, 0);
     assert_eq!(tokens.clone().with_ttl(Duration::ZERO).ttl(), MIN_TTL);
 }
 

@@ -44,5 +44,6 @@ mod scale_out;
 mod session;
 mod signing_keys;
 mod timing;
+mod token_renewal;
 mod tokens;
 mod verify;

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use latchkey::clock::Clock;
 use latchkey::crypto::Sealer;
 use latchkey::domain::UserId;
-use latchkey::tokens::AccessTokens;
+use latchkey::tokens::{AccessTokens, TokenSession};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -55,7 +56,12 @@ pub(crate) fn user_id(value: &Value) -> UserId {
     UserId::from_uuid(Uuid::parse_str(value.as_str().unwrap()).unwrap())
 }
 
+/// A token for `user`, issued for `session` (as if it lasted forever).
 pub(crate) async fn issue(app: &TestApp, user: UserId, session: Option<Uuid>) -> String {
+    let session = session.map(|id| TokenSession {
+        id,
+        ends_at: DateTime::<Utc>::MAX_UTC,
+    });
     app.state
         .tokens
         .issue(user, session)
