@@ -285,7 +285,7 @@ async fn a_whole_flow_logs_no_secret_at_trace_level(backend: Backend) {
     secrets.extend(last.iter().cloned());
     let (access, session) = (&last[1], &last[2]);
 
-    // The access token, the session, and out.
+    // The access token, the session, its next token, and out.
     let me = server
         .client
         .get(format!("{}/me", server.base))
@@ -294,6 +294,8 @@ async fn a_whole_flow_logs_no_secret_at_trace_level(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(me.status(), 200);
+    let renewed = server.json("/token", Some(session), &json!({})).await;
+    secrets.push(renewed["access_token"].as_str().unwrap().to_owned());
     let out = server.post("/logout", Some(session), &json!({})).await;
     assert_eq!(out.status(), 204);
     // Let the outbox finish its deliveries (their logs too): the link, two
