@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::ApiError;
+use super::login::bearer;
 use super::meta::Meta;
 use super::openapi::ErrorBody;
 use super::pages;
@@ -30,6 +31,19 @@ pub(super) struct VerifyQuery {
 pub(super) struct VerifiedBody {
     user: UserView,
     already_verified: bool,
+    /// Only on the link's first use, which signs the person in: a JWT
+    /// bound to the new session, as a login's (`POST /token` renews it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    access_token: Option<String>,
+    /// With `access_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, schema_with = bearer)]
+    token_type: Option<&'static str>,
+    /// With `access_token`: seconds until it expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    expires_in: Option<u64>,
 }
 
 /// Activates the account: JSON for API clients, the verify page for a
@@ -40,7 +54,8 @@ pub(super) struct VerifiedBody {
     get, path = "/verify", tag = "sign-up",
     description = "The link in the verification email. JSON when `Accept` prefers \
         `application/json`, the verify page otherwise (`Vary: Accept`). The first use of a \
-        link also starts a session (`Set-Cookie`).",
+        link also starts a session (`Set-Cookie`) and, in JSON, carries an access token bound \
+        to it.",
     params(VerifyQuery),
     responses(
         (status = 200, description = "The account is active", content(
@@ -67,13 +82,10 @@ pub(super) async fn get(
         pages::verify::page(&state, jar, outcome)
     } else {
         match outcome {
-            Ok((jar, verified)) => {
-                let body = VerifiedBody {
-                    user: UserView::from(&verified.user),
-                    already_verified: verified.already_verified,
-                };
-                (jar, Json(body)).into_response()
-            }
+            Ok((jar, verified)) => match verified_body(&state, &verified).await {
+                Ok(body) => (jar, Json(body)).into_response(),
+                Err(error) => error.into_response(),
+            },
             Err(error) => ApiError::from(error).into_response(),
         }
     };
@@ -82,6 +94,27 @@ pub(super) async fn get(
         .headers_mut()
         .append(header::VARY, HeaderValue::from_static("accept"));
     response
+}
+
+/// The JSON answer; with an access token when the link started a session.
+async fn verified_body(state: &AppState, verified: &Verified) -> Result<VerifiedBody, ApiError> {
+    let issued = match &verified.session {
+        Some(session) => Some(
+            state
+                .tokens
+                .issue(verified.user.id, Some(session.for_tokens()))
+                .await
+                .map_err(|error| FlowError::Internal(Box::new(error)))?,
+        ),
+        None => None,
+    };
+    Ok(VerifiedBody {
+        user: UserView::from(&verified.user),
+        already_verified: verified.already_verified,
+        token_type: issued.as_ref().map(|issued| issued.token_type),
+        expires_in: issued.as_ref().map(|issued| issued.expires_in),
+        access_token: issued.map(|issued| issued.access_token),
+    })
 }
 
 /// The verification and, on first activation, a new session in `jar`.

@@ -1,9 +1,11 @@
 use std::time::Duration;
 
 use crate::helpers::{Backend, TestApp, both_backends, json_body, token_of};
+use crate::tokens::{part, status_with_bearer, user_id};
 
 both_backends!(
     a_link_opened_twice_reports_already_verified,
+    the_link_that_signs_in_carries_an_access_token,
     an_expired_link_is_410_and_activates_nothing,
     unknown_and_malformed_tokens_are_400,
     simultaneous_clicks_activate_once,
@@ -23,6 +25,37 @@ async fn a_link_opened_twice_reports_already_verified(backend: Backend) {
     let second = json_body(second).await;
     assert_eq!(second["already_verified"], true);
     assert_eq!(second["user"]["status"], "active");
+}
+
+async fn the_link_that_signs_in_carries_an_access_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = token_of(&app.register_and_get_link("jwt-link@example.com").await);
+    let path = format!("/verify?token={token}");
+    let first = json_body(app.get_json(&path).await).await;
+    assert_eq!(first["token_type"], "Bearer", "{first}");
+    assert_eq!(first["expires_in"], 900);
+    let access = first["access_token"].as_str().unwrap();
+    assert_eq!(status_with_bearer(&app, access).await, 200);
+    let user = user_id(&first["user"]["id"]);
+    let session = app.store.sessions_of(user).await.unwrap()[0].id;
+    assert_eq!(part(access, 1)["sid"], session.to_string());
+
+    // A second use signs nobody in, so it hands out no token either.
+    let second = json_body(app.get_json(&path).await).await;
+    assert_eq!(second["already_verified"], true);
+    for field in ["access_token", "token_type", "expires_in"] {
+        assert!(second.get(field).is_none(), "{second}");
+    }
+
+    // Nor does a first use that must be followed by setting up a factor.
+    let app = TestApp::spawn_configured(backend, |config| {
+        config.mfa = latchkey::domain::MfaPolicy::Required;
+    })
+    .await;
+    let token = token_of(&app.register_and_get_link("jwt-mfa@example.com").await);
+    let first = json_body(app.get_json(&format!("/verify?token={token}")).await).await;
+    assert_eq!(first["already_verified"], false);
+    assert!(first.get("access_token").is_none(), "{first}");
 }
 
 async fn an_expired_link_is_410_and_activates_nothing(backend: Backend) {
