@@ -87,6 +87,7 @@ pub(super) fn document() -> Value {
     let mut openapi = ApiDoc::openapi();
     openapi.merge(super::pages::openapi());
     let mut document = serde_json::to_value(&openapi).unwrap_or_default();
+    name_operations(&mut document);
     for (response, header) in REQUIRED_HEADERS {
         if let Some(header) = document
             .pointer_mut(&format!(
@@ -98,6 +99,43 @@ pub(super) fn document() -> Value {
         }
     }
     document
+}
+
+/// utoipa names an operation after its handler, and most handlers are a
+/// `get` or a `post` in a module of their own; OpenAPI wants every
+/// `operationId` unique (client generators name their methods with it).
+/// Each is named after its method and path instead:
+/// `POST /mfa/{method}/enroll` is `post_mfa_method_enroll`.
+fn name_operations(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in item.iter_mut() {
+            // A path item's other members (`parameters`, `summary`) are not objects.
+            if let Some(operation) = operation.as_object_mut() {
+                operation.insert(
+                    "operationId".to_owned(),
+                    Value::String(operation_id(method, path)),
+                );
+            }
+        }
+    }
+}
+
+fn operation_id(method: &str, path: &str) -> String {
+    let words: Vec<&str> = path
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect();
+    if words.is_empty() {
+        format!("{method}_root")
+    } else {
+        format!("{method}_{}", words.join("_"))
+    }
 }
 
 /// This document.

@@ -1,6 +1,7 @@
 //! `GET /openapi.json` covers every route: the route table is read out of
 //! the source (axum cannot list its routes), and each `(method, path)` must
-//! be in the document the live app serves, and the other way round.
+//! be in the document the live app serves, and the other way round; each
+//! operation has an `operationId` of its own.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -177,6 +178,18 @@ async fn every_route_is_in_the_served_document_and_nothing_else() {
     assert!(
         unrouted.is_empty(),
         "documented but not routed: {unrouted:?}"
+    );
+    // Every operation has a name of its own, as OpenAPI requires.
+    let mut names = BTreeSet::new();
+    for (method, path) in &documented {
+        let name = document["paths"][path][method]["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+        assert!(names.insert(name.to_owned()), "{name} names two operations");
+    }
+    assert_eq!(
+        document["paths"]["/mfa/{method}/enroll"]["post"]["operationId"],
+        "post_mfa_method_enroll"
     );
     // And the live app answers each documented operation (not the fallback).
     for (method, path) in &documented {
