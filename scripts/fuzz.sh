@@ -3,7 +3,7 @@
 # from the real binary on a fresh SQLite database (mail and SMS written to
 # files) and sends every operation a few hundred generated requests:
 # signed out, then with a fresh session cookie and access token (and last
-# the operations that end that session). It fails on
+# the operations that end that session, and the account). It fails on
 # any 5xx and on any answer the document does not describe (status, media
 # type, headers, body schema).
 #
@@ -135,15 +135,18 @@ started=$(date +%s)
 run signed-out
 # Signed in, for the operations behind a session; not those that end it
 # (schemathesis reads the session's id out of GET /sessions and deletes it):
-# they run last, each on a session of its own.
+# they run last, each on a session of its own, and last of all the one that
+# deletes the account.
 sign_in
 run signed-in "${signed_in[@]}" \
     --include-tag sessions --include-tag mfa --include-tag pages \
-    --exclude-path /logout --exclude-path '/sessions/{id}'
+    --exclude-path /logout --exclude-path '/sessions/{id}' --exclude-operation-id delete_me
 sign_in
 run revoking "${signed_in[@]}" --include-path /sessions --include-path '/sessions/{id}'
 sign_in
 run logging-out "${signed_in[@]}" --include-path /logout
+sign_in
+run deleting "${signed_in[@]}" --include-operation-id delete_me
 
 if grep -E ' (ERROR|panicked)' "$REPORT/latchkey.log" >&2; then
     echo "the server logged errors (above)" >&2

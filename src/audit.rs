@@ -39,6 +39,9 @@ pub enum AuditKind {
     PasswordReset,
     PasswordChanged,
     PasswordChangeFailed,
+    /// The account and everything that hung on it were deleted (by its
+    /// owner or an administrator: the detail says which).
+    AccountDeleted,
 }
 
 impl AuditKind {
@@ -72,6 +75,7 @@ impl AuditKind {
             Self::PasswordReset => "password.reset",
             Self::PasswordChanged => "password.changed",
             Self::PasswordChangeFailed => "password.change_failed",
+            Self::AccountDeleted => "user.deleted",
         }
     }
 }

@@ -22,8 +22,8 @@ use super::meta::Meta;
 use super::openapi::ErrorBody;
 use super::path::ApiPath;
 use crate::domain::{FactorKind, UserId, UserStatus};
-use crate::flows::FlowError;
 use crate::flows::admin::{self, AuditQuery, UserQuery};
+use crate::flows::{self, FlowError};
 use crate::state::AppState;
 
 /// The admin routes, behind the key check; none without a configured key.
@@ -44,6 +44,10 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/admin/users/{id}/sessions",
             delete(revoke_of).fallback(method_not_allowed),
+        )
+        .route(
+            "/admin/users/{id}",
+            delete(delete_user).fallback(method_not_allowed),
         )
         .layer(middleware::from_fn_with_state(state.clone(), gate))
 }
@@ -241,6 +245,34 @@ pub(super) async fn revoke_of(
         .map_err(|_| ApiError::from(FlowError::NotFound))?;
     let revoked = admin::revoke_sessions(&*state.store, state.clock.now(), Some(id), &meta).await?;
     Ok(Json(Revoked { revoked }))
+}
+
+/// `DELETE /admin/users/{id}`: the account and everything that hangs on it
+/// are gone; `404` for an id that names no account.
+#[utoipa::path(
+    delete, path = "/admin/users/{id}", tag = "admin",
+    description = "Deletes the account: its sessions (and their access tokens), links, factors \
+        and devices go with it, its unsent messages are cancelled, and its address is told and \
+        free to sign up again. The audit trail keeps its entries, and records `user.deleted`.",
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 404, description = "`not_found`: no such account, or no admin key is configured", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn delete_user(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = uuid::Uuid::parse_str(&id)
+        .map(UserId::from_uuid)
+        .map_err(|_| ApiError::from(FlowError::NotFound))?;
+    flows::delete_account_by_admin(&state, id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A query string that does not even decode: an unknown or repeated parameter.

@@ -6,7 +6,7 @@ use axum_extra::extract::CookieJar;
 use super::ApiError;
 use super::bearer::Authenticated;
 use super::meta::Meta;
-use super::openapi::{BearerChallenge, NotJson, Unauthenticated};
+use super::openapi::{BearerChallenge, ErrorBody, NotJson, Unauthenticated};
 use super::session::{SignedIn, removal_cookie};
 use super::views::UserEnvelope;
 use crate::flows;
@@ -25,6 +25,30 @@ use crate::state::AppState;
 )]
 pub(super) async fn get(Authenticated(user): Authenticated) -> Json<UserEnvelope> {
     Json(UserEnvelope::from(&user))
+}
+
+/// Deletes the signed-in account and clears the cookie: 204.
+#[utoipa::path(
+    delete, path = "/me", tag = "sessions",
+    description = "Deletes the session cookie's account: its sessions (and their access \
+        tokens), links, factors and devices go with it, its unsent messages are cancelled, a \
+        notice goes to its address, which is free to sign up again. Needs a sign-in within the \
+        last 10 minutes.",
+    responses(
+        (status = 204, description = "Deleted; `Set-Cookie` clears the session cookie"),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "`reauthentication_required`: sign in again first", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    SignedIn(session): SignedIn,
+) -> Result<(StatusCode, CookieJar), ApiError> {
+    flows::delete_own_account(&state, &session, &meta).await?;
+    Ok((StatusCode::NO_CONTENT, jar.add(removal_cookie(&state))))
 }
 
 /// Ends the session server-side and clears the cookie: 204. (The

@@ -36,6 +36,7 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::me::get,
         super::me::logout,
         super::token::post,
+        super::me::delete,
         super::sessions::list,
         super::sessions::revoke,
         super::mfa::list,
@@ -55,6 +56,7 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::admin::users,
         super::admin::revoke_all,
         super::admin::revoke_of,
+        super::admin::delete_user,
         get,
     ),
     components(

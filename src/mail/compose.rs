@@ -69,6 +69,7 @@ pub(super) enum Kind {
     NewDevice,
     LoginLocked,
     PasswordChanged,
+    AccountDeleted,
 }
 
 impl Kind {
@@ -83,6 +84,7 @@ impl Kind {
             Self::NewDevice => "new_device",
             Self::LoginLocked => "login_locked",
             Self::PasswordChanged => "password_changed",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 
@@ -102,7 +104,8 @@ impl Kind {
             | Self::FactorChanged
             | Self::NewDevice
             | Self::LoginLocked
-            | Self::PasswordChanged => "account_messages_per_recipient",
+            | Self::PasswordChanged
+            | Self::AccountDeleted => "account_messages_per_recipient",
         }
     }
 }

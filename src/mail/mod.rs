@@ -2,6 +2,7 @@
 //! flow commits, and delivered later by the worker (`worker.rs`) through a
 //! transport (`transport.rs`). A request never waits on SMTP.
 
+mod account_deleted;
 mod compose;
 mod notices;
 mod password;
@@ -9,6 +10,7 @@ mod sms;
 mod transport;
 mod worker;
 
+pub use account_deleted::DeletedBy;
 pub use compose::{Composer, describe as describe_duration};
 pub use password::PasswordChange;
 pub use sms::{SmsConfigError, SmsTransport};

@@ -155,6 +155,17 @@ pub trait UserStore: Send + Sync {
         mail: &NewMessage,
         event: &AuditEvent,
     ) -> StoreResult<()>;
+
+    /// Deletes the account and what hangs on it (sessions, links, factors,
+    /// devices; their rows cascade), cancels its unsent messages, queues
+    /// `notice` to its address and records `event`, in one transaction.
+    /// `false` when there was no such account.
+    async fn delete_account(
+        &self,
+        user_id: UserId,
+        notice: &NewMessage,
+        event: &AuditEvent,
+    ) -> StoreResult<bool>;
 }
 
 /// The outbox kind of the email that carries a reset link: a newer link, a

@@ -16,9 +16,9 @@ both_backends!(
     the_admin_can_end_sessions,
 );
 
-const KEY: &str = "test-admin-key-0123456789-abcdefghijklmnop";
+pub(crate) const KEY: &str = "test-admin-key-0123456789-abcdefghijklmnop";
 
-async fn with_key(backend: Backend) -> TestApp {
+pub(crate) async fn with_key(backend: Backend) -> TestApp {
     let sink = crate::helpers::MailSink::start(0);
     let port = sink.port;
     let mut app = TestApp::spawn_with(backend, |config| {
@@ -380,7 +380,11 @@ async fn a_weak_admin_key_stops_the_start() {
     }
 }
 
-async fn admin_delete(app: &TestApp, path: &str, key: Option<&str>) -> reqwest::Response {
+pub(crate) async fn admin_delete(
+    app: &TestApp,
+    path: &str,
+    key: Option<&str>,
+) -> reqwest::Response {
     let mut request = app.client.delete(app.url(path));
     if let Some(key) = key {
         request = request.header("authorization", format!("Bearer {key}"));

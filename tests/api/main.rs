@@ -20,6 +20,7 @@ mod cli;
 mod cross_site;
 mod csrf;
 mod dashboard_pages;
+mod delete_account;
 mod enumeration;
 mod hardening;
 mod limits;

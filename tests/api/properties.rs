@@ -19,6 +19,7 @@ const JSON_BODIES: &[(&str, &[&str])] = &[
     ("/password/check", &["password", "name", "email"]),
     ("/login", &["email", "password"]),
     ("/logout", &[]),
+    ("/token", &[]),
     ("/mfa/challenge", &["mfa_token", "method"]),
     ("/mfa/verify", &["mfa_token", "code"]),
     ("/mfa/totp/enroll", &["mfa_token"]),

@@ -40,7 +40,9 @@ pub async fn factors(
     Ok((factors, state.store.recovery_codes_left(user.id).await?))
 }
 
-fn require_recent(state: &AppState, session: &CurrentSession) -> Result<(), FlowError> {
+/// `ReauthenticationRequired` unless the session's sign-in is at most
+/// `REAUTH_WINDOW` old: what changing factors or deleting the account asks.
+pub(crate) fn require_recent(state: &AppState, session: &CurrentSession) -> Result<(), FlowError> {
     if state.clock.now() - session.authenticated_at > REAUTH_WINDOW {
         return Err(FlowError::ReauthenticationRequired);
     }

@@ -17,6 +17,7 @@ pub use enroll::{
     Enrolled, Enroller, TotpEnrollment, confirm_delivered, confirm_totp, enroll_delivered,
     enroll_totp, enroller,
 };
+pub(crate) use manage::require_recent;
 pub use manage::{FactorSummary, factors, new_recovery_codes, remove_factor};
 pub use verify::verify_login_code;
 

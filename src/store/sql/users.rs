@@ -199,6 +199,40 @@ macro_rules! sql_users {
                 Ok(())
             }
 
+            async fn delete_account(&self, user_id: UserId, notice: &NewMessage, event: &AuditEvent) -> StoreResult<bool> {
+                let mut tx = begin(self.writer()).await?;
+                // Takes the account's row first, so that nothing below is
+                // written for an account that is not there (or no longer).
+                let found = sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
+                    .bind(event.at)
+                    .bind(user_id.as_uuid())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if found == 0 {
+                    return Ok(false);
+                }
+                // Unsent links and codes would reach an account that is gone.
+                sqlx::query(
+                    "UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL \
+                     WHERE user_id = $1 AND status = 'pending'",
+                )
+                .bind(user_id.as_uuid())
+                .execute(&mut *tx)
+                .await?;
+                // Queued while the account still exists (the message's row
+                // then loses its `user_id` with it; the trail keeps it).
+                insert_message(&mut tx, notice, &event.meta).await?;
+                // Sessions, links, factors, codes and devices cascade.
+                sqlx::query("DELETE FROM users WHERE id = $1")
+                    .bind(user_id.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                insert_audit(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
         }
     };
 }
