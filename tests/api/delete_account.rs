@@ -1,5 +1,5 @@
 //! Deleting an account: `DELETE /me` by its owner from a recent sign-in,
-//! `DELETE /admin/users/{id}` by an operator.
+//! `DELETE /admin/users/{id}` by an operator, and the dashboard's form.
 
 use std::time::Duration;
 
@@ -7,6 +7,7 @@ use latchkey::domain::UserId;
 use serde_json::json;
 
 use crate::admin::{KEY, admin_delete, with_key};
+use crate::browser::{Visitor, assert_page, see_other_path};
 use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, json_body};
 use crate::tokens::{Person, status_with_bearer, user_id, verified_person};
 
@@ -16,6 +17,8 @@ both_backends!(
     another_origin_cannot_delete_an_account,
     an_operator_deletes_an_account,
     a_deleted_account_gets_none_of_its_unsent_mail,
+    the_dashboard_deletes_an_account_once_the_box_is_ticked,
+    the_dashboard_form_needs_a_recent_sign_in_and_its_csrf_token,
 );
 
 const DELETED: &str = "Your account was deleted";
@@ -216,4 +219,83 @@ async fn a_deleted_account_gets_none_of_its_unsent_mail(backend: Backend) {
         Some("pending"),
         "{messages:?}"
     );
+}
+
+/// A signed-in browser of a new, verified account, and the account's id.
+async fn browser_of(app: &TestApp, email: &str) -> (Visitor, UserId) {
+    let person = verified_person(app, email).await;
+    let (browser, _) = Visitor::open(app, "/login").await;
+    (browser.with(&person.cookie), person.id)
+}
+
+async fn the_dashboard_deletes_an_account_once_the_box_is_ticked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (mut browser, id) = browser_of(&app, "page-delete@example.com").await;
+    let html = browser.get(&app, "/dashboard").await.text().await.unwrap();
+    assert!(html.contains("action=\"/account/delete\""), "{html}");
+    assert!(
+        html.contains("I understand that this cannot be undone"),
+        "{html}"
+    );
+
+    // The box unticked (a browser would not send it; a script might).
+    let unticked = browser.post(&app, "/account/delete", &[]).await;
+    assert_eq!(
+        see_other_path(&unticked),
+        "/dashboard?notice=delete-unconfirmed"
+    );
+    assert!(remains(&app, id).await.0);
+    let html = browser
+        .get(&app, "/dashboard?notice=delete-unconfirmed")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Your account was not deleted"), "{html}");
+
+    let deleted = browser
+        .post(&app, "/account/delete", &[("confirm", "yes")])
+        .await;
+    assert_eq!(deleted.status(), 200);
+    assert_page(&deleted);
+    let cleared = deleted.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cleared.starts_with("latchkey_session=;"), "{cleared}");
+    let html = deleted.text().await.unwrap();
+    assert!(html.contains("Account deleted"), "{html}");
+    assert!(html.contains("href=\"/signup\""), "{html}");
+    assert_eq!(remains(&app, id).await, (false, 0));
+    app.sink()
+        .wait_for_subject("page-delete@example.com", DELETED, 1)
+        .await;
+}
+
+async fn the_dashboard_form_needs_a_recent_sign_in_and_its_csrf_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (mut browser, id) = browser_of(&app, "page-keep@example.com").await;
+    let forged = browser
+        .post_exactly(&app, "/account/delete", &[("confirm", "yes")])
+        .await;
+    assert_eq!(forged.status(), 403);
+    assert_page(&forged);
+    assert!(remains(&app, id).await.0);
+
+    app.clock.advance(Duration::from_secs(11 * 60));
+    let html = browser.get(&app, "/dashboard").await.text().await.unwrap();
+    assert!(html.contains("To delete your account"), "{html}");
+    assert!(!html.contains("action=\"/account/delete\""), "{html}");
+    let stale = browser
+        .post(&app, "/account/delete", &[("confirm", "yes")])
+        .await;
+    assert_eq!(stale.status(), 403);
+    let html = stale.text().await.unwrap();
+    assert!(html.contains("Sign in again to continue"), "{html}");
+    assert!(remains(&app, id).await.0);
+
+    // Signed out, the form leads to the login page.
+    browser.forget("latchkey_session");
+    let signed_out = browser
+        .post(&app, "/account/delete", &[("confirm", "yes")])
+        .await;
+    assert_eq!(see_other_path(&signed_out), "/login");
+    assert!(remains(&app, id).await.0);
 }

@@ -107,6 +107,9 @@ fn notice(key: &str) -> Option<&'static str> {
         "factor-added" => Some("Two-step verification method added."),
         "factor-removed" => Some("Two-step verification method removed."),
         "session-revoked" => Some("That session is signed out."),
+        "delete-unconfirmed" => {
+            Some("Your account was not deleted: tick the box to confirm that you want it gone.")
+        }
         "password-changed" => {
             Some("Your password was changed. Every other session was signed out.")
         }

@@ -10,6 +10,7 @@ mod assets;
 mod check_inbox;
 pub(super) mod csrf;
 pub(super) mod dashboard;
+mod delete_account;
 pub(super) mod enrol;
 mod errors;
 mod fields;
@@ -59,6 +60,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/dashboard", get(dashboard::get))
         .route("/mfa/{method}/remove", post(manage::remove_factor))
         .route("/sessions/{id}/revoke", post(manage::revoke_session))
+        .route("/account/delete", post(delete_account::submit))
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/app.js", get(assets::script))
 }

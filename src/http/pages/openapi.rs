@@ -14,6 +14,7 @@ use utoipa::OpenApi;
     super::dashboard::get,
     super::manage::remove_factor,
     super::manage::revoke_session,
+    super::delete_account::submit,
     super::password_reset::forgot,
     super::password_reset::get,
     super::assets::stylesheet,
