@@ -197,6 +197,15 @@ const states = {
     await logIn(page, world.strictApp, account.email);
     await page.waitForURL(world.strictApp.url('/mfa/setup'));
   },
+  'account-deleted': async (page) => {
+    await useSession(page, app, (await verifiedAccount(world, 'leaving')).cookie);
+    await page.goto(app.url('/dashboard'));
+    await page.getByLabel('I understand that this cannot be undone').check();
+    await page.getByRole('button', { name: 'Delete my account' }).click();
+    await page.getByRole('heading', { name: 'Account deleted' }).waitFor();
+    const me = await page.evaluate(async () => (await fetch('/me')).status);
+    assert.equal(me, 401, 'the session went with the account');
+  },
   'form-expired': async (page) => {
     await page.goto(app.url('/resend'));
     await page.context().clearCookies();
