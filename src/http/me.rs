@@ -37,7 +37,8 @@ pub(super) async fn get(Authenticated(user): Authenticated) -> Json<UserEnvelope
     responses(
         (status = 204, description = "Deleted; `Set-Cookie` clears the session cookie"),
         (status = 401, response = Unauthenticated),
-        (status = 403, description = "`reauthentication_required`: sign in again first", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`: sign in again first; \
+            `cross_site_request`: sent from another origin", body = ErrorBody),
     ),
     security(("session" = [])),
 )]
