@@ -3,7 +3,8 @@
 # playwright-core, against the real binary and a real SMTP sink. Installs what
 # it needs when missing (Chromium from apt, the npm packages pinned in
 # e2e/package-lock.json), builds the binary, runs `node --test`.
-# Screenshots land in target/e2e-artifacts/.
+# Screenshots land in target/e2e-artifacts/. `e2e.sh --install-only` installs
+# and stops (the test script runs it while the Rust code compiles).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,7 @@ if ! cmp -s e2e/package-lock.json e2e/node_modules/.installed-lock.json 2>/dev/n
     step "npm ci (e2e/)"
     (cd e2e && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.installed-lock.json)
 fi
+if [ "${1:-}" = --install-only ]; then exit 0; fi
 
 step "building the binary"
 cargo build --locked --quiet --bin latchkey

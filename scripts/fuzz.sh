@@ -12,6 +12,7 @@
 #                     script gives the same verdict on the same code.
 #                     FUZZ_SEED=random explores new cases each run.
 #   LATCHKEY_BIN=...  the binary to run (default: builds target/debug/latchkey)
+#   fuzz.sh --install-only   installs schemathesis and stops
 #
 # One worker: schemathesis's threads trip a CPython 3.11 bug ("AST constructor
 # recursion depth mismatch") in hypothesis, and the machine has two cores.
@@ -37,6 +38,7 @@ if [ "$(cat "$VENV/.installed" 2>/dev/null)" != "$SCHEMATHESIS_VERSION" ]; then
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
     echo "$SCHEMATHESIS_VERSION" >"$VENV/.installed"
 fi
+if [ "${1:-}" = --install-only ]; then exit 0; fi
 
 binary=${LATCHKEY_BIN:-}
 if [ -z "$binary" ]; then

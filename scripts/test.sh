@@ -5,13 +5,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*" >&2; }
+step() { printf '\n==> %s (at %d s)\n' "$*" "$SECONDS" >&2; }
+
+# Chromium, the browser tests' npm packages and schemathesis download and
+# install while clippy compiles (the network, not the cores, is what they
+# wait on).
+mkdir -p target
+step "installing the browser and fuzzing tools, in the background (target/tools.log)"
+(./scripts/e2e.sh --install-only && ./scripts/fuzz.sh --install-only) >target/tools.log 2>&1 &
+tools=$!
 
 step "formatting"
 cargo fmt --all -- --check
 
 step "lints"
 cargo clippy --all-targets --locked -- -D warnings
+
+# Before anything else installs (apt allows one at a time) and before the
+# tests, some of which time answers.
+step "waiting for the tools"
+tools_ok=0
+wait "$tools" || tools_ok=$?
+cat target/tools.log >&2
+[ "$tools_ok" = 0 ] || { echo "installing the tools failed" >&2; exit 1; }
 
 step "PostgreSQL"
 source scripts/pg.sh
