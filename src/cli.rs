@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `users`, `audit`,
-//! `outbox`, `keys`.
+//! `outbox`, `keys`, `prune`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,7 +14,8 @@ use crate::crypto::Sealer;
 use crate::domain::EmailAddress;
 use crate::flows::FlowError;
 use crate::flows::admin::{self, AuditQuery, Since};
-use crate::startup::App;
+use crate::limits::Limiter;
+use crate::startup::{App, housekeeping};
 use crate::store;
 use crate::tokens;
 
@@ -72,6 +73,10 @@ enum Command {
     /// Manage the keys that sign access tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Delete now what the retention policy no longer keeps (`serve` does
+    /// it every ten minutes): ended sessions, links and challenges a week
+    /// on, finished messages, audit entries past LATCHKEY_AUDIT_RETENTION.
+    Prune,
 }
 
 #[derive(Debug, Subcommand)]
@@ -236,6 +241,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Keys(command) => keys(&config, command, &mut out).await?,
+        Command::Prune => {
+            let store = open_store(&config).await?;
+            let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(SystemClock);
+            let limits = Limiter::new(store.clone(), clock.clone(), &config.limits);
+            let report = housekeeping(&config, store, clock, limits)?
+                .run_once()
+                .await?;
+            writeln!(out, "deleted {report}")?;
+        }
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::domain::{AdminKey, AdminKeyError, FactorKind, MfaPolicy, PasswordPolicy};
 use crate::limits::LimitSettings;
+use crate::retention::KeepFor;
 
 /// `Debug` is written by hand: it hides the secrets (see below).
 #[derive(Clone, Serialize, Deserialize)]
@@ -109,6 +110,9 @@ pub struct Config {
     /// it gets `408`.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// How long the audit trail keeps an entry: a duration of at least a
+    /// day (`365d`), or `forever`.
+    pub audit_retention: KeepFor,
 }
 
 const REDACTED: &str = "[redacted]";
@@ -157,6 +161,7 @@ impl std::fmt::Debug for Config {
             .field("enumeration_protection", &self.enumeration_protection)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("audit_retention", &self.audit_retention)
             .finish()
     }
 }
@@ -213,6 +218,7 @@ impl Default for Config {
             enumeration_protection: false,
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            audit_retention: crate::retention::DEFAULT_AUDIT_RETENTION,
         }
     }
 }
@@ -410,6 +416,37 @@ mod tests {
             let error = Config::load(Path::new("none.toml")).unwrap_err();
             assert!(
                 error.to_string().contains("DATABASE_MAX_CONNECTIONS"),
+                "{error}"
+            );
+            Ok(())
+        });
+    }
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment's test jail decides the error type"
+    )]
+    fn the_audit_retention_is_a_duration_or_forever() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(Path::new("none.toml")).map_err(|e| *e)?;
+            assert_eq!(
+                config.audit_retention,
+                crate::retention::DEFAULT_AUDIT_RETENTION
+            );
+            jail.set_env("LATCHKEY_AUDIT_RETENTION", "90d");
+            let config = Config::load(Path::new("none.toml")).map_err(|e| *e)?;
+            assert_eq!(
+                config.audit_retention,
+                KeepFor::Period(Duration::from_secs(90 * 86_400))
+            );
+            jail.set_env("LATCHKEY_AUDIT_RETENTION", "forever");
+            let config = Config::load(Path::new("none.toml")).map_err(|e| *e)?;
+            assert_eq!(config.audit_retention, KeepFor::Forever);
+            jail.set_env("LATCHKEY_AUDIT_RETENTION", "a while");
+            let error = Config::load(Path::new("none.toml")).unwrap_err();
+            assert!(
+                error.to_string().contains("AUDIT_RETENTION")
+                    && error.to_string().contains("forever"),
                 "{error}"
             );
             Ok(())

@@ -18,6 +18,7 @@ use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::limits::Limiter;
 use crate::mail::{Composer, OutboxWorker, SmsTransport, Transport, WorkerSettings};
+use crate::retention::{self, Housekeeping, KeepFor};
 use crate::state::{AppState, MfaSettings};
 use crate::store;
 use crate::tokens::{self, AccessTokens};
@@ -30,6 +31,7 @@ pub struct App {
     listener: TcpListener,
     state: AppState,
     worker: OutboxWorker,
+    housekeeping: Housekeeping,
     timeouts: Timeouts,
 }
 
@@ -115,6 +117,7 @@ impl App {
             "LATCHKEY_PASSWORD_RESET_TTL must be between 1 minute and 24 hours"
         );
         let limits = Limiter::new(store.clone(), clock.clone(), &config.limits);
+        let housekeeping = housekeeping(config, store.clone(), clock.clone(), limits.clone())?;
         let trusted_proxies = config.trusted_proxies().map_err(anyhow::Error::msg)?;
         let mail_wake = Arc::new(Notify::new());
         let log_links = transport.is_file();
@@ -168,6 +171,7 @@ impl App {
             listener,
             state,
             worker,
+            housekeeping,
             timeouts: Timeouts {
                 header_read: config.header_read_timeout,
                 request: config.request_timeout,
@@ -183,6 +187,11 @@ impl App {
         &self.state
     }
 
+    /// What deletes the records the retention policy no longer keeps.
+    pub fn housekeeping(&self) -> &Housekeeping {
+        &self.housekeeping
+    }
+
     /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
     pub async fn run(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await
@@ -193,27 +202,37 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let worker = tokio::spawn(self.worker.run());
-        let pruner = tokio::spawn(prune_limits(self.state.limits.clone()));
+        let housekeeping = tokio::spawn(self.housekeeping.run());
         let router = crate::http::router(self.state, self.timeouts.request);
         crate::http::server::serve(self.listener, router, self.timeouts.header_read, shutdown)
             .await;
         // A message being sent when the worker stops keeps its lease; another
         // worker retries it when the lease ends.
         worker.abort();
-        pruner.abort();
+        housekeeping.abort();
         Ok(())
     }
 }
 
-/// Deletes spent rate-limit rows now and then; any instance may do it.
-async fn prune_limits(limits: Limiter) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
-    loop {
-        every.tick().await;
-        if let Err(error) = limits.prune().await {
-            tracing::warn!(%error, "pruning rate limits failed");
-        }
+/// The retention policy of `config`, checked.
+pub fn housekeeping(
+    config: &Config,
+    store: Arc<dyn store::Store>,
+    clock: Arc<dyn Clock>,
+    limits: Limiter,
+) -> anyhow::Result<Housekeeping> {
+    if let KeepFor::Period(period) = config.audit_retention {
+        anyhow::ensure!(
+            period >= retention::MIN_AUDIT_RETENTION,
+            "LATCHKEY_AUDIT_RETENTION must be at least 1 day, or `forever`"
+        );
     }
+    Ok(Housekeeping::new(
+        store,
+        clock,
+        limits,
+        config.audit_retention,
+    ))
 }
 
 async fn shutdown_signal() {

@@ -17,8 +17,8 @@ use uuid::Uuid;
 pub use records::{
     AuditFilter, ChallengePurpose, ChallengeRecord, Channel, Delivery, FactorRecord, LoginRead,
     LoginRecord, NewAccount, NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage,
-    OutboxSummary, PendingFactor, RecipientLimit, SessionRecord, TokenRecord, UserCredentials,
-    UserFilter, UserSummary,
+    OutboxSummary, PendingFactor, Pruned, RecipientLimit, SessionRecord, TokenRecord,
+    UserCredentials, UserFilter, UserSummary,
 };
 pub use records::{NewSigningKey, SigningKeyRecord};
 
@@ -370,6 +370,19 @@ pub trait AuditStore: Send + Sync {
     async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>>;
 }
 
+/// Forgetting what has ended, in batches of at most `batch` rows a
+/// statement, so that SQLite's one writer is never held for long.
+#[async_trait]
+pub trait RetentionStore: Send + Sync {
+    /// Deletes sessions that expired or were revoked before `before`, links
+    /// and challenges that expired before it, and messages queued before it
+    /// that are no longer pending.
+    async fn prune_ended(&self, before: DateTime<Utc>, batch: i64) -> StoreResult<Pruned>;
+
+    /// Deletes the audit trail's entries recorded before `before`.
+    async fn prune_audit(&self, before: DateTime<Utc>, batch: i64) -> StoreResult<u64>;
+}
+
 /// The mail outbox.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
@@ -497,6 +510,7 @@ pub trait Store:
     + PasswordStore
     + SessionStore
     + AuditStore
+    + RetentionStore
     + OutboxStore
     + MfaStore
     + KeyStore
@@ -511,6 +525,7 @@ impl<T> Store for T where
         + PasswordStore
         + SessionStore
         + AuditStore
+        + RetentionStore
         + OutboxStore
         + MfaStore
         + KeyStore

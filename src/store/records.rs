@@ -306,3 +306,15 @@ pub struct UserSummary {
     pub user: User,
     pub factors: Vec<FactorKind>,
 }
+
+/// Rows deleted because what they recorded ended before a given instant.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub sessions: u64,
+    /// Verification and password reset links.
+    pub links: u64,
+    /// Second-factor challenges of past sign-ins.
+    pub challenges: u64,
+    /// Messages delivered, given up on or cancelled.
+    pub messages: u64,
+}

@@ -1,5 +1,5 @@
 //! The command-line contract: `migrate`, `users list`, `users show`,
-//! `outbox list`, `audit`.
+//! `outbox list`, `audit`, `prune`.
 
 use std::process::Command;
 
@@ -10,7 +10,8 @@ use crate::helpers::{Backend, TestApp, both_backends};
 
 both_backends!(
     the_cli_lists_users_and_outbox,
-    the_cli_prints_the_audit_trail_by_user_and_time
+    the_cli_prints_the_audit_trail_by_user_and_time,
+    the_cli_prunes_what_the_retention_policy_no_longer_keeps
 );
 
 fn latchkey(app: &TestApp, args: &[&str]) -> String {
@@ -43,6 +44,28 @@ async fn the_cli_lists_users_and_outbox(backend: Backend) {
     assert!(
         outbox.contains("verify_email") && outbox.contains("sent"),
         "{outbox}"
+    );
+}
+
+async fn the_cli_prunes_what_the_retention_policy_no_longer_keeps(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.signed_up("old@example.com").await;
+    app.outbox_settled().await;
+    let id = app
+        .backdated_event("old@example.com", TimeDelta::days(400), "a year ago")
+        .await;
+    let trail = app.store.audit_trail(Some(id), 100).await.unwrap();
+
+    let output = latchkey(&app, &["prune"]);
+    assert!(
+        output.contains("0 sessions") && output.contains("1 audit entries"),
+        "{output}"
+    );
+    let left = app.store.audit_trail(Some(id), 100).await.unwrap();
+    assert_eq!(left.len(), trail.len() - 1);
+    assert!(
+        left.iter()
+            .all(|e| e.detail.as_deref() != Some("a year ago"))
     );
 }
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use latchkey::clock::ShiftedClock;
+use latchkey::retention::Housekeeping;
 use latchkey::state::AppState;
 use latchkey::store::Store;
 use latchkey::{App, Config};
@@ -230,6 +231,8 @@ pub struct TestApp {
     /// The running app's state, for what has no HTTP endpoint (yet): issuing
     /// access tokens, for instance.
     pub state: AppState,
+    /// The retention policy, to run a round now rather than in ten minutes.
+    pub housekeeping: Housekeeping,
 }
 
 /// A fresh, empty database for one test.
@@ -315,6 +318,7 @@ impl TestApp {
         let store = app.state().store.clone();
         let wake = app.state().mail_wake.clone();
         let state = app.state().clone();
+        let housekeeping = app.housekeeping().clone();
         tokio::spawn(app.run_until(std::future::pending()));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -331,6 +335,7 @@ impl TestApp {
             config,
             dir,
             state,
+            housekeeping,
         }
     }
 

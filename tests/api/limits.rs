@@ -384,11 +384,12 @@ async fn a_client_over_its_quota_spends_none_of_its_targets(backend: Backend) {
     .await;
 }
 
-/// Settings that would break NIST SP 800-63B stop the start, said plainly.
+/// Settings that would break NIST SP 800-63B (or leave an audit trail that
+/// forgets within hours) stop the start, said plainly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsafe_settings_stop_the_start() {
     type Setting = fn(&mut Config);
-    let cases: [(Setting, &str); 4] = [
+    let cases: [(Setting, &str); 5] = [
         (
             |c| c.limits.login_lockout_failures = 101,
             "between 1 and 100",
@@ -399,6 +400,12 @@ async fn unsafe_settings_stop_the_start() {
         ),
         (|c| c.password_min_length = 6, "at least 8"),
         (|c| c.password_max_length = 32, "at least 64"),
+        (
+            |c| {
+                c.audit_retention = latchkey::retention::KeepFor::Period(Duration::from_secs(3600));
+            },
+            "AUDIT_RETENTION must be at least 1 day",
+        ),
     ];
     for (unsafe_setting, message) in cases {
         let dir = tempfile::tempdir().unwrap();

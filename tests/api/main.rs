@@ -41,6 +41,7 @@ mod password_reset;
 mod properties;
 mod register;
 mod resend;
+mod retention;
 mod scale_out;
 mod session;
 mod signing_keys;

@@ -14,6 +14,7 @@ mod mfa;
 mod outbox;
 mod passwords;
 mod register;
+mod retention;
 mod sessions;
 mod users;
 
@@ -29,8 +30,8 @@ macro_rules! sql_common {
         use crate::domain::{DisplayName, EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus};
         use crate::store::{
             Activation, AuditFilter, Delivery, LimitStore, LoginFailures, LoginRead, LoginRecord, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
-            NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PasswordStore, PendingFactor, QuotaRefusal,
-            QuotaTake, RegisterError, Registration, SessionRecord, SessionStore, StoreError, StoreResult, TakenAddress, TokenRecord, UserCredentials, UserFilter, UserStore, UserSummary,
+            NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PasswordStore, PendingFactor, Pruned, QuotaRefusal,
+            QuotaTake, RegisterError, Registration, RetentionStore, SessionRecord, SessionStore, StoreError, StoreResult, TakenAddress, TokenRecord, UserCredentials, UserFilter, UserStore, UserSummary,
         };
 
         type Db = $db;
@@ -257,6 +258,7 @@ macro_rules! sql_store {
         $crate::store::sql::sql_passwords!($store);
         $crate::store::sql::sql_sessions!($store);
         $crate::store::sql::sql_audit!($store);
+        $crate::store::sql::sql_retention!($store);
         $crate::store::sql::sql_outbox!($store, $skip_locked);
         $crate::store::sql::sql_mfa!($store);
         $crate::store::sql::sql_keys!($store);
@@ -271,6 +273,7 @@ pub(crate) use mfa::sql_mfa;
 pub(crate) use outbox::sql_outbox;
 pub(crate) use passwords::sql_passwords;
 pub(crate) use register::sql_register_in_steps;
+pub(crate) use retention::sql_retention;
 pub(crate) use sessions::{sql_sessions, sql_start_session_in_steps};
 pub(crate) use users::sql_users;
 pub(crate) use {sql_common, sql_store};

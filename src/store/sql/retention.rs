@@ -1,0 +1,67 @@
+//! Retention: deleting what ended a while ago, a batch at a time.
+
+macro_rules! sql_retention {
+    ($store:ty) => {
+        /// One batch each: the oldest rows come first in every table's
+        /// scan (ids are UUIDv7, SQLite's rowids grow), so a batch stops
+        /// early while there is much to delete.
+        const PRUNE_SESSIONS: &str = "DELETE FROM sessions WHERE id IN \
+            (SELECT id FROM sessions WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2)";
+        const PRUNE_VERIFICATION_LINKS: &str = "DELETE FROM verification_tokens WHERE id IN \
+            (SELECT id FROM verification_tokens WHERE expires_at < $1 LIMIT $2)";
+        const PRUNE_RESET_LINKS: &str = "DELETE FROM password_reset_tokens WHERE id IN \
+            (SELECT id FROM password_reset_tokens WHERE expires_at < $1 LIMIT $2)";
+        const PRUNE_CHALLENGES: &str = "DELETE FROM mfa_challenges WHERE id IN \
+            (SELECT id FROM mfa_challenges WHERE expires_at < $1 LIMIT $2)";
+        // A pending message is never deleted, however old: it is still owed.
+        const PRUNE_MESSAGES: &str = "DELETE FROM outbox WHERE id IN \
+            (SELECT id FROM outbox WHERE status <> 'pending' AND created_at < $1 LIMIT $2)";
+        const PRUNE_AUDIT: &str = "DELETE FROM audit_log WHERE id IN \
+            (SELECT id FROM audit_log WHERE at < $1 ORDER BY id LIMIT $2)";
+
+        #[async_trait]
+        impl RetentionStore for $store {
+            async fn prune_ended(&self, before: DateTime<Utc>, batch: i64) -> StoreResult<Pruned> {
+                let pool = self.writer();
+                Ok(Pruned {
+                    sessions: delete_in_batches(pool, PRUNE_SESSIONS, before, batch).await?,
+                    links: delete_in_batches(pool, PRUNE_VERIFICATION_LINKS, before, batch).await?
+                        + delete_in_batches(pool, PRUNE_RESET_LINKS, before, batch).await?,
+                    challenges: delete_in_batches(pool, PRUNE_CHALLENGES, before, batch).await?,
+                    messages: delete_in_batches(pool, PRUNE_MESSAGES, before, batch).await?,
+                })
+            }
+
+            async fn prune_audit(&self, before: DateTime<Utc>, batch: i64) -> StoreResult<u64> {
+                delete_in_batches(self.writer(), PRUNE_AUDIT, before, batch).await
+            }
+        }
+
+        /// Runs `delete` (bound to `before` and `batch`) until a batch comes
+        /// back short. Each batch commits by itself, so other writers get
+        /// their turn between them.
+        async fn delete_in_batches(
+            pool: &sqlx::Pool<Db>,
+            delete: &'static str,
+            before: DateTime<Utc>,
+            batch: i64,
+        ) -> StoreResult<u64> {
+            let full = u64::try_from(batch).unwrap_or(0);
+            let mut deleted = 0;
+            loop {
+                let done = sqlx::query(delete)
+                    .bind(before)
+                    .bind(batch)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                deleted += done;
+                if done < full || done == 0 {
+                    return Ok(deleted);
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use sql_retention;
