@@ -39,6 +39,11 @@ else
     cargo test --locked --no-fail-fast
 fi
 
+# The binary the integration tests ran: `cargo build` alone would build
+# another, its dependencies without the dev-dependencies' features (tokio's
+# among them), and spend two minutes on it.
+export LATCHKEY_BIN="$PWD/target/debug/latchkey"
+
 step "browser tests"
 ./scripts/e2e.sh
 
