@@ -12,9 +12,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::Sealer;
 use crate::domain::EmailAddress;
-use crate::flows::FlowError;
 use crate::flows::admin::{self, AuditQuery, Since};
+use crate::flows::{self, FlowError};
 use crate::limits::Limiter;
+use crate::mail::Composer;
 use crate::startup::{App, housekeeping};
 use crate::store;
 use crate::tokens;
@@ -88,6 +89,15 @@ enum UsersCommand {
     },
     /// One account and its audit trail.
     Show { email: String },
+    /// Delete an account and everything on it (sessions, links, factors,
+    /// devices); its unsent mail is cancelled and a notice goes to its
+    /// address. The audit trail keeps its entries.
+    Delete {
+        email: String,
+        /// Needed: nothing deleted can be brought back.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +214,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     record.detail.as_deref().unwrap_or("")
                 )?;
             }
+        }
+        Command::Users(UsersCommand::Delete { email, yes }) => {
+            let email = EmailAddress::parse(&email).context("not an email address")?;
+            anyhow::ensure!(
+                yes,
+                "this deletes the account of {email} and everything on it, for good; \
+                 run again with --yes to do it"
+            );
+            let store = open_store(&config).await?;
+            let limits = Limiter::new(
+                store.clone(),
+                std::sync::Arc::new(SystemClock),
+                &config.limits,
+            );
+            let composer = Composer::new(config.public_url.clone())
+                .with_recipient_quota(limits.recipient_quota());
+            let user =
+                flows::delete_account_by_email(&*store, &composer, SystemClock.now(), &email)
+                    .await
+                    .map_err(|error| match error {
+                        FlowError::NotFound => anyhow::anyhow!("no account has this email address"),
+                        other => anyhow::Error::new(other),
+                    })?;
+            writeln!(
+                out,
+                "deleted {} ({}); a running instance sends the notice to its address",
+                user.email, user.id
+            )?;
         }
         Command::Audit {
             user,

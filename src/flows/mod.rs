@@ -20,7 +20,7 @@ pub mod unlock;
 mod verify;
 
 pub use access_token::{AccessIdentity, authenticate_access_token};
-pub use delete_account::{delete_account_by_admin, delete_own_account};
+pub use delete_account::{delete_account_by_admin, delete_account_by_email, delete_own_account};
 pub use error::{FieldError, FieldErrors, FlowError};
 pub use login::{LoginOutcome, login};
 pub use password::check_password;

@@ -1,5 +1,5 @@
 //! The command-line contract: `migrate`, `users list`, `users show`,
-//! `outbox list`, `audit`, `prune`.
+//! `outbox list`, `audit`, `prune`, `users delete`.
 
 use std::process::Command;
 
@@ -11,7 +11,8 @@ use crate::helpers::{Backend, TestApp, both_backends};
 both_backends!(
     the_cli_lists_users_and_outbox,
     the_cli_prints_the_audit_trail_by_user_and_time,
-    the_cli_prunes_what_the_retention_policy_no_longer_keeps
+    the_cli_prunes_what_the_retention_policy_no_longer_keeps,
+    the_cli_deletes_an_account_when_told_yes
 );
 
 fn latchkey(app: &TestApp, args: &[&str]) -> String {
@@ -66,6 +67,39 @@ async fn the_cli_prunes_what_the_retention_policy_no_longer_keeps(backend: Backe
     assert!(
         left.iter()
             .all(|e| e.detail.as_deref() != Some("a year ago"))
+    );
+}
+
+async fn the_cli_deletes_an_account_when_told_yes(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |_| {}).await;
+    let email = "gone@example.com";
+    app.signed_up(email).await;
+    let address = latchkey::domain::EmailAddress::parse(email).unwrap();
+    let user = app.store.user_by_email(&address).await.unwrap().unwrap();
+
+    let refused = latchkey_fails(&app, &["users", "delete", email]);
+    assert!(refused.contains("--yes"), "{refused}");
+    assert!(app.store.user_by_email(&address).await.unwrap().is_some());
+
+    let deleted = latchkey(&app, &["users", "delete", "Gone@Example.com", "--yes"]);
+    assert!(deleted.contains(&user.id.to_string()), "{deleted}");
+    assert!(app.store.user_by_email(&address).await.unwrap().is_none());
+    assert!(app.store.sessions_of(user.id).await.unwrap().is_empty());
+    let trail = app.store.audit_trail(Some(user.id), 100).await.unwrap();
+    let last = trail.last().unwrap();
+    assert_eq!(
+        (last.event.as_str(), last.detail.as_deref()),
+        ("user.deleted", Some("by an administrator"))
+    );
+    // The running instance's worker finds the notice in the outbox.
+    app.sink()
+        .wait_for_subject(email, "Your account was deleted", 1)
+        .await;
+
+    let unknown = latchkey_fails(&app, &["users", "delete", email, "--yes"]);
+    assert!(
+        unknown.contains("no account has this email address"),
+        "{unknown}"
     );
 }
 
