@@ -42,6 +42,8 @@ pub enum AuditKind {
     /// The account and everything that hung on it were deleted (by its
     /// owner or an administrator: the detail says which).
     AccountDeleted,
+    /// The owner changed the account's display name.
+    UserRenamed,
 }
 
 impl AuditKind {
@@ -76,6 +78,7 @@ impl AuditKind {
             Self::PasswordChanged => "password.changed",
             Self::PasswordChangeFailed => "password.change_failed",
             Self::AccountDeleted => "user.deleted",
+            Self::UserRenamed => "user.renamed",
         }
     }
 }

@@ -14,6 +14,7 @@ mod password;
 mod password_change;
 mod password_reset;
 mod register;
+mod rename;
 mod resend;
 mod session;
 pub mod unlock;
@@ -27,6 +28,7 @@ pub use password::check_password;
 pub use password_change::change_password;
 pub use password_reset::{check_reset_link, request_password_reset, reset_password};
 pub use register::{RegisterInput, register};
+pub use rename::rename;
 pub use resend::resend_verification;
 pub use session::{
     CurrentSession, SessionPolicy, StartedSession, end_session, list_sessions, resume_session,

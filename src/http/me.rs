@@ -2,11 +2,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::ApiError;
 use super::bearer::Authenticated;
+use super::json::ApiJson;
 use super::meta::Meta;
-use super::openapi::{BearerChallenge, ErrorBody, NotJson, Unauthenticated};
+use super::openapi::{BadJson, BearerChallenge, ErrorBody, NotJson, TooLarge, Unauthenticated};
 use super::session::{SignedIn, removal_cookie};
 use super::views::UserEnvelope;
 use crate::flows;
@@ -25,6 +28,42 @@ use crate::state::AppState;
 )]
 pub(super) async fn get(Authenticated(user): Authenticated) -> Json<UserEnvelope> {
     Json(UserEnvelope::from(&user))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ProfileChange)]
+pub(super) struct PatchBody {
+    /// The new display name: 1 to 100 characters, no control characters;
+    /// spaces around it are trimmed.
+    #[schema(required, nullable = false, example = "Ada Lovelace")]
+    name: Option<String>,
+}
+
+/// Changes the signed-in account's display name: 200 with the account.
+#[utoipa::path(
+    patch, path = "/me", tag = "sessions",
+    description = "Changes the signed-in account's display name (the one its emails greet). \
+        The trail records `user.renamed`.",
+    request_body = PatchBody,
+    responses(
+        (status = 200, description = "The account, renamed", body = UserEnvelope),
+        (status = 400, response = BadJson),
+        (status = 401, response = BearerChallenge),
+        (status = 403, description = "`cross_site_request`: sent from another origin", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed`, with `fields.name`", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])),
+)]
+pub(super) async fn patch(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Authenticated(user): Authenticated,
+    ApiJson(body): ApiJson<PatchBody>,
+) -> Result<Json<UserEnvelope>, ApiError> {
+    let user = flows::rename(&state, &user, body.name.as_deref(), &meta).await?;
+    Ok(Json(UserEnvelope::from(&user)))
 }
 
 /// Deletes the signed-in account and clears the cookie: 204.

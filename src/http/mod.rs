@@ -56,7 +56,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/register", form_or_json(pages::signup::submit, register::post))
         .route("/verify", get(verify::get))
         .route("/verify/resend", form_or_json(pages::resend::submit, resend::post))
-        .route("/me", get(me::get).delete(me::delete))
+        .route("/me", get(me::get).patch(me::patch).delete(me::delete))
         .route("/logout", form_or_json(pages::dashboard::logout, me::logout))
         .route("/token", post(token::post))
         .route("/login", form_or_json(pages::login::submit, login::post))

@@ -36,6 +36,7 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::me::get,
         super::me::logout,
         super::token::post,
+        super::me::patch,
         super::me::delete,
         super::sessions::list,
         super::sessions::revoke,

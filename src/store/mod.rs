@@ -23,7 +23,9 @@ pub use records::{
 pub use records::{NewSigningKey, SigningKeyRecord};
 
 use crate::audit::{AuditEntry, AuditEvent, AuditRecord, RequestMeta};
-use crate::domain::{EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId};
+use crate::domain::{
+    DisplayName, EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -166,6 +168,15 @@ pub trait UserStore: Send + Sync {
         notice: &NewMessage,
         event: &AuditEvent,
     ) -> StoreResult<bool>;
+
+    /// Sets the account's display name and records `event`, together; the
+    /// account as it now is, or `None` when there is no such account.
+    async fn rename(
+        &self,
+        user_id: UserId,
+        name: &DisplayName,
+        event: &AuditEvent,
+    ) -> StoreResult<Option<User>>;
 }
 
 /// The outbox kind of the email that carries a reset link: a newer link, a

@@ -40,6 +40,7 @@ mod password_check;
 mod password_reset;
 mod properties;
 mod register;
+mod rename;
 mod resend;
 mod retention;
 mod scale_out;

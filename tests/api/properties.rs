@@ -66,6 +66,7 @@ const FORMS: &[(&str, &[&str])] = &[
         &["token", "password", "password_confirm"],
     ),
     ("/password/change", &["current_password", "new_password"]),
+    ("/account/name", &["name"]),
 ];
 
 /// GETs (and the one DELETE) that read a query string, with the keys they

@@ -82,6 +82,9 @@ struct DashboardPage {
     notice: Option<&'static str>,
     /// The change-password form's fields, with the errors of a failed post.
     password: PasswordFields,
+    /// The name form's field: the account's name, or what a failed post
+    /// typed with its errors.
+    name: Field,
     min_length: usize,
     max_length: usize,
 }
@@ -91,6 +94,15 @@ struct DashboardPage {
 pub(super) struct PasswordFields {
     pub(super) current: Field,
     pub(super) new: Field,
+}
+
+/// The dashboard's forms as a failed post left them; by default, as the
+/// account is.
+#[derive(Debug, Default)]
+pub(super) struct Forms {
+    pub(super) password: PasswordFields,
+    /// `None`: the account's name, no errors.
+    pub(super) name: Option<Field>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -113,6 +125,7 @@ fn notice(key: &str) -> Option<&'static str> {
         "password-changed" => {
             Some("Your password was changed. Every other session was signed out.")
         }
+        "name-changed" => Some("Your name was changed."),
         _ => None,
     }
 }
@@ -137,7 +150,7 @@ pub(super) async fn get(
         session.as_ref(),
         StatusCode::OK,
         notice,
-        PasswordFields::default(),
+        Forms::default(),
     )
     .await
 }
@@ -150,7 +163,7 @@ pub(super) async fn page(
     session: Option<&CurrentSession>,
     status: StatusCode,
     notice: Option<&'static str>,
-    password: PasswordFields,
+    forms: Forms,
 ) -> Response {
     let user = match session {
         Some(session) => match account(state, session).await {
@@ -160,12 +173,16 @@ pub(super) async fn page(
         None => None,
     };
     let (jar, csrf) = csrf::ensure(state, jar);
+    let name = forms
+        .name
+        .unwrap_or_else(|| Field::filled(session.map(|session| session.user.name.as_str())));
     let page = DashboardPage {
         root: super::root(state),
         csrf,
         notice: notice.filter(|_| user.is_some()),
         user,
-        password,
+        password: forms.password,
+        name,
         min_length: state.policy.min_length,
         max_length: state.policy.max_length,
     };

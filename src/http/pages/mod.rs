@@ -23,6 +23,7 @@ mod openapi;
 pub(super) mod password_change;
 pub(super) mod password_reset;
 pub(super) mod recovery_codes;
+mod rename;
 pub(super) mod resend;
 mod setup;
 pub(super) mod signup;
@@ -61,6 +62,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/mfa/{method}/remove", post(manage::remove_factor))
         .route("/sessions/{id}/revoke", post(manage::revoke_session))
         .route("/account/delete", post(delete_account::submit))
+        .route("/account/name", post(rename::submit))
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/app.js", get(assets::script))
 }

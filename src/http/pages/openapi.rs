@@ -15,6 +15,7 @@ use utoipa::OpenApi;
     super::manage::remove_factor,
     super::manage::revoke_session,
     super::delete_account::submit,
+    super::rename::submit,
     super::password_reset::forgot,
     super::password_reset::get,
     super::assets::stylesheet,

@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
-use super::dashboard::{self, PasswordFields};
+use super::dashboard::{self, Forms, PasswordFields};
 use super::fields::Field;
 use super::{ErrorPage, accept_form, see_other};
 use crate::domain::Password;
@@ -73,5 +73,9 @@ pub(in crate::http) async fn submit(
         ),
         Err(other) => return ErrorPage::from_api(&state, &ApiError::from(other)),
     };
-    dashboard::page(&state, jar, Some(&session), status, None, fields).await
+    let forms = Forms {
+        password: fields,
+        name: None,
+    };
+    dashboard::page(&state, jar, Some(&session), status, None, forms).await
 }

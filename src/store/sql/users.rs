@@ -233,6 +233,25 @@ macro_rules! sql_users {
                 Ok(true)
             }
 
+            async fn rename(&self, user_id: UserId, name: &DisplayName, event: &AuditEvent) -> StoreResult<Option<User>> {
+                let mut tx = begin(self.writer()).await?;
+                let row = sqlx::query(
+                    "UPDATE users SET name = $1, updated_at = $2 WHERE id = $3 \
+                     RETURNING id, name, email, status, created_at, verified_at",
+                )
+                .bind(name.as_str())
+                .bind(event.at)
+                .bind(user_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                insert_audit(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(Some(user_from_row(&row)?))
+            }
+
         }
     };
 }
