@@ -107,13 +107,7 @@ pub struct Report {
 
 impl Report {
     pub fn total(&self) -> u64 {
-        let Pruned {
-            sessions,
-            links,
-            challenges,
-            messages,
-        } = self.ended;
-        sessions + links + challenges + messages + self.audit_entries + self.limits
+        self.ended.total() + self.audit_entries + self.limits
     }
 }
 

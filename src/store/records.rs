@@ -318,3 +318,9 @@ pub struct Pruned {
     /// Messages delivered, given up on or cancelled.
     pub messages: u64,
 }
+
+impl Pruned {
+    pub fn total(&self) -> u64 {
+        self.sessions + self.links + self.challenges + self.messages
+    }
+}
