@@ -3,7 +3,7 @@
 // app set up from nothing but the key shown on the page, a login that asks
 // for its code, logout; the same without JavaScript (and a recovery code);
 // and the access token checked by an independent JWT library (`jose`)
-// against the JWKS endpoint.
+// against the JWKS endpoint; the dashboard's name form.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,8 +13,8 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 
 import { PASSWORD, newPage, uniqueEmail } from './harness.mjs';
 import {
-  createAccount, enrolTotpByApi, fillSignup, logIn, nextCode, postJson, startWorld, totp,
-  totpStep, verifiedAccount,
+  createAccount, enrolTotpByApi, errorOf, fillSignup, logIn, nextCode, postJson, recordPosts,
+  startWorld, totp, totpStep, verifiedAccount,
 } from './helpers.mjs';
 
 let world;
@@ -243,6 +243,35 @@ test('a signed-in page renews its access token with POST /token: the HttpOnly co
     method: 'POST', headers: { 'content-type': 'application/json' },
   })).status);
   assert.equal(after, 401);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('the dashboard changes the name: an empty one is refused on the page, a new one is saved', async () => {
+  const page = await newPage(browser);
+  const posts = recordPosts(page);
+  const email = uniqueEmail('rename');
+  await signUpToDashboard(page, email);
+  const name = page.getByLabel('Change your name');
+  assert.equal(await name.inputValue(), 'Ada Lovelace');
+
+  // Empty: the page says why and sends nothing.
+  await name.fill('   ');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  assert.equal(await errorOf(page, 'new-name'), 'Enter your name.');
+  assert.equal(await name.getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'new-name');
+  assert.ok(!posts.includes('/account/name'), `nothing posted: ${posts}`);
+
+  await name.fill('Grace Hopper');
+  assert.equal(await errorOf(page, 'new-name'), '', 'the message goes as the name is fixed');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await page.waitForURL(app.url('/dashboard?notice=name-changed'));
+  await page.getByText('Your name was changed.').waitFor();
+  const greeting = await page.locator('.signed-in').textContent();
+  assert.equal(greeting.replace(/\s+/g, ' ').trim(), `You're signed in as Grace Hopper <${email}>`);
+  const me = await page.evaluate(async () => (await (await fetch('/me')).json()).user.name);
+  assert.equal(me, 'Grace Hopper');
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

@@ -11,6 +11,35 @@
 
   const root = document.body.dataset.root || '/';
 
+  const MAX_NAME_CHARS = 100;
+
+  // Rust's str::trim: Unicode White_Space only (JS trim() also drops U+FEFF).
+  const trim = (value) => value.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '');
+  const codePoints = (value) => [...value].length;
+
+  // DisplayName::parse, with the server's message for the first problem, or ''.
+  function checkName(raw) {
+    const name = trim(raw);
+    if (name === '') return 'Enter your name.';
+    if (codePoints(name) > MAX_NAME_CHARS) return 'Use at most 100 characters for your name.';
+    if (/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(name)) {
+      return 'Your name contains characters that are not allowed.';
+    }
+    return '';
+  }
+
+  // A field's message in its `{id}-error` slot, and aria-invalid with it.
+  function showFieldError(input, message) {
+    const slot = document.getElementById(`${input.id}-error`);
+    if (message) {
+      slot.replaceChildren(message);
+      input.setAttribute('aria-invalid', 'true');
+    } else {
+      slot.replaceChildren();
+      input.removeAttribute('aria-invalid');
+    }
+  }
+
   // "Account verified": on to the dashboard after a moment to read it.
   // `replace`, so the link with its token leaves the history.
   const onward = document.querySelector('[data-redirect]');
@@ -40,6 +69,30 @@
 
   const newPasswordForm = document.querySelector('form[data-new-password]');
   if (newPasswordForm) newPassword(newPasswordForm);
+
+  const renameForm = document.querySelector('form[data-rename]');
+  if (renameForm) rename(renameForm);
+
+  // The dashboard's name form: the name checked as the sign-up checks it,
+  // before anything is sent; the server checks it again. Checked on submit,
+  // then as it is fixed; not on blur, where a message appearing would move
+  // the button from under the click that caused the blur.
+  function rename(form) {
+    const input = form.elements.namedItem('name');
+    let touched = false;
+    input.addEventListener('input', () => {
+      if (touched) showFieldError(input, checkName(input.value));
+    });
+    form.addEventListener('submit', (event) => {
+      const problem = checkName(input.value);
+      showFieldError(input, problem);
+      if (problem) {
+        event.preventDefault();
+        touched = true;
+        input.focus();
+      }
+    });
+  }
 
   // A new password (the reset page, the dashboard's change form): the
   // strength meter and the server's own verdict from POST /password/check
@@ -170,8 +223,8 @@
   }
 
   function signup(form) {
+    const show = showFieldError;
 
-    const MAX_NAME_CHARS = 100;
     const MAX_ADDRESS_OCTETS = 254;
     const MAX_LOCAL_PART_OCTETS = 64;
     const DEBOUNCE_MS = 300;
@@ -191,23 +244,10 @@
     const strengthLabel = document.getElementById('password-strength');
     const touched = new Set();
 
-    // Rust's str::trim: Unicode White_Space only (JS trim() also drops U+FEFF).
-    const trim = (value) => value.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '');
-    const codePoints = (value) => [...value].length;
     const octets = (value) => new TextEncoder().encode(value).length;
 
-    // Each returns the server's message for the first problem, or ''.
-    function checkName(raw) {
-      const name = trim(raw);
-      if (name === '') return 'Enter your name.';
-      if (codePoints(name) > MAX_NAME_CHARS) return 'Use at most 100 characters for your name.';
-      if (/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(name)) {
-        return 'Your name contains characters that are not allowed.';
-      }
-      return '';
-    }
-
-    // Only what the server surely refuses; anything subtler is left to it,
+    // The server's message for the first problem, or ''. Only what the
+    // server surely refuses; anything subtler is left to it,
     // and its 422 lands beside the field all the same.
     function checkEmail(raw) {
       const email = trim(raw);
@@ -233,17 +273,6 @@
       if (length > maxLength) return `Use at most ${maxLength} characters.`;
       if (length < minLength) return `Use at least ${minLength} characters.`;
       return '';
-    }
-
-    function show(input, message) {
-      const slot = document.getElementById(`${input.id}-error`);
-      if (message) {
-        slot.replaceChildren(message);
-        input.setAttribute('aria-invalid', 'true');
-      } else {
-        slot.replaceChildren();
-        input.removeAttribute('aria-invalid');
-      }
     }
 
     function link(href, text) {
