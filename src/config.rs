@@ -113,6 +113,9 @@ pub struct Config {
     /// How long the audit trail keeps an entry: a duration of at least a
     /// day (`365d`), or `forever`.
     pub audit_retention: KeepFor,
+    /// How long an account nobody verified is kept after its sign-up: at
+    /// least `verify_ttl` and a day (`30d`), or `forever` (the default).
+    pub unverified_account_retention: KeepFor,
 }
 
 const REDACTED: &str = "[redacted]";
@@ -162,6 +165,10 @@ impl std::fmt::Debug for Config {
             .field("header_read_timeout", &self.header_read_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("audit_retention", &self.audit_retention)
+            .field(
+                "unverified_account_retention",
+                &self.unverified_account_retention,
+            )
             .finish()
     }
 }
@@ -219,6 +226,7 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             audit_retention: crate::retention::DEFAULT_AUDIT_RETENTION,
+            unverified_account_retention: KeepFor::Forever,
         }
     }
 }

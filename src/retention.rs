@@ -8,6 +8,10 @@
 //!   cancelled (delivery already erased its body); a pending one, never;
 //! - the audit trail's entries: after `LATCHKEY_AUDIT_RETENTION` (a year
 //!   unless configured), or never with `forever`;
+//! - an account never verified, with `LATCHKEY_UNVERIFIED_ACCOUNT_RETENTION`
+//!   set (never by default): that long after its sign-up, with what hangs
+//!   on it and its unsent mail, a `user.deleted` entry saying why. Nobody
+//!   proved the address is theirs: it may be a stranger's, typed by mistake;
 //! - spent quotas, devices unseen for a year, dead unlock links
 //!   (`Limiter::prune`).
 //!
@@ -21,6 +25,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::clock::Clock;
 use crate::flows::FlowError;
 use crate::limits::Limiter;
@@ -33,11 +38,14 @@ pub const ENDED_KEPT_FOR: Duration = Duration::from_secs(7 * 24 * 3600);
 /// humantime calls `1year`).
 pub const DEFAULT_AUDIT_RETENTION: KeepFor = KeepFor::Period(Duration::from_secs(31_557_600));
 
-/// The shortest audit retention accepted: a trail that forgets within
-/// hours could not tell what happened overnight.
-pub const MIN_AUDIT_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// The shortest retention accepted where it is configurable: a trail that
+/// forgets within hours could not tell what happened overnight.
+pub const MIN_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 const EVERY: Duration = Duration::from_secs(600);
+
+/// The detail of the trail's `user.deleted` for an account never verified.
+const NEVER_VERIFIED: &str = "never verified, by the retention policy";
 
 /// Rows deleted a statement at most.
 const BATCH: i64 = 1000;
@@ -101,13 +109,15 @@ impl<'de> Deserialize<'de> for KeepFor {
 pub struct Report {
     pub ended: Pruned,
     pub audit_entries: u64,
+    /// Accounts never verified.
+    pub unverified_accounts: u64,
     /// Spent quotas, stale devices and dead unlock links.
     pub limits: u64,
 }
 
 impl Report {
     pub fn total(&self) -> u64 {
-        self.ended.total() + self.audit_entries + self.limits
+        self.ended.total() + self.audit_entries + self.unverified_accounts + self.limits
     }
 }
 
@@ -122,8 +132,8 @@ impl fmt::Display for Report {
         write!(
             f,
             "{sessions} sessions, {links} links, {challenges} challenges, {messages} messages, \
-             {} audit entries, {} limit records",
-            self.audit_entries, self.limits
+             {} audit entries, {} accounts never verified, {} limit records",
+            self.audit_entries, self.unverified_accounts, self.limits
         )
     }
 }
@@ -133,7 +143,14 @@ pub struct Housekeeping {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     limits: Limiter,
-    audit: KeepFor,
+    policy: Policy,
+}
+
+/// How long what is configurable is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub audit: KeepFor,
+    pub unverified_accounts: KeepFor,
 }
 
 impl Housekeeping {
@@ -141,13 +158,13 @@ impl Housekeeping {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         limits: Limiter,
-        audit: KeepFor,
+        policy: Policy,
     ) -> Self {
         Self {
             store,
             clock,
             limits,
-            audit,
+            policy,
         }
     }
 
@@ -158,14 +175,29 @@ impl Housekeeping {
             .store
             .prune_ended(before(now, ENDED_KEPT_FOR), BATCH)
             .await?;
-        let audit_entries = match self.audit.cutoff(now) {
+        let audit_entries = match self.policy.audit.cutoff(now) {
             Some(cutoff) => self.store.prune_audit(cutoff, BATCH).await?,
+            None => 0,
+        };
+        let unverified_accounts = match self.policy.unverified_accounts.cutoff(now) {
+            Some(cutoff) => {
+                let event = AuditEvent::new(
+                    now,
+                    AuditKind::AccountDeleted,
+                    Outcome::Success,
+                    None,
+                    &RequestMeta::internal(),
+                )
+                .with_detail(NEVER_VERIFIED);
+                self.store.prune_unverified(cutoff, &event, BATCH).await?
+            }
             None => 0,
         };
         let limits = self.limits.prune().await?;
         Ok(Report {
             ended,
             audit_entries,
+            unverified_accounts,
             limits,
         })
     }

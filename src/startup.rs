@@ -223,16 +223,23 @@ pub fn housekeeping(
 ) -> anyhow::Result<Housekeeping> {
     if let KeepFor::Period(period) = config.audit_retention {
         anyhow::ensure!(
-            period >= retention::MIN_AUDIT_RETENTION,
+            period >= retention::MIN_RETENTION,
             "LATCHKEY_AUDIT_RETENTION must be at least 1 day, or `forever`"
         );
     }
-    Ok(Housekeeping::new(
-        store,
-        clock,
-        limits,
-        config.audit_retention,
-    ))
+    // An account whose link still works is not deleted from under it.
+    if let KeepFor::Period(period) = config.unverified_account_retention {
+        anyhow::ensure!(
+            period >= retention::MIN_RETENTION && period >= config.verify_ttl,
+            "LATCHKEY_UNVERIFIED_ACCOUNT_RETENTION must be at least 1 day and at least \
+             LATCHKEY_VERIFY_TTL, or `forever`"
+        );
+    }
+    let policy = retention::Policy {
+        audit: config.audit_retention,
+        unverified_accounts: config.unverified_account_retention,
+    };
+    Ok(Housekeeping::new(store, clock, limits, policy))
 }
 
 async fn shutdown_signal() {

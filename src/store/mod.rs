@@ -392,6 +392,16 @@ pub trait RetentionStore: Send + Sync {
 
     /// Deletes the audit trail's entries recorded before `before`.
     async fn prune_audit(&self, before: DateTime<Utc>, batch: i64) -> StoreResult<u64>;
+
+    /// Deletes accounts still pending that signed up before `before`, with
+    /// what hangs on them; their unsent mail is cancelled, and `event` (its
+    /// account filled in) is recorded for each. The number deleted.
+    async fn prune_unverified(
+        &self,
+        before: DateTime<Utc>,
+        event: &AuditEvent,
+        batch: i64,
+    ) -> StoreResult<u64>;
 }
 
 /// The mail outbox.

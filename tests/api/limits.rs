@@ -389,7 +389,7 @@ async fn a_client_over_its_quota_spends_none_of_its_targets(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsafe_settings_stop_the_start() {
     type Setting = fn(&mut Config);
-    let cases: [(Setting, &str); 5] = [
+    let cases: [(Setting, &str); 6] = [
         (
             |c| c.limits.login_lockout_failures = 101,
             "between 1 and 100",
@@ -405,6 +405,13 @@ async fn unsafe_settings_stop_the_start() {
                 c.audit_retention = latchkey::retention::KeepFor::Period(Duration::from_secs(3600));
             },
             "AUDIT_RETENTION must be at least 1 day",
+        ),
+        (
+            |c| {
+                c.unverified_account_retention =
+                    latchkey::retention::KeepFor::Period(Duration::from_secs(12 * 3600));
+            },
+            "at least LATCHKEY_VERIFY_TTL",
         ),
     ];
     for (unsafe_setting, message) in cases {

@@ -1,5 +1,6 @@
 //! The retention policy: what ended is deleted a week later, a pending
-//! message never, audit entries after `LATCHKEY_AUDIT_RETENTION`.
+//! message never, audit entries after `LATCHKEY_AUDIT_RETENTION`, accounts
+//! never verified after `LATCHKEY_UNVERIFIED_ACCOUNT_RETENTION` (if set).
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ both_backends!(
     what_ended_is_deleted_a_week_later,
     a_pending_message_is_kept_however_old,
     audit_entries_go_after_the_retention_and_never_with_forever,
+    accounts_never_verified_go_only_when_configured,
 );
 
 const DAY: u64 = 86_400;
@@ -196,5 +198,88 @@ async fn audit_entries_go_after_the_retention_and_never_with_forever(backend: Ba
             .unwrap()
             .len(),
         entries.len()
+    );
+}
+
+async fn accounts_never_verified_go_only_when_configured(backend: Backend) {
+    let thirty_days = |config: &mut Config| {
+        config.unverified_account_retention = KeepFor::Period(Duration::from_secs(30 * DAY));
+    };
+    let app = TestApp::spawn_configured(backend, thirty_days).await;
+    let pending = "never@example.com";
+    app.register_and_get_link(pending).await;
+    verified_person(&app, "kept@example.com").await;
+    app.outbox_settled().await;
+    let address = |email| latchkey::domain::EmailAddress::parse(email).unwrap();
+    let id = app
+        .store
+        .user_by_email(&address(pending))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+
+    app.clock.advance(Duration::from_secs(29 * DAY));
+    assert_eq!(prune(&app).await.unverified_accounts, 0, "29 days are kept");
+    app.clock.advance(Duration::from_secs(2 * DAY));
+    let report = prune(&app).await;
+    assert_eq!(report.unverified_accounts, 1, "{report}");
+    assert!(
+        app.store
+            .user_by_email(&address(pending))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        app.store
+            .user_by_email(&address("kept@example.com"))
+            .await
+            .unwrap()
+            .is_some(),
+        "a verified account stays"
+    );
+    let trail = app.store.audit_trail(Some(id), 100).await.unwrap();
+    let last = trail.last().unwrap();
+    assert_eq!(
+        (last.event.as_str(), last.detail.as_deref()),
+        (
+            "user.deleted",
+            Some("never verified, by the retention policy")
+        )
+    );
+    let again = app.register("Ada", pending, PASSWORD).await;
+    assert_eq!(again.status(), 201, "the address is free again");
+
+    // Its unsent link is cancelled with it: the mail server was down.
+    let down = TestApp::spawn_with(backend, |config| {
+        thirty_days(config);
+        config.smtp_url = Some(format!(
+            "smtp://127.0.0.1:{}",
+            crate::helpers::MailSink::unused_port()
+        ));
+        config.mail_retry_for = Duration::from_secs(60 * DAY);
+    })
+    .await;
+    let registered = down.register("Ada", "unsent@example.com", PASSWORD).await;
+    assert_eq!(registered.status(), 201);
+    down.clock.advance(Duration::from_secs(31 * DAY));
+    assert_eq!(prune(&down).await.unverified_accounts, 1);
+    let messages = down.store.messages(100).await.unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].status, "cancelled");
+
+    // By default, never.
+    let default = TestApp::spawn_configured(backend, |_| {}).await;
+    default.register_and_get_link("forever@example.com").await;
+    default.clock.advance(Duration::from_secs(10 * 365 * DAY));
+    assert_eq!(prune(&default).await.unverified_accounts, 0);
+    assert!(
+        default
+            .store
+            .user_by_email(&address("forever@example.com"))
+            .await
+            .unwrap()
+            .is_some()
     );
 }

@@ -35,6 +35,57 @@ macro_rules! sql_retention {
             async fn prune_audit(&self, before: DateTime<Utc>, batch: i64) -> StoreResult<u64> {
                 delete_in_batches(self.writer(), PRUNE_AUDIT, before, batch).await
             }
+
+            async fn prune_unverified(&self, before: DateTime<Utc>, event: &AuditEvent, batch: i64) -> StoreResult<u64> {
+                let full = usize::try_from(batch).unwrap_or(0);
+                let mut deleted = 0;
+                loop {
+                    let mut tx = begin(self.writer()).await?;
+                    // Takes the rows first (on PostgreSQL, locks them): a click
+                    // on a link that commits meanwhile waits, then finds no
+                    // account; one that committed first made it active, and
+                    // it is not taken.
+                    let ids: Vec<Uuid> = sqlx::query_scalar(
+                        "UPDATE users SET updated_at = updated_at WHERE id IN \
+                         (SELECT id FROM users WHERE status = 'pending' AND created_at < $1 ORDER BY id LIMIT $2) \
+                         AND status = 'pending' RETURNING id",
+                    )
+                    .bind(before)
+                    .bind(batch)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    if ids.is_empty() {
+                        return Ok(deleted);
+                    }
+                    let in_list = |sql: &'static str| {
+                        let mut query = sqlx::QueryBuilder::<Db>::new(sql);
+                        let mut list = query.separated(", ");
+                        for id in &ids {
+                            list.push_bind(*id);
+                        }
+                        list.push_unseparated(")");
+                        query
+                    };
+                    // Its link would reach an address nobody confirmed.
+                    in_list("UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL \
+                             WHERE status = 'pending' AND user_id IN (")
+                        .build()
+                        .execute(&mut *tx)
+                        .await?;
+                    let events: Vec<AuditEvent> = ids
+                        .iter()
+                        .map(|id| AuditEvent { user_id: Some(UserId::from_uuid(*id)), ..event.clone() })
+                        .collect();
+                    insert_audits(&mut tx, &events).await?;
+                    // Links, sessions and devices cascade.
+                    in_list("DELETE FROM users WHERE id IN (").build().execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    deleted += u64::try_from(ids.len()).unwrap_or(u64::MAX);
+                    if ids.len() < full.max(1) {
+                        return Ok(deleted);
+                    }
+                }
+            }
         }
 
         /// Runs `delete` (bound to `before` and `batch`) until a batch comes
