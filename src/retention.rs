@@ -6,6 +6,8 @@
 //!   told it expired rather than that it is unknown;
 //! - a message: a week after it was queued, once delivered, given up on or
 //!   cancelled (delivery already erased its body); a pending one, never;
+//! - a token signing key a week after it was retired (its tokens lived a
+//!   day at most), so old private keys, sealed as they are, do not pile up;
 //! - the audit trail's entries: after `LATCHKEY_AUDIT_RETENTION` (a year
 //!   unless configured), or never with `forever`;
 //! - an account never verified, with `LATCHKEY_UNVERIFIED_ACCOUNT_RETENTION`
@@ -128,10 +130,12 @@ impl fmt::Display for Report {
             links,
             challenges,
             messages,
+            signing_keys,
         } = self.ended;
         write!(
             f,
             "{sessions} sessions, {links} links, {challenges} challenges, {messages} messages, \
+             {signing_keys} retired signing keys, \
              {} audit entries, {} accounts never verified, {} limit records",
             self.audit_entries, self.unverified_accounts, self.limits
         )

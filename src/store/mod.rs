@@ -386,8 +386,8 @@ pub trait AuditStore: Send + Sync {
 #[async_trait]
 pub trait RetentionStore: Send + Sync {
     /// Deletes sessions that expired or were revoked before `before`, links
-    /// and challenges that expired before it, and messages queued before it
-    /// that are no longer pending.
+    /// and challenges that expired before it, messages queued before it
+    /// that are no longer pending, and signing keys retired before it.
     async fn prune_ended(&self, before: DateTime<Utc>, batch: i64) -> StoreResult<Pruned>;
 
     /// Deletes the audit trail's entries recorded before `before`.

@@ -317,10 +317,13 @@ pub struct Pruned {
     pub challenges: u64,
     /// Messages delivered, given up on or cancelled.
     pub messages: u64,
+    /// Token signing keys retired that long ago: every token they signed
+    /// has expired (a token lives a day at most), and no JWKS lists them.
+    pub signing_keys: u64,
 }
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.sessions + self.links + self.challenges + self.messages
+        self.sessions + self.links + self.challenges + self.messages + self.signing_keys
     }
 }

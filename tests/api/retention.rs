@@ -72,6 +72,16 @@ async fn what_ended_is_deleted_a_week_later(backend: Backend) {
         "the link's email and the welcome: {messages}"
     );
 
+    // A key retired now: its tokens live 15 minutes.
+    latchkey::tokens::rotate(&*app.store, &app.state.sealer, &*app.clock)
+        .await
+        .unwrap();
+    let keys = || {
+        app.store
+            .signing_keys(latchkey::tokens::ALGORITHM, chrono::DateTime::UNIX_EPOCH)
+    };
+    assert_eq!(keys().await.unwrap().len(), 2);
+
     let report = prune(&app).await;
     assert_eq!(
         report.ended,
@@ -103,9 +113,13 @@ async fn what_ended_is_deleted_a_week_later(backend: Backend) {
             links: 1,
             challenges: 0,
             messages: u64::try_from(messages).unwrap(),
+            signing_keys: 1,
         },
         "{report}"
     );
+    let current = keys().await.unwrap();
+    assert_eq!(current.len(), 1);
+    assert!(current[0].retired_at.is_none(), "the current key stays");
     assert_eq!(report.audit_entries, 0, "a year is kept");
     for id in &sessions {
         assert!(app.store.session_by_id(*id).await.unwrap().is_none());

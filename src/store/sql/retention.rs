@@ -16,6 +16,8 @@ macro_rules! sql_retention {
         // A pending message is never deleted, however old: it is still owed.
         const PRUNE_MESSAGES: &str = "DELETE FROM outbox WHERE id IN \
             (SELECT id FROM outbox WHERE status <> 'pending' AND created_at < $1 LIMIT $2)";
+        const PRUNE_SIGNING_KEYS: &str = "DELETE FROM signing_keys WHERE kid IN \
+            (SELECT kid FROM signing_keys WHERE retired_at < $1 LIMIT $2)";
         const PRUNE_AUDIT: &str = "DELETE FROM audit_log WHERE id IN \
             (SELECT id FROM audit_log WHERE at < $1 ORDER BY id LIMIT $2)";
 
@@ -29,6 +31,7 @@ macro_rules! sql_retention {
                         + delete_in_batches(pool, PRUNE_RESET_LINKS, before, batch).await?,
                     challenges: delete_in_batches(pool, PRUNE_CHALLENGES, before, batch).await?,
                     messages: delete_in_batches(pool, PRUNE_MESSAGES, before, batch).await?,
+                    signing_keys: delete_in_batches(pool, PRUNE_SIGNING_KEYS, before, batch).await?,
                 })
             }
 
