@@ -17,8 +17,8 @@
 //! - spent quotas, devices unseen for a year, dead unlock links
 //!   (`Limiter::prune`).
 //!
-//! Every instance does it every ten minutes (two deleting the same rows is
-//! harmless); `latchkey prune` does it once.
+//! Every instance does it a minute after start, then every ten minutes
+//! (two deleting the same rows is harmless); `latchkey prune` does it once.
 
 use std::fmt;
 use std::sync::Arc;
@@ -45,6 +45,9 @@ pub const DEFAULT_AUDIT_RETENTION: KeepFor = KeepFor::Period(Duration::from_secs
 pub const MIN_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 const EVERY: Duration = Duration::from_secs(600);
+
+/// The first round's delay after start.
+const FIRST_AFTER: Duration = Duration::from_secs(60);
 
 /// The detail of the trail's `user.deleted` for an account never verified.
 const NEVER_VERIFIED: &str = "never verified, by the retention policy";
@@ -206,9 +209,12 @@ impl Housekeeping {
         })
     }
 
-    /// Every ten minutes, from now until the task is dropped.
+    /// A minute after start, then every ten minutes, until the task is
+    /// dropped. Not at once: a round scans tables (sessions has no index on
+    /// its expiry), and a start is when the first requests want the writer.
     pub async fn run(self) {
-        let mut every = tokio::time::interval(EVERY);
+        let first = tokio::time::Instant::now() + FIRST_AFTER;
+        let mut every = tokio::time::interval_at(first, EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;

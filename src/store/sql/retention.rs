@@ -110,7 +110,7 @@ macro_rules! sql_retention {
                     .await?
                     .rows_affected();
                 deleted += done;
-                if done < full || done == 0 {
+                if done < full.max(1) {
                     return Ok(deleted);
                 }
             }
