@@ -3,7 +3,7 @@
 // app set up from nothing but the key shown on the page, a login that asks
 // for its code, logout; the same without JavaScript (and a recovery code);
 // and the access token checked by an independent JWT library (`jose`)
-// against the JWKS endpoint; the dashboard's name form.
+// against the JWKS endpoint; the dashboard's name and address forms.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -272,6 +272,48 @@ test('the dashboard changes the name: an empty one is refused on the page, a new
   assert.equal(greeting.replace(/\s+/g, ' ').trim(), `You're signed in as Grace Hopper <${email}>`);
   const me = await page.evaluate(async () => (await (await fetch('/me')).json()).user.name);
   assert.equal(me, 'Grace Hopper');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('the dashboard changes the address: checked on the page, then the link to the new address makes the change', async () => {
+  const page = await newPage(browser);
+  const posts = recordPosts(page);
+  const email = uniqueEmail('move-from');
+  const newEmail = uniqueEmail('move-to');
+  await signUpToDashboard(page, email);
+  const address = page.getByLabel('Change your email address');
+  const password = page.locator('#email-password');
+
+  // A malformed address and no password: the page says why and sends nothing.
+  await address.fill('not-an-address');
+  await page.getByRole('button', { name: 'Send the link' }).click();
+  assert.equal(await errorOf(page, 'new-email'), 'Enter an email address like name@example.com.');
+  assert.equal(await errorOf(page, 'email-password'), 'Enter your current password.');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'new-email');
+  assert.ok(!posts.includes('/email/change'), `nothing posted: ${posts}`);
+
+  await address.fill(newEmail);
+  await password.fill(PASSWORD);
+  assert.equal(await errorOf(page, 'new-email'), '', 'the messages go as the fields are fixed');
+  await page.getByRole('button', { name: 'Send the link' }).click();
+  await page.waitForURL(app.url('/dashboard?notice=email-change-sent'));
+  await page.getByText('We sent a link to your new address.').waitFor();
+
+  const text = await sink.text(newEmail);
+  const link = /https?:\/\/\S+\/email\/confirm\?token=[\w-]+/.exec(text)?.[0];
+  assert.ok(link, text);
+  await page.goto(link);
+  await page.getByRole('heading', { name: 'Use this address?' }).waitFor();
+  assert.equal(await page.evaluate(async () => (await (await fetch('/me')).json()).user.email), email,
+    'opening the link changes nothing');
+  await page.getByRole('button', { name: 'Use the new address' }).click();
+  await page.waitForURL(app.url('/email/confirm?changed=1'));
+  await page.getByRole('heading', { name: 'Your email address was changed' }).waitFor();
+  assert.equal(await page.evaluate(async () => (await (await fetch('/me')).json()).user.email), newEmail);
+  // The old address: the link and the "active" notice, then the request and the change.
+  const told = await Promise.all([3, 4].map((n) => sink.text(email, n)));
+  assert.ok(told.some((body) => /email address was changed to/.test(body)), told.join('\n---\n'));
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

@@ -12,7 +12,7 @@ import {
 } from './harness.mjs';
 import {
   SHORT_TTL_MS, createAccount, enrolEmailByApi, enrolTotpByApi, fillSignup, logIn, nextCode,
-  registerByApi, startWorld, totp, totpStep, useSession, verifiedAccount,
+  postJson, registerByApi, startWorld, totp, totpStep, useSession, verifiedAccount,
 } from './helpers.mjs';
 
 let world;
@@ -47,6 +47,19 @@ async function verifiedLink() {
   const email = uniqueEmail('shot');
   assert.equal((await registerByApi(app, email)).status, 201);
   return sink.link(email);
+}
+
+/// The link a change of address sends to the new address. One account
+/// asks each time (a new one each would spend the sign-up quota).
+let mover;
+async function emailChangeLink() {
+  mover ??= await verifiedAccount(world, 'moving');
+  const { cookie } = mover;
+  const to = uniqueEmail('moved');
+  const asked = await postJson(app, '/email/change', { email: to, current_password: PASSWORD }, cookie);
+  assert.equal(asked.status, 202);
+  const text = await sink.text(to);
+  return /https?:\/\/\S+\/email\/confirm\?token=[\w-]+/.exec(text)[0];
 }
 
 const states = {
@@ -206,6 +219,13 @@ const states = {
     const me = await page.evaluate(async () => (await fetch('/me')).status);
     assert.equal(me, 401, 'the session went with the account');
   },
+  'email-confirm': async (page) => page.goto(await emailChangeLink()),
+  'email-changed': async (page) => {
+    await page.goto(await emailChangeLink());
+    await page.getByRole('button', { name: 'Use the new address' }).click();
+    await page.getByRole('heading', { name: 'Your email address was changed' }).waitFor();
+  },
+  'email-confirm-unknown': (page) => page.goto(app.url('/email/confirm?token=unknown')),
   'form-expired': async (page) => {
     await page.goto(app.url('/resend'));
     await page.context().clearCookies();

@@ -44,6 +44,14 @@ pub enum AuditKind {
     AccountDeleted,
     /// The owner changed the account's display name.
     UserRenamed,
+    /// The owner asked to change the account's address (the link went to
+    /// the new one).
+    EmailChangeRequested,
+    /// A change of address was refused: a wrong password, a dead link, an
+    /// address taken meanwhile.
+    EmailChangeFailed,
+    /// The new address confirmed the change: the account has it now.
+    EmailChanged,
 }
 
 impl AuditKind {
@@ -79,6 +87,9 @@ impl AuditKind {
             Self::PasswordChangeFailed => "password.change_failed",
             Self::AccountDeleted => "user.deleted",
             Self::UserRenamed => "user.renamed",
+            Self::EmailChangeRequested => "user.email_change_requested",
+            Self::EmailChangeFailed => "user.email_change_failed",
+            Self::EmailChanged => "user.email_changed",
         }
     }
 }

@@ -28,6 +28,29 @@
     return '';
   }
 
+  const MAX_ADDRESS_OCTETS = 254;
+  const MAX_LOCAL_PART_OCTETS = 64;
+  const octets = (value) => new TextEncoder().encode(value).length;
+
+  // EmailAddress::parse, with the server's message for the first problem,
+  // or ''. Only what the server surely refuses; anything subtler is left
+  // to it, and its 422 lands beside the field all the same.
+  function checkEmail(raw) {
+    const email = trim(raw);
+    if (email === '') return 'Enter your email address.';
+    if (octets(email) > 4 * MAX_ADDRESS_OCTETS) return 'This email address is too long.';
+    const at = email.lastIndexOf('@');
+    if (at < 1 || !email.slice(at + 1).includes('.')) {
+      return 'Enter an email address like name@example.com.';
+    }
+    // Lengths are measured on the wire form; for ASCII that is the text.
+    if (/^[\x00-\x7f]*$/.test(email)
+      && (at > MAX_LOCAL_PART_OCTETS || email.length > MAX_ADDRESS_OCTETS)) {
+      return 'This email address is too long.';
+    }
+    return '';
+  }
+
   // A field's message in its `{id}-error` slot, and aria-invalid with it.
   function showFieldError(input, message) {
     const slot = document.getElementById(`${input.id}-error`);
@@ -71,25 +94,40 @@
   if (newPasswordForm) newPassword(newPasswordForm);
 
   const renameForm = document.querySelector('form[data-rename]');
-  if (renameForm) rename(renameForm);
+  if (renameForm) checkBeforeSending(renameForm, { name: checkName });
 
-  // The dashboard's name form: the name checked as the sign-up checks it,
-  // before anything is sent; the server checks it again. Checked on submit,
-  // then as it is fixed; not on blur, where a message appearing would move
-  // the button from under the click that caused the blur.
-  function rename(form) {
-    const input = form.elements.namedItem('name');
-    let touched = false;
-    input.addEventListener('input', () => {
-      if (touched) showFieldError(input, checkName(input.value));
+  const emailForm = document.querySelector('form[data-email-change]');
+  if (emailForm) {
+    checkBeforeSending(emailForm, {
+      email: checkEmail,
+      current_password: (value) => (value === '' ? 'Enter your current password.' : ''),
     });
+  }
+
+  // The dashboard's small forms (name, address): each field checked as
+  // the sign-up checks it, before anything is sent; the server checks
+  // again. Checked on submit, then as they are fixed; not on blur, where a
+  // message appearing would move the button from under the click that
+  // caused the blur.
+  function checkBeforeSending(form, checks) {
+    const inputs = Object.keys(checks).map((name) => [form.elements.namedItem(name), checks[name]]);
+    let touched = false;
+    for (const [input, check] of inputs) {
+      input.addEventListener('input', () => {
+        if (touched) showFieldError(input, check(input.value));
+      });
+    }
     form.addEventListener('submit', (event) => {
-      const problem = checkName(input.value);
-      showFieldError(input, problem);
-      if (problem) {
+      let first = null;
+      for (const [input, check] of inputs) {
+        const problem = check(input.value);
+        showFieldError(input, problem);
+        if (problem && !first) first = input;
+      }
+      if (first) {
         event.preventDefault();
         touched = true;
-        input.focus();
+        first.focus();
       }
     });
   }
@@ -225,8 +263,6 @@
   function signup(form) {
     const show = showFieldError;
 
-    const MAX_ADDRESS_OCTETS = 254;
-    const MAX_LOCAL_PART_OCTETS = 64;
     const DEBOUNCE_MS = 300;
     const STRENGTH = ['Very weak', 'Weak', 'Fair', 'Good', 'Strong'];
 
@@ -243,27 +279,6 @@
     const meter = strength.querySelector('.meter');
     const strengthLabel = document.getElementById('password-strength');
     const touched = new Set();
-
-    const octets = (value) => new TextEncoder().encode(value).length;
-
-    // The server's message for the first problem, or ''. Only what the
-    // server surely refuses; anything subtler is left to it,
-    // and its 422 lands beside the field all the same.
-    function checkEmail(raw) {
-      const email = trim(raw);
-      if (email === '') return 'Enter your email address.';
-      if (octets(email) > 4 * MAX_ADDRESS_OCTETS) return 'This email address is too long.';
-      const at = email.lastIndexOf('@');
-      if (at < 1 || !email.slice(at + 1).includes('.')) {
-        return 'Enter an email address like name@example.com.';
-      }
-      // Lengths are measured on the wire form; for ASCII that is the text.
-      if (/^[\x00-\x7f]*$/.test(email)
-        && (at > MAX_LOCAL_PART_OCTETS || email.length > MAX_ADDRESS_OCTETS)) {
-        return 'This email address is too long.';
-      }
-      return '';
-    }
 
     // The length rules of PasswordPolicy::check, counted as the server
     // counts: NFKC-normalised code points.

@@ -40,6 +40,8 @@ pub struct Device;
 pub struct Unlock;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reset;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmailChange;
 
 impl TokenKind for Verification {
     const NAME: &'static str = "VerificationToken";
@@ -66,6 +68,10 @@ impl TokenKind for Reset {
     const NAME: &'static str = "ResetToken";
 }
 
+impl TokenKind for EmailChange {
+    const NAME: &'static str = "EmailChangeToken";
+}
+
 /// The secret in a verification link.
 pub type VerificationToken = Token<Verification>;
 /// The secret in a session cookie.
@@ -80,6 +86,8 @@ pub type DeviceToken = Token<Device>;
 pub type UnlockToken = Token<Unlock>;
 /// The link that sets a new password for a forgotten one, emailed to the owner.
 pub type ResetToken = Token<Reset>;
+/// The link, emailed to a new address, that makes it the account's address.
+pub type EmailChangeToken = Token<EmailChange>;
 
 /// The stored, looked-up form of a token. A plain hash suffices because the
 /// token already has 256 bits of entropy: there is nothing to brute-force.

@@ -80,6 +80,11 @@ pub enum FlowError {
     InvalidResetLink,
     #[error("the password reset link has expired")]
     ResetLinkExpired,
+    /// An email change link that is unknown, malformed, used or superseded.
+    #[error("the email change link is invalid")]
+    InvalidEmailChangeLink,
+    #[error("the email change link has expired")]
+    EmailChangeLinkExpired,
     /// The current password given to change it is wrong.
     #[error("the current password is wrong")]
     WrongPassword,

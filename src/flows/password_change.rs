@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::{FieldErrors, FlowError, unlock};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{Password, User};
+use crate::hashing::Admission;
 use crate::limits::{FailureKey, Rule, Subject};
 use crate::mail::PasswordChange;
 use crate::state::AppState;
@@ -41,9 +42,44 @@ pub async fn change_password(
     }
     errors.into_result()?;
 
-    // A try at the current password is a login attempt: the same quotas and
-    // the same failure count, so a session (or a stolen access token) cannot
-    // guess faster than the login form allows, nor get around a lock.
+    prove_password(
+        state,
+        &admission,
+        user,
+        current,
+        meta,
+        AuditKind::PasswordChangeFailed,
+    )
+    .await?;
+
+    let now = state.clock.now();
+    let hash = admission.hash(new).await?;
+    drop(admission);
+    let notice = state
+        .composer
+        .password_changed_email(user, PasswordChange::Changed, meta, now)?;
+    state
+        .store
+        .change_password(user.id, &hash, session, &notice, meta)
+        .await?;
+    state.mail_wake.notify_one();
+    tracing::info!("password changed, other sessions ended");
+    Ok(())
+}
+
+/// Checks the signed-in owner's current password before a change that
+/// needs it (OWASP ASVS 5.0 7.5.1), or `WrongPassword` with `failed` in the
+/// trail. A try is a login attempt: the same quotas and the same failure
+/// count, so a session (or a stolen access token) cannot guess faster than
+/// the login form allows, nor get around a lock.
+pub(super) async fn prove_password(
+    state: &AppState,
+    admission: &Admission,
+    user: &User,
+    current: &Password,
+    meta: &RequestMeta,
+    failed: AuditKind,
+) -> Result<(), FlowError> {
     state
         .limits
         .check_both(
@@ -56,7 +92,6 @@ pub async fn change_password(
     let Some(credentials) = state.store.credentials_by_email(&user.email).await? else {
         return Err(FlowError::Unauthenticated);
     };
-    let now = state.clock.now();
     if !admission
         .verify(current, &credentials.password_hash)
         .await?
@@ -65,8 +100,8 @@ pub async fn change_password(
             unlock::announce_lock(state, user, meta).await?;
         }
         let event = AuditEvent::new(
-            now,
-            AuditKind::PasswordChangeFailed,
+            state.clock.now(),
+            failed,
             Outcome::Failure,
             Some(user.id),
             meta,
@@ -76,17 +111,5 @@ pub async fn change_password(
         return Err(FlowError::WrongPassword);
     }
     state.limits.login_succeeded(attempt).await?;
-
-    let hash = admission.hash(new).await?;
-    drop(admission);
-    let notice = state
-        .composer
-        .password_changed_email(user, PasswordChange::Changed, meta, now)?;
-    state
-        .store
-        .change_password(user.id, &hash, session, &notice, meta)
-        .await?;
-    state.mail_wake.notify_one();
-    tracing::info!("password changed, other sessions ended");
     Ok(())
 }

@@ -128,6 +128,16 @@ impl From<FlowError> for ApiError {
                 "token_expired",
                 "This password reset link has expired. Ask for a new one.",
             ),
+            FlowError::InvalidEmailChangeLink => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_token",
+                "This email change link is not valid: it was used, or a newer one was sent. Ask for the change again.",
+            ),
+            FlowError::EmailChangeLinkExpired => Self::new(
+                StatusCode::GONE,
+                "token_expired",
+                "This email change link has expired. Ask for the change again.",
+            ),
             FlowError::WrongPassword => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",

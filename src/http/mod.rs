@@ -5,6 +5,7 @@ mod admin;
 mod bearer;
 mod cross_site;
 mod device;
+mod email_change;
 mod error;
 mod health;
 mod json;
@@ -78,6 +79,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/password/reset", form_or_json(pages::password_reset::request, password_reset::request).get(pages::password_reset::get))
         .route("/password/reset/confirm", form_or_json(pages::password_reset::confirm, password_reset::confirm))
         .route("/password/change", form_or_json(pages::password_change::submit, password_change::post))
+        .route("/email/change", form_or_json(pages::email_change::submit, email_change::post))
+        .route("/email/confirm", form_or_json(pages::email_change::confirm, email_change::confirm).get(pages::email_change::get))
         .route("/openapi.json", get(openapi::get))
         .merge(pages::routes())
         // Empty without a configured key: the admin paths do not exist at all.

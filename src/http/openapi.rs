@@ -53,6 +53,8 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::password_reset::request,
         super::password_reset::confirm,
         super::password_change::post,
+        super::email_change::post,
+        super::email_change::confirm,
         super::admin::audit,
         super::admin::users,
         super::admin::revoke_all,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::domain::{OneTimeCode, PhoneNumber, User, VerificationToken};
 use crate::limits::{self, Quota};
-use crate::store::{Channel, NewMessage, PASSWORD_RESET_MAIL, RecipientLimit};
+use crate::store::{Channel, EMAIL_CHANGE_MAIL, NewMessage, PASSWORD_RESET_MAIL, RecipientLimit};
 
 #[derive(Template)]
 #[template(path = "email/verify/subject.txt")]
@@ -70,6 +70,8 @@ pub(super) enum Kind {
     LoginLocked,
     PasswordChanged,
     AccountDeleted,
+    EmailChange,
+    EmailChangeNotice,
 }
 
 impl Kind {
@@ -85,6 +87,8 @@ impl Kind {
             Self::LoginLocked => "login_locked",
             Self::PasswordChanged => "password_changed",
             Self::AccountDeleted => "account_deleted",
+            Self::EmailChange => EMAIL_CHANGE_MAIL,
+            Self::EmailChangeNotice => "email_change_notice",
         }
     }
 
@@ -96,7 +100,7 @@ impl Kind {
     /// (OWASP ASVS 5.0 6.3.5, 6.3.7).
     fn counter(self) -> &'static str {
         match self {
-            Self::VerifyEmail | Self::PasswordReset | Self::SignupAttempt => {
+            Self::VerifyEmail | Self::PasswordReset | Self::SignupAttempt | Self::EmailChange => {
                 "messages_per_recipient"
             }
             Self::MfaCode
@@ -105,7 +109,8 @@ impl Kind {
             | Self::NewDevice
             | Self::LoginLocked
             | Self::PasswordChanged
-            | Self::AccountDeleted => "account_messages_per_recipient",
+            | Self::AccountDeleted
+            | Self::EmailChangeNotice => "account_messages_per_recipient",
         }
     }
 }

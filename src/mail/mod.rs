@@ -4,6 +4,7 @@
 
 mod account_deleted;
 mod compose;
+mod email_change;
 mod notices;
 mod password;
 mod sms;
@@ -12,6 +13,7 @@ mod worker;
 
 pub use account_deleted::DeletedBy;
 pub use compose::{Composer, describe as describe_duration};
+pub use email_change::EmailChangeStep;
 pub use password::PasswordChange;
 pub use sms::{SmsConfigError, SmsTransport};
 pub use transport::{DeliveryError, Transport};

@@ -15,10 +15,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use records::{
-    AuditFilter, ChallengePurpose, ChallengeRecord, Channel, Delivery, FactorRecord, LoginRead,
-    LoginRecord, NewAccount, NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage,
-    OutboxSummary, PendingFactor, Pruned, RecipientLimit, SessionRecord, TokenRecord,
-    UserCredentials, UserFilter, UserSummary,
+    AuditFilter, ChallengePurpose, ChallengeRecord, Channel, Delivery, EmailChangeRecord,
+    FactorRecord, LoginRead, LoginRecord, NewAccount, NewChallenge, NewMessage, NewSession,
+    NewToken, OutboxMessage, OutboxSummary, PendingFactor, Pruned, RecipientLimit, SessionRecord,
+    TokenRecord, UserCredentials, UserFilter, UserSummary,
 };
 pub use records::{NewSigningKey, SigningKeyRecord};
 
@@ -226,6 +226,59 @@ pub trait PasswordStore: Send + Sync {
         notice: &NewMessage,
         meta: &RequestMeta,
     ) -> StoreResult<()>;
+}
+
+/// The outbox kind of the email that carries an email change link: a newer
+/// request or the change itself cancels such emails while still unsent.
+pub const EMAIL_CHANGE_MAIL: &str = "email_change";
+
+/// What using an email change link did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailChange {
+    /// The account has the new address now.
+    Changed,
+    /// The link was used, revoked or had expired by then (a concurrent use
+    /// won): nothing changed.
+    LinkSpent,
+    /// Another account has the address (it signed up since the request):
+    /// nothing changed, the link still works.
+    AddressTaken,
+}
+
+/// Changing an account's address: a request waits, with the link emailed
+/// to the new address, until that link is used.
+#[async_trait]
+pub trait EmailChangeStore: Send + Sync {
+    /// Revokes the account's unused email change links (and cancels their
+    /// unsent emails), then stores a fresh request for `new_email`, `link`
+    /// (the email that carries it), `notice` (to the current address) and
+    /// `event`. The link's delivery: suppressed when the new address has
+    /// had its quota of messages.
+    async fn replace_email_change(
+        &self,
+        user_id: UserId,
+        new_email: &EmailAddress,
+        token: &NewToken,
+        link: &NewMessage,
+        notice: &NewMessage,
+        event: &AuditEvent,
+    ) -> StoreResult<Delivery>;
+
+    /// The request and its account, whatever its state; the caller judges.
+    async fn email_change_by_digest(
+        &self,
+        digest: &TokenDigest,
+    ) -> StoreResult<Option<EmailChangeRecord>>;
+
+    /// Uses the link and, in the same transaction, gives the account its
+    /// new address, revokes its other change links, records `event` and
+    /// queues `notice` (to the old address).
+    async fn change_email(
+        &self,
+        change: &EmailChangeRecord,
+        notice: &NewMessage,
+        event: &AuditEvent,
+    ) -> StoreResult<EmailChange>;
 }
 
 /// Server-side sessions, looked up by the digest of the cookie's secret.
@@ -529,6 +582,7 @@ pub trait KeyStore: Send + Sync {
 pub trait Store:
     UserStore
     + PasswordStore
+    + EmailChangeStore
     + SessionStore
     + AuditStore
     + RetentionStore
@@ -544,6 +598,7 @@ pub trait Store:
 impl<T> Store for T where
     T: UserStore
         + PasswordStore
+        + EmailChangeStore
         + SessionStore
         + AuditStore
         + RetentionStore

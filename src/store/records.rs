@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{LoginFailures, QuotaTake};
-use crate::domain::{FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus};
+use crate::domain::{
+    EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus,
+};
 
 #[derive(Debug)]
 pub struct NewAccount<'a> {
@@ -99,6 +101,18 @@ pub struct OutboxSummary {
 pub struct TokenRecord {
     pub id: Uuid,
     pub user: User,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A stored request to change an account's address, and its account.
+#[derive(Debug, Clone)]
+pub struct EmailChangeRecord {
+    pub id: Uuid,
+    pub user: User,
+    /// The address the link was sent to, which becomes the account's.
+    pub new_email: EmailAddress,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -311,7 +325,7 @@ pub struct UserSummary {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pruned {
     pub sessions: u64,
-    /// Verification and password reset links.
+    /// Verification, password reset and email change links.
     pub links: u64,
     /// Second-factor challenges of past sign-ins.
     pub challenges: u64,

@@ -41,6 +41,8 @@ const JSON_BODIES: &[(&str, &[&str])] = &[
     ("/password/reset", &["email"]),
     ("/password/reset/confirm", &["token", "password"]),
     ("/password/change", &["current_password", "new_password"]),
+    ("/email/change", &["email", "current_password"]),
+    ("/email/confirm", &["token"]),
 ];
 
 /// The pages' form posts and the fields each reads (`csrf_token` always).
@@ -67,6 +69,8 @@ const FORMS: &[(&str, &[&str])] = &[
     ),
     ("/password/change", &["current_password", "new_password"]),
     ("/account/name", &["name"]),
+    ("/email/change", &["email", "current_password"]),
+    ("/email/confirm", &["token"]),
 ];
 
 /// GETs (and the one DELETE) that read a query string, with the keys they
@@ -83,6 +87,7 @@ const QUERIES: &[(&str, &str, &[&str])] = &[
     ("GET", "/login/unlock", &["token"]),
     ("GET", "/password/forgot", &["email", "sent"]),
     ("GET", "/password/reset", &["token"]),
+    ("GET", "/email/confirm", &["token", "changed"]),
 ];
 
 struct Fixture {

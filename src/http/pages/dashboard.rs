@@ -85,6 +85,8 @@ struct DashboardPage {
     /// The name form's field: the account's name, or what a failed post
     /// typed with its errors.
     name: Field,
+    /// The email form's fields, with the errors of a failed post.
+    email: EmailFields,
     min_length: usize,
     max_length: usize,
 }
@@ -96,6 +98,14 @@ pub(super) struct PasswordFields {
     pub(super) new: Field,
 }
 
+/// What the change-of-address form shows (the new address typed, never
+/// the password).
+#[derive(Debug, Default)]
+pub(super) struct EmailFields {
+    pub(super) email: Field,
+    pub(super) current: Field,
+}
+
 /// The dashboard's forms as a failed post left them; by default, as the
 /// account is.
 #[derive(Debug, Default)]
@@ -103,6 +113,7 @@ pub(super) struct Forms {
     pub(super) password: PasswordFields,
     /// `None`: the account's name, no errors.
     pub(super) name: Option<Field>,
+    pub(super) email: EmailFields,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -126,6 +137,9 @@ fn notice(key: &str) -> Option<&'static str> {
             Some("Your password was changed. Every other session was signed out.")
         }
         "name-changed" => Some("Your name was changed."),
+        "email-change-sent" => Some(
+            "We sent a link to your new address. Your address changes when you open it; until then it stays as it is.",
+        ),
         _ => None,
     }
 }
@@ -183,6 +197,7 @@ pub(super) async fn page(
         user,
         password: forms.password,
         name,
+        email: forms.email,
         min_length: state.policy.min_length,
         max_length: state.policy.max_length,
     };

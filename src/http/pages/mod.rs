@@ -11,6 +11,7 @@ mod check_inbox;
 pub(super) mod csrf;
 pub(super) mod dashboard;
 mod delete_account;
+pub(super) mod email_change;
 pub(super) mod enrol;
 mod errors;
 mod fields;

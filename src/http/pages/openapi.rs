@@ -18,6 +18,7 @@ use utoipa::OpenApi;
     super::rename::submit,
     super::password_reset::forgot,
     super::password_reset::get,
+    super::email_change::get,
     super::assets::stylesheet,
     super::assets::script,
 ))]

@@ -75,7 +75,7 @@ pub(in crate::http) async fn submit(
     };
     let forms = Forms {
         password: fields,
-        name: None,
+        ..Forms::default()
     };
     dashboard::page(&state, jar, Some(&session), status, None, forms).await
 }

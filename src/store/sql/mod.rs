@@ -8,6 +8,7 @@
 //! concrete code for each engine. One file per concern, like the traits.
 
 mod audit;
+mod email_changes;
 mod keys;
 mod limits;
 mod mfa;
@@ -29,7 +30,7 @@ macro_rules! sql_common {
         use crate::audit::{AuditEntry, AuditEvent, AuditKind, AuditRecord, Outcome, RequestMeta};
         use crate::domain::{DisplayName, EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus};
         use crate::store::{
-            Activation, AuditFilter, Delivery, LimitStore, LoginFailures, LoginRead, LoginRecord, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
+            Activation, AuditFilter, Delivery, EmailChange, EmailChangeRecord, EmailChangeStore, LimitStore, LoginFailures, LoginRead, LoginRecord, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
             NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PasswordStore, PendingFactor, Pruned, QuotaRefusal,
             QuotaTake, RegisterError, Registration, RetentionStore, SessionRecord, SessionStore, StoreError, StoreResult, TakenAddress, TokenRecord, UserCredentials, UserFilter, UserStore, UserSummary,
         };
@@ -256,6 +257,7 @@ macro_rules! sql_store {
         $crate::store::sql::sql_common!($db);
         $crate::store::sql::sql_users!($store);
         $crate::store::sql::sql_passwords!($store);
+        $crate::store::sql::sql_email_changes!($store);
         $crate::store::sql::sql_sessions!($store);
         $crate::store::sql::sql_audit!($store);
         $crate::store::sql::sql_retention!($store);
@@ -267,6 +269,7 @@ macro_rules! sql_store {
 }
 
 pub(crate) use audit::sql_audit;
+pub(crate) use email_changes::sql_email_changes;
 pub(crate) use keys::sql_keys;
 pub(crate) use limits::{sql_limits, sql_take_quotas_in_steps};
 pub(crate) use mfa::sql_mfa;

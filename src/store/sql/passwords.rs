@@ -22,10 +22,14 @@ macro_rules! sql_passwords {
         }
 
         /// After a password changed, whatever still rests on the old one
-        /// stops working: reset links, and logins waiting for a second
-        /// factor (their password step used the old password).
+        /// stops working: reset links, changes of address, and logins
+        /// waiting for a second factor (their password step used the old
+        /// password).
         async fn retire_password_proofs(tx: &mut Tx<'_>, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
             revoke_reset_links(tx, user_id, now).await?;
+            // A change of address asked for with the old password: a reset
+            // is what the notice to the old address says cancels it.
+            revoke_email_changes(tx, user_id, now).await?;
             sqlx::query("UPDATE mfa_challenges SET expires_at = $1 WHERE user_id = $2 AND completed_at IS NULL AND expires_at > $1")
                 .bind(now)
                 .bind(user_id.as_uuid())

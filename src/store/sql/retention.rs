@@ -11,6 +11,8 @@ macro_rules! sql_retention {
             (SELECT id FROM verification_tokens WHERE expires_at < $1 LIMIT $2)";
         const PRUNE_RESET_LINKS: &str = "DELETE FROM password_reset_tokens WHERE id IN \
             (SELECT id FROM password_reset_tokens WHERE expires_at < $1 LIMIT $2)";
+        const PRUNE_EMAIL_CHANGE_LINKS: &str = "DELETE FROM email_changes WHERE id IN \
+            (SELECT id FROM email_changes WHERE expires_at < $1 LIMIT $2)";
         const PRUNE_CHALLENGES: &str = "DELETE FROM mfa_challenges WHERE id IN \
             (SELECT id FROM mfa_challenges WHERE expires_at < $1 LIMIT $2)";
         // A pending message is never deleted, however old: it is still owed.
@@ -28,7 +30,8 @@ macro_rules! sql_retention {
                 Ok(Pruned {
                     sessions: delete_in_batches(pool, PRUNE_SESSIONS, before, batch).await?,
                     links: delete_in_batches(pool, PRUNE_VERIFICATION_LINKS, before, batch).await?
-                        + delete_in_batches(pool, PRUNE_RESET_LINKS, before, batch).await?,
+                        + delete_in_batches(pool, PRUNE_RESET_LINKS, before, batch).await?
+                        + delete_in_batches(pool, PRUNE_EMAIL_CHANGE_LINKS, before, batch).await?,
                     challenges: delete_in_batches(pool, PRUNE_CHALLENGES, before, batch).await?,
                     messages: delete_in_batches(pool, PRUNE_MESSAGES, before, batch).await?,
                     signing_keys: delete_in_batches(pool, PRUNE_SIGNING_KEYS, before, batch).await?,

@@ -1,0 +1,241 @@
+//! Changing the account's email address. The signed-in owner asks with
+//! their current password (OWASP ASVS 5.0 7.5.1: re-authentication before a
+//! change to what recovers the account); a link goes to the new address,
+//! and only that link, used, moves the account there (the new address is
+//! proven as the first one was). The old address hears of the request, with
+//! the way to cancel it (a password reset), and of the change (ASVS 6.3.7).
+//!
+//! `GET /email/confirm?token=` shows what the link will do without using it
+//! (mail scanners open links); `POST /email/confirm` uses it. Sessions stay:
+//! the person who confirms is the owner, and nothing about signing in
+//! changed but the address typed.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+use super::password_change::prove_password;
+use super::{FieldErrors, FlowError};
+use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
+use crate::domain::{EmailAddress, EmailChangeToken, Password, User};
+use crate::mail::EmailChangeStep;
+use crate::state::AppState;
+use crate::store::{EmailChange, EmailChangeRecord, NewToken};
+
+/// Sends the link to `raw_email` once the current password checks out; the
+/// address the link went to. `EmailTaken` when another account has the
+/// address, unless enumeration protection is on: then the link goes out
+/// alike, and only its use (by whoever reads that inbox) says so.
+#[tracing::instrument(name = "request_email_change", skip_all, fields(user.id = %user.id))]
+pub async fn request_email_change(
+    state: &AppState,
+    user: &User,
+    current: &Password,
+    raw_email: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<EmailAddress, FlowError> {
+    let admission = state.hasher.admit().await?;
+    let mut errors = FieldErrors::default();
+    if current.char_count() == 0 {
+        errors.add(
+            "current_password",
+            "required",
+            "Enter your current password.",
+        );
+    }
+    let email = match EmailAddress::parse(raw_email.unwrap_or_default()) {
+        Ok(email) if email.unique_key() == user.email.unique_key() => {
+            errors.add("email", "unchanged", "That is already your address.");
+            None
+        }
+        Ok(email) => Some(email),
+        Err(error) => {
+            errors.add("email", error.code(), error.to_string());
+            None
+        }
+    };
+    let (Some(email), true) = (email, errors.is_empty()) else {
+        return Err(FlowError::Validation(errors));
+    };
+    prove_password(
+        state,
+        &admission,
+        user,
+        current,
+        meta,
+        AuditKind::EmailChangeFailed,
+    )
+    .await?;
+    drop(admission);
+
+    let now = state.clock.now();
+    if !state.enumeration_protection && state.store.user_by_email(&email).await?.is_some() {
+        let event = AuditEvent::new(
+            now,
+            AuditKind::EmailChangeFailed,
+            Outcome::Failure,
+            Some(user.id),
+            meta,
+        )
+        .with_detail("the address has an account");
+        state.store.audit(&event).await?;
+        return Err(FlowError::EmailTaken);
+    }
+    let token = EmailChangeToken::generate();
+    let ttl = state.verify_ttl;
+    let stored = NewToken {
+        id: Uuid::now_v7(),
+        digest: token.digest(),
+        created_at: now,
+        expires_at: now
+            .checked_add_signed(TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+    };
+    let link = state
+        .composer
+        .email_change_email(user, &email, &token, ttl, now)?;
+    let notice =
+        state
+            .composer
+            .email_change_notice(user, &email, EmailChangeStep::Requested, meta, now)?;
+    let event = AuditEvent::new(
+        now,
+        AuditKind::EmailChangeRequested,
+        Outcome::Success,
+        Some(user.id),
+        meta,
+    )
+    .with_detail(format!("to {}", email.as_str()));
+    // A new address over its cap gets nothing; the answer is the same
+    // (`email.suppressed` in the trail says so), as for any link.
+    state
+        .store
+        .replace_email_change(user.id, &email, &stored, &link, &notice, &event)
+        .await?;
+    state.mail_wake.notify_one();
+    if state.log_links {
+        tracing::info!(
+            link = %state.composer.email_change_link(&token),
+            "email change link (no SMTP configured: the email is in the mail folder)"
+        );
+    }
+    tracing::info!("email change requested, link sent to the new address");
+    Ok(email)
+}
+
+/// A link that cannot be used: why (for the audit trail), whose it was,
+/// and the answer.
+struct Refusal {
+    reason: &'static str,
+    user: Option<User>,
+    error: FlowError,
+}
+
+/// The request behind the link while it can still be used, else the refusal.
+async fn usable_link(
+    state: &AppState,
+    raw_token: Option<&str>,
+) -> Result<Result<EmailChangeRecord, Refusal>, FlowError> {
+    let invalid = |reason, user| Refusal {
+        reason,
+        user,
+        error: FlowError::InvalidEmailChangeLink,
+    };
+    let Ok(token) = EmailChangeToken::parse(raw_token.unwrap_or_default()) else {
+        return Ok(Err(invalid("malformed link", None)));
+    };
+    let Some(record) = state.store.email_change_by_digest(&token.digest()).await? else {
+        return Ok(Err(invalid("unknown link", None)));
+    };
+    let user = Some(record.user.clone());
+    Ok(if record.used_at.is_some() {
+        Err(invalid("used link", user))
+    } else if record.revoked_at.is_some() {
+        Err(invalid("superseded link", user))
+    } else if state.clock.now() >= record.expires_at {
+        Err(Refusal {
+            reason: "expired link",
+            user,
+            error: FlowError::EmailChangeLinkExpired,
+        })
+    } else {
+        Ok(record)
+    })
+}
+
+/// What the page behind the emailed link shows: the account and the new
+/// address, while the link works. Reads only: opening the link uses nothing.
+pub async fn check_email_change_link(
+    state: &AppState,
+    raw_token: Option<&str>,
+) -> Result<EmailChangeRecord, FlowError> {
+    match usable_link(state, raw_token).await? {
+        Ok(record) => Ok(record),
+        Err(refusal) => Err(refusal.error),
+    }
+}
+
+/// Uses the link: in one transaction the account's new address, the link
+/// used (and the account's other change links revoked), the trail's entry
+/// and the notice to the old address. The account as it now is.
+#[tracing::instrument(name = "confirm_email_change", skip_all, fields(user.id))]
+pub async fn confirm_email_change(
+    state: &AppState,
+    raw_token: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<User, FlowError> {
+    let now = state.clock.now();
+    let failed = |reason: &'static str, user: Option<&User>| {
+        AuditEvent::new(
+            now,
+            AuditKind::EmailChangeFailed,
+            Outcome::Failure,
+            user.map(|u| u.id),
+            meta,
+        )
+        .with_detail(reason)
+    };
+    let record = match usable_link(state, raw_token).await? {
+        Ok(record) => record,
+        Err(refusal) => {
+            let event = failed(refusal.reason, refusal.user.as_ref());
+            state.store.audit(&event).await?;
+            return Err(refusal.error);
+        }
+    };
+    let old = &record.user;
+    tracing::Span::current().record("user.id", tracing::field::display(old.id));
+    let notice = state.composer.email_change_notice(
+        old,
+        &record.new_email,
+        EmailChangeStep::Done,
+        meta,
+        now,
+    )?;
+    let event = AuditEvent::new(
+        now,
+        AuditKind::EmailChanged,
+        Outcome::Success,
+        Some(old.id),
+        meta,
+    )
+    .with_detail(format!("from {}", old.email.as_str()));
+    match state.store.change_email(&record, &notice, &event).await? {
+        EmailChange::Changed => {
+            state.mail_wake.notify_one();
+            tracing::info!("email address changed");
+            Ok(User {
+                email: record.new_email,
+                ..record.user
+            })
+        }
+        EmailChange::LinkSpent => {
+            state.store.audit(&failed("used link", Some(old))).await?;
+            Err(FlowError::InvalidEmailChangeLink)
+        }
+        EmailChange::AddressTaken => {
+            let event = failed("the address has an account", Some(old));
+            state.store.audit(&event).await?;
+            Err(FlowError::EmailTaken)
+        }
+    }
+}

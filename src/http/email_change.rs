@@ -1,0 +1,106 @@
+//! `POST /email/change` (ask, with the session cookie or a Bearer access
+//! token) and `POST /email/confirm` (use the emailed link), as JSON. Their
+//! forms go to `pages::email_change`; so does `GET /email/confirm`, the page
+//! behind the emailed link.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::ApiError;
+use super::bearer::Caller;
+use super::json::ApiJson;
+use super::meta::Meta;
+use super::openapi::{BadJson, ErrorBody, NotJson, Overloaded, TooLarge};
+use super::views::{Accepted, Done};
+use crate::domain::Password;
+use crate::flows;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = EmailChangeRequest)]
+pub(super) struct ChangeBody {
+    /// The new address; the link goes there.
+    #[schema(required, nullable = false, format = Email)]
+    email: Option<String>,
+    #[schema(required, nullable = false, format = Password)]
+    current_password: Option<String>,
+}
+
+#[utoipa::path(
+    post, path = "/email/change", tag = "sessions",
+    description = "Asks to change the signed-in account's address, given the current password \
+        (a wrong one counts as a failed login). A single-use link goes to the new address; the \
+        account keeps its address until the link is used. The current address is told, and a \
+        password reset cancels the request. (A form body is the dashboard's form: it answers HTML.)",
+    request_body = ChangeBody,
+    responses(
+        (status = 202, description = "The link is on its way to the new address", body = Accepted),
+        (status = 400, response = BadJson),
+        (status = 401, description = "`unauthenticated`, `invalid_access_token`, or `invalid_credentials`: the current password is wrong", body = ErrorBody),
+        (status = 403, description = "`cross_site_request`: sent from another origin", body = ErrorBody),
+        (status = 409, description = "`email_taken`: another account has the address (not under enumeration protection)", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed`, with `fields` (`unchanged`: it is already the account's address)", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (with `Retry-After`) or `login_locked`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait (with `rate_limited`)"))),
+        (status = 503, response = Overloaded),
+    ),
+    security(("bearer" = []), ("session" = [])),
+)]
+/// 202 once the link is queued for the new address.
+pub(super) async fn post(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    caller: Caller,
+    ApiJson(body): ApiJson<ChangeBody>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let current = Password::new(body.current_password.as_deref().unwrap_or_default());
+    flows::request_email_change(&state, &caller.user, &current, body.email.as_deref(), &meta)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            message: "A link is on its way to the new address. The change takes effect when it is opened.",
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = EmailChangeConfirmation)]
+pub(super) struct ConfirmBody {
+    /// The token of the link in the email sent to the new address.
+    #[schema(required, nullable = false)]
+    token: Option<String>,
+}
+
+#[utoipa::path(
+    post, path = "/email/confirm", tag = "sessions",
+    description = "Uses the link emailed to the new address: the account has that address from \
+        now on (to sign in, and for every email), and the old address is told. Sessions stay. \
+        (A form body is the page's form: it answers HTML.)",
+    request_body = ConfirmBody,
+    responses(
+        (status = 200, description = "`{\"status\": \"email_changed\"}`", body = Done),
+        (status = 400, description = "`malformed_json`, or `invalid_token`: unknown, malformed, used or superseded", body = ErrorBody),
+        (status = 409, description = "`email_taken`: another account took the address since the request", body = ErrorBody),
+        (status = 410, description = "`token_expired`", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+    ),
+    security(()),
+)]
+/// 200 once the account has its new address.
+pub(super) async fn confirm(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<ConfirmBody>,
+) -> Result<Json<Done>, ApiError> {
+    flows::confirm_email_change(&state, body.token.as_deref(), &meta).await?;
+    Ok(Json(Done {
+        status: "email_changed",
+    }))
+}
