@@ -13,6 +13,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
+use super::link::{Refusal, Spent};
 use super::password_change::prove_password;
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
@@ -122,14 +123,6 @@ pub async fn request_email_change(
     Ok(email)
 }
 
-/// A link that cannot be used: why (for the audit trail), whose it was,
-/// and the answer.
-struct Refusal {
-    reason: &'static str,
-    user: Option<User>,
-    error: FlowError,
-}
-
 /// The request behind the link while it can still be used, else the refusal.
 async fn usable_link(
     state: &AppState,
@@ -146,19 +139,21 @@ async fn usable_link(
     let Some(record) = state.store.email_change_by_digest(&token.digest()).await? else {
         return Ok(Err(invalid("unknown link", None)));
     };
+    let spent = Spent::judge(
+        record.used_at,
+        record.revoked_at,
+        record.expires_at,
+        state.clock.now(),
+    );
     let user = Some(record.user.clone());
-    Ok(if record.used_at.is_some() {
-        Err(invalid("used link", user))
-    } else if record.revoked_at.is_some() {
-        Err(invalid("superseded link", user))
-    } else if state.clock.now() >= record.expires_at {
-        Err(Refusal {
-            reason: "expired link",
+    Ok(match spent {
+        None => Ok(record),
+        Some(Spent::Expired) => Err(Refusal {
+            reason: Spent::Expired.reason(),
             user,
             error: FlowError::EmailChangeLinkExpired,
-        })
-    } else {
-        Ok(record)
+        }),
+        Some(spent) => Err(invalid(spent.reason(), user)),
     })
 }
 

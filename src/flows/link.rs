@@ -1,4 +1,5 @@
-//! A verification link: made by sign-up and by resend alike.
+//! Emailed links: a verification link (made by sign-up and by resend
+//! alike), and what every single-use link's record says about its use.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
@@ -53,4 +54,51 @@ impl NewLink {
             );
         }
     }
+}
+
+/// Why a single-use emailed link (a reset, a change of address) no longer
+/// works, by the marks on its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Spent {
+    Used,
+    /// A newer link, or a change that made it moot, revoked it.
+    Superseded,
+    Expired,
+}
+
+impl Spent {
+    /// `None` while the link still works at `now`.
+    pub(super) fn judge(
+        used_at: Option<DateTime<Utc>>,
+        revoked_at: Option<DateTime<Utc>>,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<Self> {
+        if used_at.is_some() {
+            Some(Self::Used)
+        } else if revoked_at.is_some() {
+            Some(Self::Superseded)
+        } else if now >= expires_at {
+            Some(Self::Expired)
+        } else {
+            None
+        }
+    }
+
+    /// For the audit trail.
+    pub(super) fn reason(self) -> &'static str {
+        match self {
+            Self::Used => "used link",
+            Self::Superseded => "superseded link",
+            Self::Expired => "expired link",
+        }
+    }
+}
+
+/// A link that cannot be used: why (for the audit trail), whose it was,
+/// and the answer.
+pub(super) struct Refusal {
+    pub(super) reason: &'static str,
+    pub(super) user: Option<User>,
+    pub(super) error: FlowError,
 }

@@ -15,7 +15,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::after_answer::{email_field, run_after_answer};
-use super::link::new_link;
+use super::link::{Refusal, Spent, new_link};
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{EmailAddress, Password, ResetToken, User, UserStatus};
@@ -131,50 +131,38 @@ async fn send_reset_link(
     Ok(())
 }
 
-/// A link that cannot be used: why (for the audit trail), whose it was,
-/// and the answer.
-struct Refusal {
-    reason: &'static str,
-    user: Option<User>,
-    error: FlowError,
-}
-
-impl Refusal {
-    fn invalid(reason: &'static str, user: Option<User>) -> Self {
-        Self {
-            reason,
-            user,
-            error: FlowError::InvalidResetLink,
-        }
-    }
-}
-
 /// The link's stored record while it can still be used, else the refusal.
 async fn usable_link(
     state: &AppState,
     raw_token: Option<&str>,
 ) -> Result<Result<TokenRecord, Refusal>, FlowError> {
+    let invalid = |reason, user| Refusal {
+        reason,
+        user,
+        error: FlowError::InvalidResetLink,
+    };
     let Ok(token) = ResetToken::parse(raw_token.unwrap_or_default()) else {
-        return Ok(Err(Refusal::invalid("malformed link", None)));
+        return Ok(Err(invalid("malformed link", None)));
     };
     let Some(record) = state.store.reset_token_by_digest(&token.digest()).await? else {
-        return Ok(Err(Refusal::invalid("unknown link", None)));
+        return Ok(Err(invalid("unknown link", None)));
     };
+    let spent = Spent::judge(
+        record.used_at,
+        record.revoked_at,
+        record.expires_at,
+        state.clock.now(),
+    );
     let user = Some(record.user.clone());
-    Ok(if record.used_at.is_some() {
-        Err(Refusal::invalid("used link", user))
-    } else if record.revoked_at.is_some() {
-        Err(Refusal::invalid("superseded link", user))
-    } else if record.user.status != UserStatus::Active {
-        Err(Refusal::invalid("account not active", user))
-    } else if state.clock.now() >= record.expires_at {
-        Err(Refusal {
-            reason: "expired link",
+    Ok(match spent {
+        Some(spent @ (Spent::Used | Spent::Superseded)) => Err(invalid(spent.reason(), user)),
+        _ if record.user.status != UserStatus::Active => Err(invalid("account not active", user)),
+        Some(Spent::Expired) => Err(Refusal {
+            reason: Spent::Expired.reason(),
             user,
             error: FlowError::ResetLinkExpired,
-        })
-    } else {
-        Ok(record)
+        }),
+        None => Ok(record),
     })
 }
 

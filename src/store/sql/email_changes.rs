@@ -2,23 +2,8 @@
 
 macro_rules! sql_email_changes {
     ($store:ty) => {
-        /// Unused change links of the account stop working, and their unsent
-        /// emails (which would only deliver a dead link) are cancelled.
         async fn revoke_email_changes(tx: &mut Tx<'_>, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
-            sqlx::query("UPDATE email_changes SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL")
-                .bind(now)
-                .bind(user_id.as_uuid())
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query(
-                "UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL \
-                 WHERE user_id = $1 AND kind = $2 AND status = 'pending'",
-            )
-            .bind(user_id.as_uuid())
-            .bind(crate::store::EMAIL_CHANGE_MAIL)
-            .execute(&mut **tx)
-            .await?;
-            Ok(())
+            revoke_unused_links(tx, "email_changes", crate::store::EMAIL_CHANGE_MAIL, user_id, now).await
         }
 
         #[async_trait]

@@ -244,6 +244,27 @@ macro_rules! sql_common {
             insert_audits(tx, &events).await
         }
 
+        /// The account's unused links in `table` (a table of single-use
+        /// links: `used_at`, `revoked_at`) stop working, and their unsent
+        /// emails, of outbox kind `mail_kind`, are cancelled: they would only
+        /// deliver a dead link.
+        async fn revoke_unused_links(tx: &mut Tx<'_>, table: &'static str, mail_kind: &'static str, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
+            sqlx::query(&format!("UPDATE {table} SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL"))
+                .bind(now)
+                .bind(user_id.as_uuid())
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query(
+                "UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL \
+                 WHERE user_id = $1 AND kind = $2 AND status = 'pending'",
+            )
+            .bind(user_id.as_uuid())
+            .bind(mail_kind)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
         fn is_unique_violation(error: &sqlx::Error) -> bool {
             error.as_database_error().is_some_and(|db| db.is_unique_violation())
         }

@@ -2,23 +2,8 @@
 
 macro_rules! sql_passwords {
     ($store:ty) => {
-        /// Unused reset links of the account stop working, and their unsent
-        /// emails (which would only deliver a dead link) are cancelled.
         async fn revoke_reset_links(tx: &mut Tx<'_>, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
-            sqlx::query("UPDATE password_reset_tokens SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL")
-                .bind(now)
-                .bind(user_id.as_uuid())
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query(
-                "UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL \
-                 WHERE user_id = $1 AND kind = $2 AND status = 'pending'",
-            )
-            .bind(user_id.as_uuid())
-            .bind(crate::store::PASSWORD_RESET_MAIL)
-            .execute(&mut **tx)
-            .await?;
-            Ok(())
+            revoke_unused_links(tx, "password_reset_tokens", crate::store::PASSWORD_RESET_MAIL, user_id, now).await
         }
 
         /// After a password changed, whatever still rests on the old one
