@@ -52,6 +52,9 @@ pub enum AuditKind {
     EmailChangeFailed,
     /// The new address confirmed the change: the account has it now.
     EmailChanged,
+    /// An operator disabled the account, or gave it back.
+    AccountDisabled,
+    AccountEnabled,
 }
 
 impl AuditKind {
@@ -90,6 +93,8 @@ impl AuditKind {
             Self::EmailChangeRequested => "user.email_change_requested",
             Self::EmailChangeFailed => "user.email_change_failed",
             Self::EmailChanged => "user.email_changed",
+            Self::AccountDisabled => "user.disabled",
+            Self::AccountEnabled => "user.enabled",
         }
     }
 }

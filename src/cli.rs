@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::crypto::Sealer;
 use crate::domain::EmailAddress;
 use crate::flows::admin::{self, AuditQuery, Since};
-use crate::flows::{self, FlowError};
+use crate::flows::{self, Access, FlowError};
 use crate::limits::Limiter;
 use crate::mail::Composer;
 use crate::startup::{App, housekeeping};
@@ -98,6 +98,12 @@ enum UsersCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Disable an account: it cannot sign in, its sessions, access tokens
+    /// and links stop working, its unsent mail is cancelled. `enable`
+    /// gives it back.
+    Disable { email: String },
+    /// Give a disabled account back (its owner signs in again).
+    Enable { email: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -243,6 +249,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 user.email, user.id
             )?;
         }
+        Command::Users(UsersCommand::Disable { email }) => {
+            set_access(&config, &email, Access::Disabled, &mut out).await?;
+        }
+        Command::Users(UsersCommand::Enable { email }) => {
+            set_access(&config, &email, Access::Enabled, &mut out).await?;
+        }
         Command::Audit {
             user,
             since,
@@ -333,6 +345,32 @@ async fn audit(
             printable(event.user_agent.as_deref()),
         )?;
     }
+    Ok(())
+}
+
+/// `users disable|enable`: the account of `email`, by the same flow as the
+/// admin API.
+async fn set_access(
+    config: &Config,
+    email: &str,
+    access: Access,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).context("not an email address")?;
+    let store = open_store(config).await?;
+    let user = store
+        .user_by_email(&email)
+        .await?
+        .context("no account has this email address")?;
+    let meta = crate::audit::RequestMeta::internal();
+    let user = flows::set_access(&*store, SystemClock.now(), user.id, access, &meta).await?;
+    writeln!(
+        out,
+        "{} ({}) is {}",
+        user.email,
+        user.id,
+        user.status.as_str()
+    )?;
     Ok(())
 }
 

@@ -31,12 +31,16 @@ impl fmt::Display for UserId {
     }
 }
 
-/// An account is `Pending` until its email address is proven, then `Active`.
+/// An account is `Pending` until its email address is proven, then `Active`;
+/// `Disabled`, whichever it was, while an operator has disabled it (it
+/// cannot sign in, and nothing it holds works). Only `Active` may use the
+/// service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
     Pending,
     Active,
+    Disabled,
 }
 
 impl UserStatus {
@@ -44,6 +48,7 @@ impl UserStatus {
         match self {
             Self::Pending => "pending",
             Self::Active => "active",
+            Self::Disabled => "disabled",
         }
     }
 
@@ -51,6 +56,7 @@ impl UserStatus {
         match raw {
             "pending" => Some(Self::Pending),
             "active" => Some(Self::Active),
+            "disabled" => Some(Self::Disabled),
             _ => None,
         }
     }

@@ -145,7 +145,11 @@ impl UserQuery {
         let status = present(status).and_then(|raw| {
             let status = UserStatus::parse(raw);
             if status.is_none() {
-                errors.add("status", "invalid_status", "Expected pending or active.");
+                errors.add(
+                    "status",
+                    "invalid_status",
+                    "Expected pending, active or disabled.",
+                );
             }
             status
         });

@@ -17,7 +17,7 @@ use super::link::{Refusal, Spent};
 use super::password_change::prove_password;
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{EmailAddress, EmailChangeToken, Password, User};
+use crate::domain::{EmailAddress, EmailChangeToken, Password, User, UserStatus};
 use crate::mail::EmailChangeStep;
 use crate::state::AppState;
 use crate::store::{EmailChange, EmailChangeRecord, NewToken};
@@ -147,13 +147,15 @@ async fn usable_link(
     );
     let user = Some(record.user.clone());
     Ok(match spent {
-        None => Ok(record),
+        Some(spent @ (Spent::Used | Spent::Superseded)) => Err(invalid(spent.reason(), user)),
+        // Disabling revokes the links too; this holds should one slip by.
+        _ if record.user.status != UserStatus::Active => Err(invalid("account not active", user)),
         Some(Spent::Expired) => Err(Refusal {
             reason: Spent::Expired.reason(),
             user,
             error: FlowError::EmailChangeLinkExpired,
         }),
-        Some(spent) => Err(invalid(spent.reason(), user)),
+        None => Ok(record),
     })
 }
 

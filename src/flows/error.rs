@@ -101,6 +101,9 @@ pub enum FlowError {
     InvalidCredentials,
     #[error("the email address is not verified yet")]
     EmailNotVerified,
+    /// An operator disabled the account (told only to the right password).
+    #[error("the account is disabled")]
+    AccountDisabled,
     #[error("the code is wrong")]
     InvalidCode,
     #[error("too many wrong codes")]

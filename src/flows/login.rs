@@ -119,8 +119,14 @@ pub async fn login(
     if let Some(attempt) = throttled {
         state.limits.login_succeeded(attempt).await?;
     }
-    // Only the right password learns that the account is pending.
-    if user.status != UserStatus::Active {
+    // Only the right password learns that the account is pending, or
+    // disabled.
+    let refusal = match user.status {
+        UserStatus::Active => None,
+        UserStatus::Pending => Some(("email not verified", FlowError::EmailNotVerified)),
+        UserStatus::Disabled => Some(("account disabled", FlowError::AccountDisabled)),
+    };
+    if let Some((reason, error)) = refusal {
         let event = AuditEvent::new(
             now,
             AuditKind::LoginFailed,
@@ -128,9 +134,9 @@ pub async fn login(
             Some(user.id),
             meta,
         )
-        .with_detail("email not verified");
+        .with_detail(reason);
         state.store.audit(&event).await?;
-        return Err(FlowError::EmailNotVerified);
+        return Err(error);
     }
 
     if state.mfa.policy != MfaPolicy::Off {

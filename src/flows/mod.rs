@@ -6,6 +6,7 @@ pub mod admin;
 mod after_answer;
 mod delete_account;
 pub mod device;
+mod disable;
 mod email_change;
 mod error;
 mod link;
@@ -23,6 +24,7 @@ mod verify;
 
 pub use access_token::{AccessIdentity, authenticate_access_token};
 pub use delete_account::{delete_account_by_admin, delete_account_by_email, delete_own_account};
+pub use disable::{Access, set_access};
 pub use email_change::{check_email_change_link, confirm_email_change, request_email_change};
 pub use error::{FieldError, FieldErrors, FlowError};
 pub use login::{LoginOutcome, login};

@@ -54,7 +54,7 @@ pub async fn request_password_reset(
 
 /// What a reset request does once answered: a reset link for an active
 /// account, the verification link again for a pending one, an audit row
-/// for an unknown address.
+/// for a disabled account or an unknown address.
 async fn act_on_request(
     state: &AppState,
     email: &EmailAddress,
@@ -81,6 +81,18 @@ async fn act_on_request(
                         .replace_verification(user.id, &link.stored, &link.mail, &event)
                         .await?;
                     link.announce(state);
+                }
+                // An operator disabled it: no way back in through the inbox.
+                UserStatus::Disabled => {
+                    let event = AuditEvent::new(
+                        now,
+                        AuditKind::PasswordResetRequested,
+                        Outcome::Failure,
+                        Some(user.id),
+                        meta,
+                    )
+                    .with_detail("account disabled");
+                    state.store.audit(&event).await?;
                 }
             }
         }

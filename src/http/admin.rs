@@ -8,7 +8,7 @@ use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,9 +21,10 @@ use super::error::method_not_allowed;
 use super::meta::Meta;
 use super::openapi::ErrorBody;
 use super::path::ApiPath;
+use super::views::UserEnvelope;
 use crate::domain::{FactorKind, UserId, UserStatus};
 use crate::flows::admin::{self, AuditQuery, UserQuery};
-use crate::flows::{self, FlowError};
+use crate::flows::{self, Access, FlowError};
 use crate::state::AppState;
 
 /// The admin routes, behind the key check; none without a configured key.
@@ -48,6 +49,14 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/admin/users/{id}",
             delete(delete_user).fallback(method_not_allowed),
+        )
+        .route(
+            "/admin/users/{id}/disable",
+            post(disable_user).fallback(method_not_allowed),
+        )
+        .route(
+            "/admin/users/{id}/enable",
+            post(enable_user).fallback(method_not_allowed),
         )
         .layer(middleware::from_fn_with_state(state.clone(), gate))
 }
@@ -98,7 +107,7 @@ pub(super) struct AuditParams {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(super) struct UserParams {
-    /// `pending` or `active`.
+    /// `pending`, `active` or `disabled`.
     status: Option<String>,
     /// The `next` of the previous page.
     after: Option<String>,
@@ -273,6 +282,67 @@ pub(super) async fn delete_user(
         .map_err(|_| ApiError::from(FlowError::NotFound))?;
     flows::delete_account_by_admin(&state, id, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /admin/users/{id}/disable`: the account cannot sign in, and what
+/// it held stops working; `404` for an id that names no account.
+#[utoipa::path(
+    post, path = "/admin/users/{id}/disable", tag = "admin",
+    description = "Disables the account: its sessions (and their access tokens) end, its unused \
+        links stop working, logins waiting for its second factor expire and its unsent mail is \
+        cancelled. Its owner cannot sign in (the right password gets `403 account_disabled`) \
+        nor reset the password. Records `user.disabled`. Disabling a disabled account changes \
+        nothing more.",
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account, `status: disabled`", body = UserEnvelope),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 404, description = "`not_found`: no such account, or no admin key is configured", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn disable_user(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<UserEnvelope>, ApiError> {
+    set_access(&state, &id, Access::Disabled, &meta).await
+}
+
+/// `POST /admin/users/{id}/enable`: a disabled account can sign in again.
+#[utoipa::path(
+    post, path = "/admin/users/{id}/enable", tag = "admin",
+    description = "Gives a disabled account back: it is `pending` or `active` again, as before. \
+        What ended stays ended: its owner signs in again. Records `user.enabled`.",
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account, as it was before it was disabled", body = UserEnvelope),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 404, description = "`not_found`: no such account, or no admin key is configured", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn enable_user(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<UserEnvelope>, ApiError> {
+    set_access(&state, &id, Access::Enabled, &meta).await
+}
+
+async fn set_access(
+    state: &AppState,
+    id: &str,
+    access: Access,
+    meta: &crate::audit::RequestMeta,
+) -> Result<Json<UserEnvelope>, ApiError> {
+    let id = uuid::Uuid::parse_str(id)
+        .map(UserId::from_uuid)
+        .map_err(|_| ApiError::from(FlowError::NotFound))?;
+    let user = flows::set_access(&*state.store, state.clock.now(), id, access, meta).await?;
+    Ok(Json(UserEnvelope::from(&user)))
 }
 
 /// A query string that does not even decode: an unknown or repeated parameter.

@@ -172,6 +172,11 @@ impl From<FlowError> for ApiError {
                 "email_not_verified",
                 "Confirm your email address first: open the link we sent, or ask for a new one.",
             ),
+            FlowError::AccountDisabled => Self::new(
+                StatusCode::FORBIDDEN,
+                "account_disabled",
+                "This account is disabled. Ask the people who run this service.",
+            ),
             FlowError::InvalidCode => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_code",

@@ -60,6 +60,8 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::admin::revoke_all,
         super::admin::revoke_of,
         super::admin::delete_user,
+        super::admin::disable_user,
+        super::admin::enable_user,
         get,
     ),
     components(

@@ -21,9 +21,17 @@ pub(super) struct UserView {
     pub(super) created_at: DateTime<Utc>,
 }
 
-/// `pending` until the email address is proven, then `active`.
+/// `pending` until the email address is proven, then `active`; `disabled`
+/// while an operator has disabled the account.
 fn user_status() -> ObjectBuilder {
-    string_enum(&[UserStatus::Pending, UserStatus::Active].map(UserStatus::as_str))
+    string_enum(
+        &[
+            UserStatus::Pending,
+            UserStatus::Active,
+            UserStatus::Disabled,
+        ]
+        .map(UserStatus::as_str),
+    )
 }
 
 /// The schema of a string that is one of `values`.

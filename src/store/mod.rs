@@ -169,6 +169,19 @@ pub trait UserStore: Send + Sync {
         event: &AuditEvent,
     ) -> StoreResult<bool>;
 
+    /// Disables the account (or gives it back), and records `event`,
+    /// together. Disabling ends its sessions, revokes its unused links,
+    /// expires logins waiting for its second factor and cancels its unsent
+    /// mail; giving it back restores only the status (what ended stays
+    /// ended). The account as it now is, or `None` when there is no such
+    /// account.
+    async fn set_disabled(
+        &self,
+        user_id: UserId,
+        disabled: bool,
+        event: &AuditEvent,
+    ) -> StoreResult<Option<User>>;
+
     /// Sets the account's display name and records `event`, together; the
     /// account as it now is, or `None` when there is no such account.
     async fn rename(

@@ -21,6 +21,7 @@ mod cross_site;
 mod csrf;
 mod dashboard_pages;
 mod delete_account;
+mod disable;
 mod email_change;
 mod enumeration;
 mod hardening;

@@ -39,7 +39,7 @@ macro_rules! sql_common {
         type DbRow = <$db as sqlx::Database>::Row;
         type Tx<'c> = sqlx::Transaction<'c, $db>;
 
-        const USER_COLUMNS: &str = "u.id, u.name, u.email, u.status, u.created_at, u.verified_at";
+        const USER_COLUMNS: &str = "u.id, u.name, u.email, u.status, u.created_at, u.verified_at, u.disabled_at";
 
         /// A row of `USER_COLUMNS` and `u.password_hash`.
         fn credentials_from_row(row: &DbRow) -> StoreResult<UserCredentials> {
@@ -48,11 +48,18 @@ macro_rules! sql_common {
 
         fn user_from_row(row: &DbRow) -> StoreResult<User> {
             let status: String = row.try_get("status")?;
+            // The column keeps whether the address was proven; disabling
+            // sets `disabled_at` beside it, and overrides it while set.
+            let disabled: Option<DateTime<Utc>> = row.try_get("disabled_at")?;
+            let status = match disabled {
+                Some(_) => UserStatus::Disabled,
+                None => UserStatus::parse(&status).ok_or(StoreError::Corrupt("unknown user status"))?,
+            };
             Ok(User {
                 id: UserId::from_uuid(row.try_get("id")?),
                 name: DisplayName::from_stored(row.try_get("name")?),
                 email: EmailAddress::from_stored(row.try_get("email")?),
-                status: UserStatus::parse(&status).ok_or(StoreError::Corrupt("unknown user status"))?,
+                status,
                 created_at: row.try_get("created_at")?,
                 verified_at: row.try_get("verified_at")?,
             })

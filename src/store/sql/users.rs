@@ -91,8 +91,9 @@ macro_rules! sql_users {
                 // the join would count factors, not accounts.
                 let sql = format!(
                     "SELECT {USER_COLUMNS}, f.kind AS factor FROM \
-                     (SELECT id, name, email, status, created_at, verified_at FROM users \
-                      WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR id < $2) \
+                     (SELECT id, name, email, status, created_at, verified_at, disabled_at FROM users \
+                      WHERE ($1 IS NULL OR (CASE WHEN disabled_at IS NULL THEN status ELSE 'disabled' END) = $1) \
+                      AND ($2 IS NULL OR id < $2) \
                       ORDER BY id DESC LIMIT $3) u \
                      LEFT JOIN mfa_factors f ON f.user_id = u.id AND f.confirmed_at IS NOT NULL \
                      ORDER BY u.id DESC, f.kind"
@@ -233,11 +234,53 @@ macro_rules! sql_users {
                 Ok(true)
             }
 
+            async fn set_disabled(&self, user_id: UserId, disabled: bool, event: &AuditEvent) -> StoreResult<Option<User>> {
+                let now = event.at;
+                let mut tx = begin(self.writer()).await?;
+                // Disabling twice keeps the first time.
+                let row = sqlx::query(
+                    "UPDATE users SET disabled_at = CASE WHEN $1 THEN COALESCE(disabled_at, $2) END, updated_at = $2 \
+                     WHERE id = $3 RETURNING id, name, email, status, created_at, verified_at, disabled_at",
+                )
+                .bind(disabled)
+                .bind(now)
+                .bind(user_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                if disabled {
+                    // Nothing the account holds works any more: its sessions
+                    // (and so their access tokens), its unused links, logins
+                    // waiting for a second factor, and its unsent mail.
+                    for statement in [
+                        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                        "UPDATE verification_tokens SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+                        "UPDATE password_reset_tokens SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+                        "UPDATE email_changes SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+                        "UPDATE mfa_challenges SET expires_at = $1 WHERE user_id = $2 AND completed_at IS NULL AND expires_at > $1",
+                    ] {
+                        sqlx::query(statement).bind(now).bind(user_id.as_uuid()).execute(&mut *tx).await?;
+                    }
+                    sqlx::query(
+                        "UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL \
+                         WHERE user_id = $1 AND status = 'pending'",
+                    )
+                    .bind(user_id.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                insert_audit(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(Some(user_from_row(&row)?))
+            }
+
             async fn rename(&self, user_id: UserId, name: &DisplayName, event: &AuditEvent) -> StoreResult<Option<User>> {
                 let mut tx = begin(self.writer()).await?;
                 let row = sqlx::query(
                     "UPDATE users SET name = $1, updated_at = $2 WHERE id = $3 \
-                     RETURNING id, name, email, status, created_at, verified_at",
+                     RETURNING id, name, email, status, created_at, verified_at, disabled_at",
                 )
                 .bind(name.as_str())
                 .bind(event.at)
