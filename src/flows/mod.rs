@@ -36,6 +36,6 @@ pub use rename::rename;
 pub use resend::resend_verification;
 pub use session::{
     CurrentSession, SessionPolicy, StartedSession, end_session, list_sessions, resume_session,
-    revoke_own_session, start_session,
+    revoke_other_sessions, revoke_own_session, start_session,
 };
 pub use verify::{Verified, verify_email};

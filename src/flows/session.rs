@@ -208,6 +208,33 @@ pub async fn list_sessions(
 }
 
 /// Revokes one of the account's own sessions; `NotFound` for any other id.
+/// "Sign out everywhere else": ends every session of the account but the
+/// caller's (and the access tokens issued for them); how many ended.
+pub async fn revoke_other_sessions(
+    state: &AppState,
+    current: &CurrentSession,
+    meta: &RequestMeta,
+) -> Result<u64, FlowError> {
+    let now = state.clock.now();
+    let revoked = state
+        .store
+        .revoke_sessions(current.user.id, Some(current.id), now)
+        .await?;
+    let event = AuditEvent::new(
+        now,
+        AuditKind::SessionEnded,
+        Outcome::Success,
+        Some(current.user.id),
+        meta,
+    )
+    .with_detail(format!(
+        "{revoked} other session(s) revoked from {}",
+        current.id
+    ));
+    state.store.audit(&event).await?;
+    Ok(revoked)
+}
+
 pub async fn revoke_own_session(
     state: &AppState,
     current: &CurrentSession,

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::ApiError;
 use super::bearer::{Credential, bearer};
@@ -21,7 +21,7 @@ use super::error::method_not_allowed;
 use super::meta::Meta;
 use super::openapi::ErrorBody;
 use super::path::ApiPath;
-use super::views::UserEnvelope;
+use super::views::{Revoked, UserEnvelope};
 use crate::domain::{FactorKind, UserId, UserStatus};
 use crate::flows::admin::{self, AuditQuery, UserQuery};
 use crate::flows::{self, Access, FlowError};
@@ -113,12 +113,6 @@ pub(super) struct UserParams {
     after: Option<String>,
     /// 1 to 1000 (default 100).
     limit: Option<String>,
-}
-
-/// How many sessions an admin request ended.
-#[derive(Debug, Serialize, ToSchema)]
-pub(super) struct Revoked {
-    revoked: u64,
 }
 
 #[utoipa::path(

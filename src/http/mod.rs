@@ -71,7 +71,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/mfa/{method}/confirm", form_or_json(enrol::confirm_delivered, mfa::delivered_confirm))
         .route("/mfa/recovery-codes", form_or_json(pages::recovery_codes::renew, mfa::recovery_codes))
         .route("/mfa/{method}", axum::routing::delete(mfa::remove))
-        .route("/sessions", get(sessions::list))
+        .route("/sessions", get(sessions::list).delete(sessions::revoke_others))
         .route("/sessions/{id}", axum::routing::delete(sessions::revoke))
         .route("/healthz", get(health::get))
         .route("/.well-known/jwks.json", get(jwks::get))

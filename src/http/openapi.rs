@@ -39,6 +39,7 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::me::patch,
         super::me::delete,
         super::sessions::list,
+        super::sessions::revoke_others,
         super::sessions::revoke,
         super::mfa::list,
         super::mfa::totp_enroll,

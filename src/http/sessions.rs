@@ -1,4 +1,5 @@
-//! GET /sessions and DELETE /sessions/{id}: a person's own sessions.
+//! GET /sessions, DELETE /sessions and DELETE /sessions/{id}: a person's
+//! own sessions.
 
 use axum::Json;
 use axum::extract::State;
@@ -13,6 +14,7 @@ use super::meta::Meta;
 use super::openapi::{ErrorBody, Unauthenticated};
 use super::path::ApiPath;
 use super::session::SignedIn;
+use super::views::Revoked;
 use crate::flows::{self, FlowError};
 use crate::state::AppState;
 
@@ -59,6 +61,27 @@ pub(super) async fn list(
         })
         .collect();
     Ok(Json(SessionList { sessions }))
+}
+
+#[utoipa::path(
+    delete, path = "/sessions", tag = "sessions",
+    description = "Signs out everywhere else: ends every session of the account but this one \
+        (with the access tokens issued for them). (The dashboard's form posts to \
+        `/sessions/revoke-others`.)",
+    responses(
+        (status = 200, description = "How many ended", body = Revoked),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "`cross_site_request`: sent from another origin", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub(super) async fn revoke_others(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    SignedIn(current): SignedIn,
+) -> Result<Json<Revoked>, ApiError> {
+    let revoked = flows::revoke_other_sessions(&state, &current, &meta).await?;
+    Ok(Json(Revoked { revoked }))
 }
 
 #[utoipa::path(

@@ -67,6 +67,12 @@ impl From<&User> for UserEnvelope {
     }
 }
 
+/// `{"revoked": N}`: how many sessions a request ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Revoked {
+    pub(super) revoked: u64,
+}
+
 /// `{"status": "..."}`: what a request did, in one stable word.
 #[derive(Debug, Serialize, ToSchema)]
 pub(super) struct Done {

@@ -62,6 +62,7 @@ const FORMS: &[(&str, &[&str])] = &[
     ("/mfa/recovery-codes", &[]),
     ("/mfa/totp/remove", &[]),
     ("/sessions/0190a0a0-0000-7000-8000-000000000000/revoke", &[]),
+    ("/sessions/revoke-others", &[]),
     ("/password/reset", &["email"]),
     (
         "/password/reset/confirm",

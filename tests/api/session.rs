@@ -2,7 +2,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, json_body, token_of};
+use crate::browser::{Visitor, see_other_path};
+use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, json_body, set_cookie, token_of};
 
 both_backends!(
     verifying_signs_in_once_and_logout_ends_the_session,
@@ -10,6 +11,7 @@ both_backends!(
     an_https_public_url_gives_a_host_prefixed_secure_cookie,
     signing_in_again_ends_the_session_the_cookie_named,
     a_link_that_signs_in_ends_the_session_the_cookie_named,
+    signing_out_everywhere_else_keeps_only_this_session,
 );
 
 /// The `name=value` pair and the attributes of the session cookie set by `response`.
@@ -217,4 +219,99 @@ async fn a_link_that_signs_in_ends_the_session_the_cookie_named(backend: Backend
     );
     let mine = me(new).await.unwrap();
     assert_eq!(json_body(mine).await["user"]["email"], "second@example.com");
+}
+
+/// A new session of `email` by its password: the cookie, `name=value`.
+async fn login(app: &TestApp, email: &str) -> String {
+    let response = app.login(email, PASSWORD).await;
+    assert_eq!(response.status(), 200);
+    format!(
+        "latchkey_session={}",
+        set_cookie(&response, "latchkey_session").unwrap()
+    )
+}
+
+async fn signing_out_everywhere_else_keeps_only_this_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = "everywhere@example.com";
+    let this = app.signed_up(email).await;
+    let (phone, laptop) = (login(&app, email).await, login(&app, email).await);
+    let by_api = app.login(email, PASSWORD).await;
+    let laptop_token = json_body(by_api).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = app.signed_up("bystander@example.com").await;
+
+    let forged = app
+        .client
+        .delete(app.url("/sessions"))
+        .header("cookie", &this)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let anonymous = app
+        .client
+        .delete(app.url("/sessions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(me(&app, &phone).await, 200, "nothing ended yet");
+
+    let ended = app
+        .client
+        .delete(app.url("/sessions"))
+        .header("cookie", &this)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 200);
+    assert_eq!(json_body(ended).await, json!({ "revoked": 3 }));
+    assert_eq!(me(&app, &this).await, 200, "this one stays");
+    assert_eq!(me(&app, &phone).await, 401);
+    assert_eq!(me(&app, &laptop).await, 401);
+    let bearer = app
+        .client
+        .get(app.url("/me"))
+        .header("authorization", format!("Bearer {laptop_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bearer.status(),
+        401,
+        "with the access tokens issued for them"
+    );
+    assert_eq!(me(&app, &other).await, 200, "other accounts keep theirs");
+
+    // The dashboard's button, shown only while there are others.
+    let (browser, _) = Visitor::open(&app, "/login").await;
+    let mut browser = browser.with(&this);
+    let html = browser.get(&app, "/dashboard").await.text().await.unwrap();
+    assert!(!html.contains("Sign out everywhere else"), "{html}");
+    let tablet = login(&app, email).await;
+    let html = browser.get(&app, "/dashboard").await.text().await.unwrap();
+    assert!(
+        html.contains("action=\"/sessions/revoke-others\""),
+        "{html}"
+    );
+    let forged = browser
+        .post_exactly(&app, "/sessions/revoke-others", &[])
+        .await;
+    assert_eq!(forged.status(), 403);
+    let done = browser.post(&app, "/sessions/revoke-others", &[]).await;
+    assert_eq!(see_other_path(&done), "/dashboard?notice=sessions-revoked");
+    assert_eq!(me(&app, &tablet).await, 401);
+    assert_eq!(me(&app, &this).await, 200);
+    let trail = app.store.audit_trail(None, 500).await.unwrap();
+    assert!(
+        trail.iter().any(|e| e
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.starts_with("3 other session(s) revoked"))),
+        "{trail:?}"
+    );
 }

@@ -130,6 +130,7 @@ fn notice(key: &str) -> Option<&'static str> {
         "factor-added" => Some("Two-step verification method added."),
         "factor-removed" => Some("Two-step verification method removed."),
         "session-revoked" => Some("That session is signed out."),
+        "sessions-revoked" => Some("Every other session is signed out."),
         "delete-unconfirmed" => {
             Some("Your account was not deleted: tick the box to confirm that you want it gone.")
         }

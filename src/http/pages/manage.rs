@@ -1,6 +1,7 @@
-//! The dashboard's forms that change the account: `POST /mfa/{method}/remove`
-//! and `POST /sessions/{id}/revoke` (the API's `DELETE`s, which a form
-//! cannot send). Both answer 303 back to the dashboard.
+//! The dashboard's forms that change the account: `POST /mfa/{method}/remove`,
+//! `POST /sessions/{id}/revoke` and `POST /sessions/revoke-others` (the
+//! API's `DELETE`s, which a form cannot send). Each answers 303 back to the
+//! dashboard.
 
 use axum::Form;
 use axum::extract::rejection::{FormRejection, PathRejection};
@@ -117,4 +118,32 @@ pub(super) async fn revoke_session(
         Err(_) => Err(FlowError::NotFound),
     };
     done(&state, outcome, "session-revoked")
+}
+
+#[utoipa::path(post, path = "/sessions/revoke-others", tag = "pages",
+    description = "The dashboard's form for `DELETE /sessions`: signs out everywhere else.",
+    request_body(content = ManageForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Done, or signed out: to the dashboard or the log-in page"),
+        (status = 400, description = "An unreadable form", body = String, content_type = "text/html"),
+        (status = 403, description = "The CSRF check failed", body = String, content_type = "text/html"),
+        (status = 413, description = "Over 64 KiB", body = String, content_type = "text/html"),
+        (status = 415, description = "`unsupported_media_type`: a post carrying the session cookie \
+            must be a form or JSON", body = ErrorBody, content_type = "application/json"),
+    ),
+    security(("session" = [])))]
+pub(super) async fn revoke_other_sessions(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    jar: CookieJar,
+    MaybeSignedIn(session): MaybeSignedIn,
+    form: Result<Form<ManageForm>, FormRejection>,
+) -> Response {
+    let session = match accept(&state, &headers, &jar, session, form) {
+        Ok(session) => session,
+        Err(refusal) => return *refusal,
+    };
+    let outcome = flows::revoke_other_sessions(&state, &session, &meta).await;
+    done(&state, outcome.map(drop), "sessions-revoked")
 }

@@ -62,6 +62,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/dashboard", get(dashboard::get))
         .route("/mfa/{method}/remove", post(manage::remove_factor))
         .route("/sessions/{id}/revoke", post(manage::revoke_session))
+        .route(
+            "/sessions/revoke-others",
+            post(manage::revoke_other_sessions),
+        )
         .route("/account/delete", post(delete_account::submit))
         .route("/account/name", post(rename::submit))
         .route("/static/app.css", get(assets::stylesheet))
