@@ -49,17 +49,42 @@ async function verifiedLink() {
   return sink.link(email);
 }
 
-/// The link a change of address sends to the new address. One account
-/// asks each time (a new one each would spend the sign-up quota).
+/// A change of address asked for by one account (a new account each time
+/// would spend the sign-up quota): the link sent to the new address, and
+/// that address. `mover.current` is the account's address until a change
+/// is confirmed (`confirmChange`).
 let mover;
-async function emailChangeLink() {
-  mover ??= await verifiedAccount(world, 'moving');
-  const { cookie } = mover;
+async function askForChange() {
+  if (!mover) {
+    const account = await verifiedAccount(world, 'moving');
+    mover = { cookie: account.cookie, current: account.email };
+  }
   const to = uniqueEmail('moved');
-  const asked = await postJson(app, '/email/change', { email: to, current_password: PASSWORD }, cookie);
+  const asked = await postJson(app, '/email/change', { email: to, current_password: PASSWORD }, mover.cookie);
   assert.equal(asked.status, 202);
   const text = await sink.text(to);
-  return /https?:\/\/\S+\/email\/confirm\?token=[\w-]+/.exec(text)[0];
+  return { link: /https?:\/\/\S+\/email\/confirm\?token=[\w-]+/.exec(text)[0], to };
+}
+
+const emailChangeLink = async () => (await askForChange()).link;
+
+/// Makes a change through its page; returns the address it replaced.
+async function confirmChange(page) {
+  const { link, to } = await askForChange();
+  const before = mover.current;
+  await page.goto(link);
+  await page.getByRole('button', { name: 'Use the new address' }).click();
+  await page.getByRole('heading', { name: 'Your email address was changed' }).waitFor();
+  mover.current = to;
+  return before;
+}
+
+/// The undo link that the notice of a change made brought to `address`.
+async function undoLinkTo(address) {
+  for (let n = 1; ; n += 1) {
+    const undo = /https?:\/\/\S+\/email\/revert\?token=[\w-]+/.exec(await sink.text(address, n));
+    if (undo) return undo[0];
+  }
 }
 
 const states = {
@@ -221,11 +246,16 @@ const states = {
   },
   'email-confirm': async (page) => page.goto(await emailChangeLink()),
   'email-changed': async (page) => {
-    await page.goto(await emailChangeLink());
-    await page.getByRole('button', { name: 'Use the new address' }).click();
-    await page.getByRole('heading', { name: 'Your email address was changed' }).waitFor();
+    await confirmChange(page);
   },
   'email-confirm-unknown': (page) => page.goto(app.url('/email/confirm?token=unknown')),
+  'email-revert': async (page) => {
+    const before = await confirmChange(page);
+    await page.goto(await undoLinkTo(before));
+  },
+  'email-reverted': async (page) => {
+    await page.goto(app.url('/email/revert?reverted=1'));
+  },
   'form-expired': async (page) => {
     await page.goto(app.url('/resend'));
     await page.context().clearCookies();

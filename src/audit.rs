@@ -52,6 +52,8 @@ pub enum AuditKind {
     EmailChangeFailed,
     /// The new address confirmed the change: the account has it now.
     EmailChanged,
+    /// The old address undid a change: it is the account's again.
+    EmailReverted,
     /// An operator disabled the account, or gave it back.
     AccountDisabled,
     AccountEnabled,
@@ -93,6 +95,7 @@ impl AuditKind {
             Self::EmailChangeRequested => "user.email_change_requested",
             Self::EmailChangeFailed => "user.email_change_failed",
             Self::EmailChanged => "user.email_changed",
+            Self::EmailReverted => "user.email_reverted",
             Self::AccountDisabled => "user.disabled",
             Self::AccountEnabled => "user.enabled",
         }

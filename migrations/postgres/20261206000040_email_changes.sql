@@ -10,7 +10,15 @@ CREATE TABLE email_changes (
     created_at TIMESTAMPTZ NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
     used_at    TIMESTAMPTZ,
-    revoked_at TIMESTAMPTZ
+    revoked_at TIMESTAMPTZ,
+    -- Set when the link is used: the address it replaced, and the digest of
+    -- the link sent there to undo the change (for REVERT_WINDOW), in case
+    -- whoever made it was not the owner.
+    old_email         TEXT,
+    revert_digest     BYTEA,
+    revert_expires_at TIMESTAMPTZ,
+    reverted_at       TIMESTAMPTZ
 );
 CREATE UNIQUE INDEX email_changes_digest ON email_changes (digest);
 CREATE INDEX email_changes_user ON email_changes (user_id);
+CREATE UNIQUE INDEX email_changes_revert_digest ON email_changes (revert_digest);

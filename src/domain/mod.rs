@@ -22,8 +22,8 @@ pub use password::{Password, PasswordHash};
 pub use phone::{PhoneError, PhoneNumber};
 pub use policy::{PasswordAssessment, PasswordPolicy, PolicyViolation};
 pub use token::{
-    ChallengeToken, CsrfToken, DeviceToken, EmailChangeToken, ResetToken, SessionToken, Token,
-    TokenDigest, TokenError, TokenKind, UnlockToken, VerificationToken,
+    ChallengeToken, CsrfToken, DeviceToken, EmailChangeToken, EmailRevertToken, ResetToken,
+    SessionToken, Token, TokenDigest, TokenError, TokenKind, UnlockToken, VerificationToken,
 };
 pub use totp::TotpSecret;
 pub use user::{User, UserId, UserStatus};

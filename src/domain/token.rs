@@ -42,6 +42,8 @@ pub struct Unlock;
 pub struct Reset;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EmailChange;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmailRevert;
 
 impl TokenKind for Verification {
     const NAME: &'static str = "VerificationToken";
@@ -72,6 +74,10 @@ impl TokenKind for EmailChange {
     const NAME: &'static str = "EmailChangeToken";
 }
 
+impl TokenKind for EmailRevert {
+    const NAME: &'static str = "EmailRevertToken";
+}
+
 /// The secret in a verification link.
 pub type VerificationToken = Token<Verification>;
 /// The secret in a session cookie.
@@ -88,6 +94,8 @@ pub type UnlockToken = Token<Unlock>;
 pub type ResetToken = Token<Reset>;
 /// The link, emailed to a new address, that makes it the account's address.
 pub type EmailChangeToken = Token<EmailChange>;
+/// The link, emailed to the old address once a change is made, that undoes it.
+pub type EmailRevertToken = Token<EmailRevert>;
 
 /// The stored, looked-up form of a token. A plain hash suffices because the
 /// token already has 256 bits of entropy: there is nothing to brute-force.

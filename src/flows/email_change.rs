@@ -10,6 +10,8 @@
 //! the person who confirms is the owner, and nothing about signing in
 //! changed but the address typed.
 
+use std::time::Duration;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
@@ -17,7 +19,7 @@ use super::link::{Refusal, Spent};
 use super::password_change::prove_password;
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{EmailAddress, EmailChangeToken, Password, User, UserStatus};
+use crate::domain::{EmailAddress, EmailChangeToken, EmailRevertToken, Password, User, UserStatus};
 use crate::mail::EmailChangeStep;
 use crate::state::AppState;
 use crate::store::{EmailChange, EmailChangeRecord, NewToken};
@@ -87,9 +89,7 @@ pub async fn request_email_change(
         id: Uuid::now_v7(),
         digest: token.digest(),
         created_at: now,
-        expires_at: now
-            .checked_add_signed(TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        expires_at: later(now, ttl),
     };
     let link = state
         .composer
@@ -171,9 +171,14 @@ pub async fn check_email_change_link(
     }
 }
 
+/// How long the old address can undo a change made (`email_revert`): a
+/// week, for an owner who reads that inbox now and then.
+pub const REVERT_WINDOW: Duration = Duration::from_secs(7 * 86_400);
+
 /// Uses the link: in one transaction the account's new address, the link
 /// used (and the account's other change links revoked), the trail's entry
-/// and the notice to the old address. The account as it now is.
+/// and the notice to the old address, with the link that undoes the
+/// change. The account as it now is.
 #[tracing::instrument(name = "confirm_email_change", skip_all, fields(user.id))]
 pub async fn confirm_email_change(
     state: &AppState,
@@ -201,13 +206,14 @@ pub async fn confirm_email_change(
     };
     let old = &record.user;
     tracing::Span::current().record("user.id", tracing::field::display(old.id));
-    let notice = state.composer.email_change_notice(
-        old,
-        &record.new_email,
-        EmailChangeStep::Done,
-        meta,
-        now,
-    )?;
+    let undo = EmailRevertToken::generate();
+    let step = EmailChangeStep::Done {
+        undo: &undo,
+        window: REVERT_WINDOW,
+    };
+    let notice = state
+        .composer
+        .email_change_notice(old, &record.new_email, step, meta, now)?;
     let event = AuditEvent::new(
         now,
         AuditKind::EmailChanged,
@@ -216,7 +222,17 @@ pub async fn confirm_email_change(
         meta,
     )
     .with_detail(format!("from {}", old.email.as_str()));
-    match state.store.change_email(&record, &notice, &event).await? {
+    match state
+        .store
+        .change_email(
+            &record,
+            &undo.digest(),
+            later(now, REVERT_WINDOW),
+            &notice,
+            &event,
+        )
+        .await?
+    {
         EmailChange::Changed => {
             state.mail_wake.notify_one();
             tracing::info!("email address changed");
@@ -235,4 +251,10 @@ pub async fn confirm_email_change(
             Err(FlowError::EmailTaken)
         }
     }
+}
+
+/// `now` plus `span`, or the end of time.
+fn later(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
+    now.checked_add_signed(TimeDelta::from_std(span).unwrap_or(TimeDelta::MAX))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }

@@ -22,7 +22,7 @@ use crate::domain::{EmailAddress, Password, ResetToken, User, UserStatus};
 use crate::limits::{FailureKey, Rule, Subject};
 use crate::mail::PasswordChange;
 use crate::state::AppState;
-use crate::store::{NewToken, TokenRecord};
+use crate::store::{NewMessage, NewToken, TokenRecord};
 
 #[tracing::instrument(name = "request_password_reset", skip_all, fields(user.id))]
 pub async fn request_password_reset(
@@ -120,6 +120,24 @@ async fn send_reset_link(
     now: DateTime<Utc>,
     meta: &RequestMeta,
 ) -> Result<(), FlowError> {
+    let (stored, mail) = new_reset_link(state, user, now)?;
+    // A recipient over their cap gets nothing; the answer is the same
+    // (`email.suppressed` in the audit trail says so).
+    state
+        .store
+        .replace_password_reset(user.id, &stored, &mail, meta)
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(())
+}
+
+/// A fresh reset link for `user` at its address: the stored form of its
+/// token and the email that carries it, to commit together.
+pub(super) fn new_reset_link(
+    state: &AppState,
+    user: &User,
+    now: DateTime<Utc>,
+) -> Result<(NewToken, NewMessage), FlowError> {
     let token = ResetToken::generate();
     let ttl = state.password_reset_ttl;
     let stored = NewToken {
@@ -133,14 +151,7 @@ async fn send_reset_link(
     let mail = state
         .composer
         .password_reset_email(user, &token, ttl, now)?;
-    // A recipient over their cap gets nothing; the answer is the same
-    // (`email.suppressed` in the audit trail says so).
-    state
-        .store
-        .replace_password_reset(user.id, &stored, &mail, meta)
-        .await?;
-    state.mail_wake.notify_one();
-    Ok(())
+    Ok((stored, mail))
 }
 
 /// The link's stored record while it can still be used, else the refusal.

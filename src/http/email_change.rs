@@ -1,7 +1,9 @@
 //! `POST /email/change` (ask, with the session cookie or a Bearer access
-//! token) and `POST /email/confirm` (use the emailed link), as JSON. Their
-//! forms go to `pages::email_change`; so does `GET /email/confirm`, the page
-//! behind the emailed link.
+//! token), `POST /email/confirm` (use the link emailed to the new address)
+//! and `POST /email/revert` (undo a change, with the link emailed to the
+//! old one), as JSON. Their forms go to `pages::email_change` and
+//! `pages::email_revert`; so do `GET /email/confirm` and `GET
+//! /email/revert`, the pages behind the links.
 
 use axum::Json;
 use axum::extract::State;
@@ -102,5 +104,42 @@ pub(super) async fn confirm(
     flows::confirm_email_change(&state, body.token.as_deref(), &meta).await?;
     Ok(Json(Done {
         status: "email_changed",
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = EmailChangeUndo)]
+pub(super) struct RevertBody {
+    /// The token of the undo link in the notice sent to the old address.
+    #[schema(required, nullable = false)]
+    token: Option<String>,
+}
+
+#[utoipa::path(
+    post, path = "/email/revert", tag = "sessions",
+    description = "Undoes a change of address with the link the notice sent to the old address \
+        (it works once, for 7 days): the account has its old address back, every session ends, \
+        sign-in methods set up since the change was asked for are removed, and a password reset \
+        link goes to the old address. (A form body is the page's form: it answers HTML.)",
+    request_body = RevertBody,
+    responses(
+        (status = 200, description = "`{\"status\": \"email_restored\"}`", body = Done),
+        (status = 400, description = "`malformed_json`, or `invalid_token`: unknown, malformed or used", body = ErrorBody),
+        (status = 409, description = "`email_taken`: another account took the old address since", body = ErrorBody),
+        (status = 410, description = "`token_expired`", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+    ),
+    security(()),
+)]
+/// 200 once the old address is back.
+pub(super) async fn revert(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<RevertBody>,
+) -> Result<Json<Done>, ApiError> {
+    flows::revert_email_change(&state, body.token.as_deref(), &meta).await?;
+    Ok(Json(Done {
+        status: "email_restored",
     }))
 }

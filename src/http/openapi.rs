@@ -56,6 +56,7 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::password_change::post,
         super::email_change::post,
         super::email_change::confirm,
+        super::email_change::revert,
         super::admin::audit,
         super::admin::users,
         super::admin::revoke_all,

@@ -308,7 +308,9 @@ impl Composer {
 /// "24 hours", "15 minutes": how long a link lasts, in words for people.
 pub fn describe(ttl: Duration) -> String {
     let secs = ttl.as_secs();
+    // A day reads as "24 hours"; from two days on, days.
     let (count, unit) = match secs {
+        s if s >= 2 * 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
         s if s >= 3600 && s % 3600 == 0 => (s / 3600, "hour"),
         s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
         s => (s, "second"),
@@ -340,6 +342,8 @@ mod tests {
     #[test]
     fn lifetimes_read_as_words() {
         assert_eq!(describe(Duration::from_secs(86_400)), "24 hours");
+        assert_eq!(describe(Duration::from_secs(7 * 86_400)), "7 days");
+        assert_eq!(describe(Duration::from_secs(36 * 3600)), "36 hours");
         assert_eq!(describe(Duration::from_secs(900)), "15 minutes");
         assert_eq!(describe(Duration::from_secs(1)), "1 second");
         assert_eq!(describe(Duration::from_secs(90)), "90 seconds");

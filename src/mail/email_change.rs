@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::compose::{Composer, Kind, describe};
 use crate::audit::RequestMeta;
-use crate::domain::{EmailAddress, EmailChangeToken, User};
+use crate::domain::{EmailAddress, EmailChangeToken, EmailRevertToken, User};
 use crate::store::NewMessage;
 
 #[derive(Template)]
@@ -40,9 +40,9 @@ struct NoticeSubject {
     done: bool,
 }
 
-#[derive(Template)]
-#[template(path = "email/email_change_notice/body.txt")]
-struct NoticeText<'a> {
+/// The notice's fields; the text and HTML parts are two templates over
+/// the same.
+struct Notice<'a> {
     name: &'a str,
     new_email: &'a str,
     done: bool,
@@ -50,27 +50,43 @@ struct NoticeText<'a> {
     ip: &'a str,
     agent: &'a str,
     forgot: &'a str,
+    /// The link that undoes a change made, and how long it works.
+    undo: Option<&'a str>,
+    window: &'a str,
 }
+
+#[derive(Template)]
+#[template(path = "email/email_change_notice/body.txt")]
+struct NoticeText<'a>(&'a Notice<'a>);
 
 #[derive(Template)]
 #[template(path = "email/email_change_notice/body.html")]
-struct NoticeHtml<'a> {
-    name: &'a str,
-    new_email: &'a str,
-    done: bool,
-    when: &'a str,
-    ip: &'a str,
-    agent: &'a str,
-    forgot: &'a str,
+struct NoticeHtml<'a>(&'a Notice<'a>);
+
+impl<'a> std::ops::Deref for NoticeText<'a> {
+    type Target = Notice<'a>;
+    fn deref(&self) -> &Notice<'a> {
+        self.0
+    }
+}
+
+impl<'a> std::ops::Deref for NoticeHtml<'a> {
+    type Target = Notice<'a>;
+    fn deref(&self) -> &Notice<'a> {
+        self.0
+    }
 }
 
 /// Where an address change stands, for the notice to the old address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmailChangeStep {
+#[derive(Debug, Clone, Copy)]
+pub enum EmailChangeStep<'a> {
     /// Asked for: a password reset still cancels it.
     Requested,
-    /// Done: the new address confirmed it.
-    Done,
+    /// Done: the new address confirmed it; `undo` reverts it, for `window`.
+    Done {
+        undo: &'a EmailRevertToken,
+        window: Duration,
+    },
 }
 
 impl Composer {
@@ -122,48 +138,50 @@ impl Composer {
         })
     }
 
-    /// To the account's current address: the change, when and from where,
-    /// and what to do if it was not the owner.
+    /// `{public_url}/email/revert?token=...`: a page with a button; opening
+    /// it uses nothing.
+    pub fn email_revert_link(&self, token: &EmailRevertToken) -> String {
+        let mut link = self.public_link("email/revert");
+        link.query_pairs_mut().append_pair("token", &token.encode());
+        link.into()
+    }
+
+    /// To the account's old address (`user` as it was): the change, when
+    /// and from where, and what to do if it was not the owner: a password
+    /// reset while it is asked for, the undo link once it is made.
     pub fn email_change_notice(
         &self,
         user: &User,
         new_email: &EmailAddress,
-        step: EmailChangeStep,
+        step: EmailChangeStep<'_>,
         meta: &RequestMeta,
         now: DateTime<Utc>,
     ) -> Result<NewMessage, askama::Error> {
-        let name = user.name.as_str();
-        let new_email = new_email.as_str();
-        let done = step == EmailChangeStep::Done;
+        let (undo, window) = match step {
+            EmailChangeStep::Requested => (None, String::new()),
+            EmailChangeStep::Done { undo, window } => {
+                (Some(self.email_revert_link(undo)), describe(window))
+            }
+        };
         let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
-        let ip = meta.ip.as_deref().unwrap_or("an unknown address");
-        let agent = meta.user_agent.as_deref().unwrap_or("unknown");
         let forgot = String::from(self.public_link("password/forgot"));
-        let (when, forgot) = (when.as_str(), forgot.as_str());
+        let notice = Notice {
+            name: user.name.as_str(),
+            new_email: new_email.as_str(),
+            done: undo.is_some(),
+            when: &when,
+            ip: meta.ip.as_deref().unwrap_or("an unknown address"),
+            agent: meta.user_agent.as_deref().unwrap_or("unknown"),
+            forgot: &forgot,
+            undo: undo.as_deref(),
+            window: &window,
+        };
         Ok(self.email(
             Kind::EmailChangeNotice,
             user,
-            &NoticeSubject { done }.render()?,
-            NoticeText {
-                name,
-                new_email,
-                done,
-                when,
-                ip,
-                agent,
-                forgot,
-            }
-            .render()?,
-            NoticeHtml {
-                name,
-                new_email,
-                done,
-                when,
-                ip,
-                agent,
-                forgot,
-            }
-            .render()?,
+            &NoticeSubject { done: notice.done }.render()?,
+            NoticeText(&notice).render()?,
+            NoticeHtml(&notice).render()?,
             now,
         ))
     }
@@ -249,16 +267,26 @@ mod tests {
         );
         assert!(!asked.text_body.contains("token"));
         assert!(!asked.html_body.contains("<i>agent"));
+        assert!(!asked.text_body.contains("/email/revert"));
+        let undo = EmailRevertToken::generate();
         let done = composer
             .email_change_notice(
                 &user(),
                 &new,
-                EmailChangeStep::Done,
+                EmailChangeStep::Done {
+                    undo: &undo,
+                    window: Duration::from_secs(7 * 86_400),
+                },
                 &meta,
                 DateTime::UNIX_EPOCH,
             )
             .unwrap();
         assert_eq!(done.subject, "Your email address was changed");
+        assert_eq!(done.recipient, "ada@example.com");
         assert!(done.text_body.contains("no longer signs in"));
+        let link = format!("http://127.0.0.1:8080/email/revert?token={}", undo.encode());
+        assert!(done.text_body.contains(&link), "{}", done.text_body);
+        assert!(done.html_body.contains(&link));
+        assert!(done.text_body.contains("7 days"), "{}", done.text_body);
     }
 }

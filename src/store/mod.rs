@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 pub use records::{
     AuditFilter, ChallengePurpose, ChallengeRecord, Channel, Delivery, EmailChangeRecord,
-    FactorRecord, LoginRead, LoginRecord, NewAccount, NewChallenge, NewMessage, NewSession,
-    NewToken, OutboxMessage, OutboxSummary, PendingFactor, Pruned, RecipientLimit, SessionRecord,
-    TokenRecord, UserCredentials, UserFilter, UserSummary,
+    EmailRevertRecord, FactorRecord, LoginRead, LoginRecord, NewAccount, NewChallenge, NewMessage,
+    NewSession, NewToken, OutboxMessage, OutboxSummary, PendingFactor, Pruned, RecipientLimit,
+    SessionRecord, TokenRecord, UserCredentials, UserFilter, UserSummary,
 };
 pub use records::{NewSigningKey, SigningKeyRecord};
 
@@ -245,10 +245,10 @@ pub trait PasswordStore: Send + Sync {
 /// request or the change itself cancels such emails while still unsent.
 pub const EMAIL_CHANGE_MAIL: &str = "email_change";
 
-/// What using an email change link did.
+/// What using an email change link (or the link that undoes a change) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmailChange {
-    /// The account has the new address now.
+    /// The account has the new address now (or its old one back).
     Changed,
     /// The link was used, revoked or had expired by then (a concurrent use
     /// won): nothing changed.
@@ -284,12 +284,37 @@ pub trait EmailChangeStore: Send + Sync {
     ) -> StoreResult<Option<EmailChangeRecord>>;
 
     /// Uses the link and, in the same transaction, gives the account its
-    /// new address, revokes its other change links, records `event` and
-    /// queues `notice` (to the old address).
+    /// new address, keeps the old one with `undo` (the digest of the link
+    /// that undoes the change, working until `undo_until`), revokes its
+    /// other change links, records `event` and queues `notice` (to the old
+    /// address, with that link).
     async fn change_email(
         &self,
         change: &EmailChangeRecord,
+        undo: &TokenDigest,
+        undo_until: DateTime<Utc>,
         notice: &NewMessage,
+        event: &AuditEvent,
+    ) -> StoreResult<EmailChange>;
+
+    /// The change whose undo link has this digest, and its account.
+    async fn email_revert_by_digest(
+        &self,
+        digest: &TokenDigest,
+    ) -> StoreResult<Option<EmailRevertRecord>>;
+
+    /// Undoes a change of address, once, in one transaction: the old
+    /// address back, every session ended, open change links revoked, logins
+    /// waiting for a second factor expired, factors confirmed since the
+    /// change was asked for removed (with the recovery codes if none is
+    /// left), and `reset` (a fresh password reset link, `reset_mail` to the
+    /// old address) in place of any other, with `event`. Whoever changed the
+    /// address knew the password.
+    async fn revert_email(
+        &self,
+        revert: &EmailRevertRecord,
+        reset: &NewToken,
+        reset_mail: &NewMessage,
         event: &AuditEvent,
     ) -> StoreResult<EmailChange>;
 }

@@ -118,6 +118,22 @@ pub struct EmailChangeRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A change of address that was made, as the link to undo it finds it.
+#[derive(Debug, Clone)]
+pub struct EmailRevertRecord {
+    /// The change's id.
+    pub id: Uuid,
+    /// The account as it now is.
+    pub user: User,
+    /// The address the change replaced, which the undo restores.
+    pub old_email: EmailAddress,
+    /// When the change was asked for: what was added to the account since
+    /// may be an intruder's.
+    pub requested_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub reverted_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone)]
 pub struct UserCredentials {
     pub user: User,

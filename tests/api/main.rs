@@ -23,6 +23,7 @@ mod dashboard_pages;
 mod delete_account;
 mod disable;
 mod email_change;
+mod email_revert;
 mod enumeration;
 mod hardening;
 mod limits;

@@ -43,6 +43,7 @@ const JSON_BODIES: &[(&str, &[&str])] = &[
     ("/password/change", &["current_password", "new_password"]),
     ("/email/change", &["email", "current_password"]),
     ("/email/confirm", &["token"]),
+    ("/email/revert", &["token"]),
 ];
 
 /// The pages' form posts and the fields each reads (`csrf_token` always).
@@ -72,6 +73,7 @@ const FORMS: &[(&str, &[&str])] = &[
     ("/account/name", &["name"]),
     ("/email/change", &["email", "current_password"]),
     ("/email/confirm", &["token"]),
+    ("/email/revert", &["token"]),
 ];
 
 /// GETs (and the one DELETE) that read a query string, with the keys they
@@ -89,6 +91,7 @@ const QUERIES: &[(&str, &str, &[&str])] = &[
     ("GET", "/password/forgot", &["email", "sent"]),
     ("GET", "/password/reset", &["token"]),
     ("GET", "/email/confirm", &["token", "changed"]),
+    ("GET", "/email/revert", &["token", "reverted"]),
 ];
 
 struct Fixture {

@@ -12,6 +12,7 @@ pub(super) mod csrf;
 pub(super) mod dashboard;
 mod delete_account;
 pub(super) mod email_change;
+pub(super) mod email_revert;
 pub(super) mod enrol;
 mod errors;
 mod fields;

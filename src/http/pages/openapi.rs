@@ -20,6 +20,7 @@ use utoipa::OpenApi;
     super::password_reset::forgot,
     super::password_reset::get,
     super::email_change::get,
+    super::email_revert::get,
     super::assets::stylesheet,
     super::assets::script,
 ))]

@@ -6,6 +6,25 @@ macro_rules! sql_email_changes {
             revoke_unused_links(tx, "email_changes", crate::store::EMAIL_CHANGE_MAIL, user_id, now).await
         }
 
+        /// Gives the account `email`; false (and the transaction unusable
+        /// on PostgreSQL: roll it back) when another account has it. The
+        /// unique index on the folded address is the judge, as at sign-up: of
+        /// an account and a change racing for one address, exactly one has it.
+        async fn move_address(tx: &mut Tx<'_>, user_id: UserId, email: &EmailAddress, now: DateTime<Utc>) -> StoreResult<bool> {
+            let moved = sqlx::query("UPDATE users SET email = $1, email_key = $2, updated_at = $3 WHERE id = $4")
+                .bind(email.as_str())
+                .bind(email.unique_key())
+                .bind(now)
+                .bind(user_id.as_uuid())
+                .execute(&mut **tx)
+                .await;
+            match moved {
+                Ok(_) => Ok(true),
+                Err(error) if is_unique_violation(&error) => Ok(false),
+                Err(error) => Err(error.into()),
+            }
+        }
+
         #[async_trait]
         impl EmailChangeStore for $store {
             async fn replace_email_change(&self, user_id: UserId, new_email: &EmailAddress, token: &NewToken, link: &NewMessage, notice: &NewMessage, event: &AuditEvent) -> StoreResult<Delivery> {
@@ -44,18 +63,71 @@ macro_rules! sql_email_changes {
                 }))
             }
 
-            async fn change_email(&self, change: &EmailChangeRecord, notice: &NewMessage, event: &AuditEvent) -> StoreResult<EmailChange> {
+            async fn change_email(&self, change: &EmailChangeRecord, undo: &TokenDigest, undo_until: DateTime<Utc>, notice: &NewMessage, event: &AuditEvent) -> StoreResult<EmailChange> {
                 let now = event.at;
                 let user_id = change.user.id;
                 let mut tx = begin(self.writer()).await?;
                 // The conditional update decides concurrent uses of one link:
                 // only one of them changes a row.
                 let used = sqlx::query(
-                    "UPDATE email_changes SET used_at = $1 \
+                    "UPDATE email_changes SET used_at = $1, old_email = $4, revert_digest = $5, revert_expires_at = $6 \
                      WHERE id = $2 AND user_id = $3 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
                 )
                 .bind(now)
                 .bind(change.id)
+                .bind(user_id.as_uuid())
+                .bind(change.user.email.as_str())
+                .bind(undo.as_bytes())
+                .bind(undo_until)
+                .execute(&mut *tx)
+                .await?;
+                if used.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Ok(EmailChange::LinkSpent);
+                }
+                if !move_address(&mut tx, user_id, &change.new_email, now).await? {
+                    tx.rollback().await?;
+                    return Ok(EmailChange::AddressTaken);
+                }
+                revoke_email_changes(&mut tx, user_id, now).await?;
+                insert_message_with(&mut tx, notice, &event.meta, Some(event)).await?;
+                tx.commit().await?;
+                Ok(EmailChange::Changed)
+            }
+
+            async fn email_revert_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<EmailRevertRecord>> {
+                let sql = format!(
+                    "SELECT c.id AS change_id, c.old_email, c.created_at AS requested_at, c.revert_expires_at, c.reverted_at, {USER_COLUMNS} \
+                     FROM email_changes c JOIN users u ON u.id = c.user_id WHERE c.revert_digest = $1"
+                );
+                let Some(row) = sqlx::query(&sql).bind(digest.as_bytes()).fetch_optional(self.reader()).await? else {
+                    return Ok(None);
+                };
+                let old_email: Option<String> = row.try_get("old_email")?;
+                let expires_at: Option<DateTime<Utc>> = row.try_get("revert_expires_at")?;
+                let (Some(old_email), Some(expires_at)) = (old_email, expires_at) else {
+                    return Err(StoreError::Corrupt("an undo link without its address"));
+                };
+                Ok(Some(EmailRevertRecord {
+                    id: row.try_get("change_id")?,
+                    user: user_from_row(&row)?,
+                    old_email: EmailAddress::from_stored(old_email),
+                    requested_at: row.try_get("requested_at")?,
+                    expires_at,
+                    reverted_at: row.try_get("reverted_at")?,
+                }))
+            }
+
+            async fn revert_email(&self, revert: &EmailRevertRecord, reset: &NewToken, reset_mail: &NewMessage, event: &AuditEvent) -> StoreResult<EmailChange> {
+                let now = event.at;
+                let user_id = revert.user.id;
+                let mut tx = begin(self.writer()).await?;
+                let used = sqlx::query(
+                    "UPDATE email_changes SET reverted_at = $1 \
+                     WHERE id = $2 AND user_id = $3 AND reverted_at IS NULL AND revert_expires_at > $1",
+                )
+                .bind(now)
+                .bind(revert.id)
                 .bind(user_id.as_uuid())
                 .execute(&mut *tx)
                 .await?;
@@ -63,26 +135,33 @@ macro_rules! sql_email_changes {
                     tx.rollback().await?;
                     return Ok(EmailChange::LinkSpent);
                 }
-                // The unique index on the folded address is the judge, as at
-                // sign-up: of an account and a change racing for one address,
-                // exactly one has it.
-                let moved = sqlx::query("UPDATE users SET email = $1, email_key = $2, updated_at = $3 WHERE id = $4")
-                    .bind(change.new_email.as_str())
-                    .bind(change.new_email.unique_key())
-                    .bind(now)
-                    .bind(user_id.as_uuid())
-                    .execute(&mut *tx)
-                    .await;
-                match moved {
-                    Ok(_) => {}
-                    Err(error) if is_unique_violation(&error) => {
-                        tx.rollback().await?;
-                        return Ok(EmailChange::AddressTaken);
-                    }
-                    Err(error) => return Err(error.into()),
+                if !move_address(&mut tx, user_id, &revert.old_email, now).await? {
+                    tx.rollback().await?;
+                    return Ok(EmailChange::AddressTaken);
+                }
+                for statement in [
+                    "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                    "UPDATE mfa_challenges SET expires_at = $1 WHERE user_id = $2 AND completed_at IS NULL AND expires_at > $1",
+                ] {
+                    sqlx::query(statement).bind(now).bind(user_id.as_uuid()).execute(&mut *tx).await?;
                 }
                 revoke_email_changes(&mut tx, user_id, now).await?;
-                insert_message_with(&mut tx, notice, &event.meta, Some(event)).await?;
+                // A factor set up since the change was asked for may be the
+                // intruder's: with it left, the owner could not sign in.
+                sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1 AND (confirmed_at IS NULL OR confirmed_at >= $2)")
+                    .bind(user_id.as_uuid())
+                    .bind(revert.requested_at)
+                    .execute(&mut *tx)
+                    .await?;
+                let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL")
+                    .bind(user_id.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if left == 0 {
+                    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id.as_uuid()).execute(&mut *tx).await?;
+                }
+                replace_reset_link(&mut tx, user_id, reset).await?;
+                insert_message_with(&mut tx, reset_mail, &event.meta, Some(event)).await?;
                 tx.commit().await?;
                 Ok(EmailChange::Changed)
             }

@@ -6,6 +6,20 @@ macro_rules! sql_passwords {
             revoke_unused_links(tx, "password_reset_tokens", crate::store::PASSWORD_RESET_MAIL, user_id, now).await
         }
 
+        /// The account's one working reset link from now on: `token`.
+        async fn replace_reset_link(tx: &mut Tx<'_>, user_id: UserId, token: &NewToken) -> StoreResult<()> {
+            revoke_reset_links(tx, user_id, token.created_at).await?;
+            sqlx::query("INSERT INTO password_reset_tokens (id, user_id, digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(token.id)
+                .bind(user_id.as_uuid())
+                .bind(token.digest.as_bytes())
+                .bind(token.created_at)
+                .bind(token.expires_at)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
         /// After a password changed, whatever still rests on the old one
         /// stops working: reset links, changes of address, and logins
         /// waiting for a second factor (their password step used the old
@@ -38,15 +52,7 @@ macro_rules! sql_passwords {
             async fn replace_password_reset(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<Delivery> {
                 let now = token.created_at;
                 let mut tx = begin(self.writer()).await?;
-                revoke_reset_links(&mut tx, user_id, now).await?;
-                sqlx::query("INSERT INTO password_reset_tokens (id, user_id, digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(token.id)
-                    .bind(user_id.as_uuid())
-                    .bind(token.digest.as_bytes())
-                    .bind(token.created_at)
-                    .bind(token.expires_at)
-                    .execute(&mut *tx)
-                    .await?;
+                replace_reset_link(&mut tx, user_id, token).await?;
                 let requested = AuditEvent::new(now, AuditKind::PasswordResetRequested, Outcome::Success, Some(user_id), meta);
                 insert_audit(&mut tx, &requested).await?;
                 let delivery = insert_message(&mut tx, mail, meta).await?;

@@ -11,8 +11,10 @@ macro_rules! sql_retention {
             (SELECT id FROM verification_tokens WHERE expires_at < $1 LIMIT $2)";
         const PRUNE_RESET_LINKS: &str = "DELETE FROM password_reset_tokens WHERE id IN \
             (SELECT id FROM password_reset_tokens WHERE expires_at < $1 LIMIT $2)";
+        // A change made keeps its row while its undo link works.
         const PRUNE_EMAIL_CHANGE_LINKS: &str = "DELETE FROM email_changes WHERE id IN \
-            (SELECT id FROM email_changes WHERE expires_at < $1 LIMIT $2)";
+            (SELECT id FROM email_changes WHERE expires_at < $1 \
+             AND (revert_expires_at IS NULL OR revert_expires_at < $1) LIMIT $2)";
         const PRUNE_CHALLENGES: &str = "DELETE FROM mfa_challenges WHERE id IN \
             (SELECT id FROM mfa_challenges WHERE expires_at < $1 LIMIT $2)";
         // A pending message is never deleted, however old: it is still owed.
