@@ -153,13 +153,7 @@ macro_rules! sql_email_changes {
                     .bind(revert.requested_at)
                     .execute(&mut *tx)
                     .await?;
-                let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL")
-                    .bind(user_id.as_uuid())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if left == 0 {
-                    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id.as_uuid()).execute(&mut *tx).await?;
-                }
+                drop_orphan_recovery_codes(&mut tx, user_id).await?;
                 replace_reset_link(&mut tx, user_id, reset).await?;
                 insert_message_with(&mut tx, reset_mail, &event.meta, Some(event)).await?;
                 tx.commit().await?;

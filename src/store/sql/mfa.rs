@@ -110,14 +110,7 @@ macro_rules! sql_mfa {
                     .bind(kind.as_str())
                     .execute(&mut *tx)
                     .await?;
-                let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL")
-                    .bind(user_id.as_uuid())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if left == 0 {
-                    // Recovery codes stand in for factors; with none left they would be a second password.
-                    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id.as_uuid()).execute(&mut *tx).await?;
-                }
+                drop_orphan_recovery_codes(&mut tx, user_id).await?;
                 tx.commit().await?;
                 Ok(deleted.rows_affected() == 1)
             }

@@ -272,6 +272,19 @@ macro_rules! sql_common {
             Ok(())
         }
 
+        /// Recovery codes stand in for factors; with no confirmed factor
+        /// left they would be a second password, and go.
+        async fn drop_orphan_recovery_codes(tx: &mut Tx<'_>, user_id: UserId) -> StoreResult<()> {
+            let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL")
+                .bind(user_id.as_uuid())
+                .fetch_one(&mut **tx)
+                .await?;
+            if left == 0 {
+                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id.as_uuid()).execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
         fn is_unique_violation(error: &sqlx::Error) -> bool {
             error.as_database_error().is_some_and(|db| db.is_unique_violation())
         }
