@@ -249,6 +249,12 @@ const states = {
     await confirmChange(page);
   },
   'email-confirm-unknown': (page) => page.goto(app.url('/email/confirm?token=unknown')),
+  'dashboard-email-waiting': async (page) => {
+    await askForChange();
+    await useSession(page, app, mover.cookie);
+    await page.goto(app.url('/dashboard'));
+    await page.getByRole('button', { name: 'Cancel the change' }).waitFor();
+  },
   'email-revert': async (page) => {
     const before = await confirmChange(page);
     await page.goto(await undoLinkTo(before));

@@ -50,6 +50,8 @@ pub enum AuditKind {
     /// A change of address was refused: a wrong password, a dead link, an
     /// address taken meanwhile.
     EmailChangeFailed,
+    /// The owner cancelled a change of address before its link was used.
+    EmailChangeCancelled,
     /// The new address confirmed the change: the account has it now.
     EmailChanged,
     /// The old address undid a change: it is the account's again.
@@ -94,6 +96,7 @@ impl AuditKind {
             Self::UserRenamed => "user.renamed",
             Self::EmailChangeRequested => "user.email_change_requested",
             Self::EmailChangeFailed => "user.email_change_failed",
+            Self::EmailChangeCancelled => "user.email_change_cancelled",
             Self::EmailChanged => "user.email_changed",
             Self::EmailReverted => "user.email_reverted",
             Self::AccountDisabled => "user.disabled",

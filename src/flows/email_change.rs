@@ -3,7 +3,9 @@
 //! change to what recovers the account); a link goes to the new address,
 //! and only that link, used, moves the account there (the new address is
 //! proven as the first one was). The old address hears of the request, with
-//! the way to cancel it (a password reset), and of the change (ASVS 6.3.7).
+//! the way to cancel it (a password reset), and of the change (ASVS 6.3.7),
+//! with a link that undoes it for a week (`email_revert`). Until its link
+//! is used, the owner sees the change waiting and can cancel it.
 //!
 //! `GET /email/confirm?token=` shows what the link will do without using it
 //! (mail scanners open links); `POST /email/confirm` uses it. Sessions stay:
@@ -121,6 +123,46 @@ pub async fn request_email_change(
     }
     tracing::info!("email change requested, link sent to the new address");
     Ok(email)
+}
+
+/// A change of address waiting for its link: where it goes, and until when.
+#[derive(Debug, Clone)]
+pub struct OpenChange {
+    pub email: EmailAddress,
+    pub until: DateTime<Utc>,
+}
+
+/// The account's change of address waiting for its link, if any.
+pub async fn open_email_change(
+    state: &AppState,
+    user: &User,
+) -> Result<Option<OpenChange>, FlowError> {
+    let open = state
+        .store
+        .open_email_change(user.id, state.clock.now())
+        .await?;
+    Ok(open.map(|(email, until)| OpenChange { email, until }))
+}
+
+/// The owner takes back a change of address before its link is used: the
+/// link stops working. `NotFound` when none is waiting.
+pub async fn cancel_email_change(
+    state: &AppState,
+    user: &User,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
+    let event = AuditEvent::new(
+        state.clock.now(),
+        AuditKind::EmailChangeCancelled,
+        Outcome::Success,
+        Some(user.id),
+        meta,
+    );
+    if state.store.cancel_email_change(user.id, &event).await? {
+        Ok(())
+    } else {
+        Err(FlowError::NotFound)
+    }
 }
 
 /// The request behind the link while it can still be used, else the refusal.

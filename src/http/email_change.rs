@@ -8,14 +8,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiError;
-use super::bearer::Caller;
+use super::bearer::{Authenticated, Caller};
 use super::json::ApiJson;
 use super::meta::Meta;
-use super::openapi::{BadJson, ErrorBody, NotJson, Overloaded, TooLarge};
+use super::openapi::{BadJson, BearerChallenge, ErrorBody, NotJson, Overloaded, TooLarge};
 use super::views::{Accepted, Done};
 use crate::domain::Password;
 use crate::flows;
@@ -69,6 +70,65 @@ pub(super) async fn post(
             message: "A link is on its way to the new address. The change takes effect when it is opened.",
         }),
     ))
+}
+
+/// A change of address waiting for its link.
+#[derive(Serialize, ToSchema)]
+pub(super) struct PendingChange {
+    /// Where the link went: the account's address once it is used.
+    #[schema(format = Email)]
+    email: String,
+    /// When the link stops working.
+    expires_at: DateTime<Utc>,
+}
+
+/// `{"pending": {...}}`, or `{"pending": null}` when no change waits.
+#[derive(Serialize, ToSchema)]
+pub(super) struct PendingEnvelope {
+    pending: Option<PendingChange>,
+}
+
+#[utoipa::path(
+    get, path = "/email/change", tag = "sessions",
+    description = "The signed-in account's change of address waiting for its link, if any.",
+    responses(
+        (status = 200, description = "The change waiting, or `null`", body = PendingEnvelope),
+        (status = 401, response = BearerChallenge),
+    ),
+    security(("bearer" = []), ("session" = [])),
+)]
+pub(super) async fn pending(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+) -> Result<Json<PendingEnvelope>, ApiError> {
+    let open = flows::open_email_change(&state, &user).await?;
+    Ok(Json(PendingEnvelope {
+        pending: open.map(|open| PendingChange {
+            email: open.email.as_str().to_owned(),
+            expires_at: open.until,
+        }),
+    }))
+}
+
+#[utoipa::path(
+    delete, path = "/email/change", tag = "sessions",
+    description = "Cancels the change of address waiting for its link: the link stops working. \
+        (The dashboard's form posts to `/email/change/cancel`.)",
+    responses(
+        (status = 204, description = "Cancelled"),
+        (status = 401, response = BearerChallenge),
+        (status = 403, description = "`cross_site_request`: sent from another origin", body = ErrorBody),
+        (status = 404, description = "`not_found`: no change is waiting", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])),
+)]
+pub(super) async fn cancel(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Authenticated(user): Authenticated,
+) -> Result<StatusCode, ApiError> {
+    flows::cancel_email_change(&state, &user, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -79,7 +79,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/password/reset", form_or_json(pages::password_reset::request, password_reset::request).get(pages::password_reset::get))
         .route("/password/reset/confirm", form_or_json(pages::password_reset::confirm, password_reset::confirm))
         .route("/password/change", form_or_json(pages::password_change::submit, password_change::post))
-        .route("/email/change", form_or_json(pages::email_change::submit, email_change::post))
+        .route("/email/change", form_or_json(pages::email_change::submit, email_change::post).get(email_change::pending).delete(email_change::cancel))
         .route("/email/confirm", form_or_json(pages::email_change::confirm, email_change::confirm).get(pages::email_change::get))
         .route("/email/revert", form_or_json(pages::email_revert::revert, email_change::revert).get(pages::email_revert::get))
         .route("/openapi.json", get(openapi::get))

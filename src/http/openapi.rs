@@ -55,6 +55,8 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::password_reset::confirm,
         super::password_change::post,
         super::email_change::post,
+        super::email_change::pending,
+        super::email_change::cancel,
         super::email_change::confirm,
         super::email_change::revert,
         super::admin::audit,

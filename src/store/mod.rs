@@ -277,6 +277,19 @@ pub trait EmailChangeStore: Send + Sync {
         event: &AuditEvent,
     ) -> StoreResult<Delivery>;
 
+    /// The account's change of address waiting for its link at `now`: the
+    /// new address and when the link stops working (the newest, since a
+    /// request revokes the ones before it).
+    async fn open_email_change(
+        &self,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(EmailAddress, DateTime<Utc>)>>;
+
+    /// Revokes the account's open change links (and cancels their unsent
+    /// emails) and records `event` when there was one; whether there was.
+    async fn cancel_email_change(&self, user_id: UserId, event: &AuditEvent) -> StoreResult<bool>;
+
     /// The request and its account, whatever its state; the caller judges.
     async fn email_change_by_digest(
         &self,

@@ -17,6 +17,7 @@ both_backends!(
     a_newer_request_a_password_change_or_time_ends_the_link,
     under_enumeration_protection_only_the_link_says_the_address_is_taken,
     the_dashboard_and_the_page_behind_the_link_change_the_address,
+    a_waiting_change_is_shown_and_can_be_cancelled,
 );
 
 const LINK_SUBJECT: &str = "Confirm your new email address";
@@ -357,4 +358,104 @@ async fn the_dashboard_and_the_page_behind_the_link_change_the_address(backend: 
         email_of_session(&app, &cookie).await,
         "page-new@example.com"
     );
+}
+
+async fn pending_of(app: &TestApp, auth: (&str, &str)) -> Value {
+    let response = app
+        .client
+        .get(app.url("/email/change"))
+        .header(auth.0, auth.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    json_body(response).await["pending"].clone()
+}
+
+async fn cancel(app: &TestApp, cookie: &str, origin: Option<&str>) -> u16 {
+    let mut request = app
+        .client
+        .delete(app.url("/email/change"))
+        .header("cookie", cookie);
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+async fn a_waiting_change_is_shown_and_can_be_cancelled(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cookie = app.signed_up("waiting@example.com").await;
+    assert_eq!(pending_of(&app, ("cookie", &cookie)).await, Value::Null);
+    assert_eq!(cancel(&app, &cookie, None).await, 404, "nothing to cancel");
+
+    assert_eq!(
+        ask(&app, &cookie, "later@example.com", PASSWORD)
+            .await
+            .status(),
+        202
+    );
+    let token = link_token(&app, "later@example.com", 1).await;
+    let pending = pending_of(&app, ("cookie", &cookie)).await;
+    assert_eq!(pending["email"], "later@example.com", "{pending}");
+    assert!(pending["expires_at"].is_string(), "{pending}");
+    let login = json_body(app.login("waiting@example.com", PASSWORD).await).await;
+    let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    assert_eq!(pending_of(&app, ("authorization", &bearer)).await, pending);
+
+    assert_eq!(
+        cancel(&app, &cookie, Some("https://evil.example")).await,
+        403
+    );
+    assert_eq!(cancel(&app, &cookie, None).await, 204);
+    assert_eq!(confirm(&app, &token).await.status(), 400, "the link died");
+    assert_eq!(pending_of(&app, ("cookie", &cookie)).await, Value::Null);
+    assert_eq!(cancel(&app, &cookie, None).await, 404);
+    assert!(
+        events(&app)
+            .await
+            .iter()
+            .any(|e| e == "user.email_change_cancelled")
+    );
+
+    // The dashboard says what waits, and cancels it.
+    assert_eq!(
+        ask(&app, &cookie, "again@example.com", PASSWORD)
+            .await
+            .status(),
+        202
+    );
+    let token = link_token(&app, "again@example.com", 1).await;
+    let (browser, _) = Visitor::open(&app, "/login").await;
+    let mut browser = browser.with(&cookie);
+    let html = browser.get(&app, "/dashboard").await.text().await.unwrap();
+    assert!(
+        html.contains("Waiting for you to open the link sent to"),
+        "{html}"
+    );
+    assert!(html.contains("again@example.com"), "{html}");
+    let forged = browser
+        .post_exactly(&app, "/email/change/cancel", &[])
+        .await;
+    assert_eq!(forged.status(), 403);
+    let cancelled = browser.post(&app, "/email/change/cancel", &[]).await;
+    assert_eq!(
+        see_other_path(&cancelled),
+        "/dashboard?notice=email-change-cancelled"
+    );
+    let html = browser
+        .get(&app, "/dashboard?notice=email-change-cancelled")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("The change of address is cancelled"),
+        "{html}"
+    );
+    assert!(!html.contains("Waiting for you to open"), "{html}");
+    assert_eq!(confirm(&app, &token).await.status(), 400);
+    let again = browser.post(&app, "/email/change/cancel", &[]).await;
+    assert_eq!(again.status(), 404);
+    assert_page(&again);
 }

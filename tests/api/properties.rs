@@ -74,6 +74,7 @@ const FORMS: &[(&str, &[&str])] = &[
     ("/email/change", &["email", "current_password"]),
     ("/email/confirm", &["token"]),
     ("/email/revert", &["token"]),
+    ("/email/change/cancel", &[]),
 ];
 
 /// GETs (and the one DELETE) that read a query string, with the keys they

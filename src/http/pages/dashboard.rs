@@ -34,6 +34,8 @@ struct Account {
     recovery_codes_left: i64,
     /// Signed in within the last 10 minutes: factors may be changed.
     can_change: bool,
+    /// A change of address waiting for its link: where it went, and until.
+    pending_email: Option<(String, Moment)>,
     sessions: Vec<Session>,
 }
 
@@ -138,6 +140,9 @@ fn notice(key: &str) -> Option<&'static str> {
             Some("Your password was changed. Every other session was signed out.")
         }
         "name-changed" => Some("Your name was changed."),
+        "email-change-cancelled" => {
+            Some("The change of address is cancelled: its link no longer works.")
+        }
         "email-change-sent" => Some(
             "We sent a link to your new address. Your address changes when you open it; until then it stays as it is.",
         ),
@@ -226,6 +231,9 @@ async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, 
             .collect(),
         recovery_codes_left,
         can_change: state.clock.now() - session.authenticated_at <= mfa::REAUTH_WINDOW,
+        pending_email: flows::open_email_change(state, user)
+            .await?
+            .map(|open| (open.email.as_str().to_owned(), Moment::new(open.until))),
         sessions: sessions
             .into_iter()
             .map(|record| Session {

@@ -2,7 +2,8 @@
 //! /email/change`), back to the dashboard saying where the link went or
 //! with the errors beside the fields; `GET /email/confirm?token=` (the
 //! emailed link: what it will do, the link not used yet) and its form's
-//! `POST /email/confirm`, which 303s to the page saying it is done.
+//! `POST /email/confirm`, which 303s to the page saying it is done; and
+//! the dashboard's `POST /email/change/cancel`.
 
 use askama::Template;
 use axum::Form;
@@ -20,6 +21,7 @@ use crate::domain::Password;
 use crate::flows::{self, FlowError};
 use crate::http::ApiError;
 use crate::http::meta::Meta;
+use crate::http::openapi::ErrorBody;
 use crate::http::session::MaybeSignedIn;
 use crate::state::AppState;
 
@@ -84,6 +86,47 @@ pub(in crate::http) async fn submit(
         ..Forms::default()
     };
     dashboard::page(&state, jar, Some(&session), status, None, forms).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct CancelForm {
+    /// Equal to the `latchkey_csrf` cookie.
+    csrf_token: Option<String>,
+}
+
+#[utoipa::path(post, path = "/email/change/cancel", tag = "pages",
+    description = "The dashboard's form for `DELETE /email/change`: the link stops working.",
+    request_body(content = CancelForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Cancelled, or signed out: to the dashboard or the log-in page"),
+        (status = 400, description = "An unreadable form", body = String, content_type = "text/html"),
+        (status = 403, description = "The CSRF check failed", body = String, content_type = "text/html"),
+        (status = 404, description = "No change is waiting", body = String, content_type = "text/html"),
+        (status = 413, description = "Over 64 KiB", body = String, content_type = "text/html"),
+        (status = 415, description = "`unsupported_media_type`: a post carrying the session cookie \
+            must be a form or JSON", body = ErrorBody, content_type = "application/json"),
+    ),
+    security(("session" = [])))]
+pub(super) async fn cancel(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    jar: CookieJar,
+    MaybeSignedIn(session): MaybeSignedIn,
+    form: Result<Form<CancelForm>, FormRejection>,
+) -> Response {
+    if let Err(refusal) = accept_form(&state, &headers, &jar, form, |form: &CancelForm| {
+        form.csrf_token.as_deref()
+    }) {
+        return *refusal;
+    }
+    let Some(session) = session else {
+        return see_other(&state, "login", &[]);
+    };
+    match flows::cancel_email_change(&state, &session.user, &meta).await {
+        Ok(()) => see_other(&state, "dashboard", &[("notice", "email-change-cancelled")]),
+        Err(error) => ErrorPage::from_api(&state, &ApiError::from(error)),
+    }
 }
 
 /// What the page behind the link shows.

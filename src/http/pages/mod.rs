@@ -69,6 +69,7 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route("/account/delete", post(delete_account::submit))
         .route("/account/name", post(rename::submit))
+        .route("/email/change/cancel", post(email_change::cancel))
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/app.js", get(assets::script))
 }

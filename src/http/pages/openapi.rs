@@ -17,6 +17,7 @@ use utoipa::OpenApi;
     super::manage::revoke_other_sessions,
     super::delete_account::submit,
     super::rename::submit,
+    super::email_change::cancel,
     super::password_reset::forgot,
     super::password_reset::get,
     super::email_change::get,

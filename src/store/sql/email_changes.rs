@@ -45,6 +45,41 @@ macro_rules! sql_email_changes {
                 Ok(delivery)
             }
 
+            async fn open_email_change(&self, user_id: UserId, now: DateTime<Utc>) -> StoreResult<Option<(EmailAddress, DateTime<Utc>)>> {
+                let row: Option<(String, DateTime<Utc>)> = sqlx::query_as(
+                    "SELECT new_email, expires_at FROM email_changes \
+                     WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
+                     ORDER BY created_at DESC LIMIT 1",
+                )
+                .bind(user_id.as_uuid())
+                .bind(now)
+                .fetch_optional(self.reader())
+                .await?;
+                Ok(row.map(|(email, until)| (EmailAddress::from_stored(email), until)))
+            }
+
+            async fn cancel_email_change(&self, user_id: UserId, event: &AuditEvent) -> StoreResult<bool> {
+                let mut tx = begin(self.writer()).await?;
+                let open = sqlx::query(
+                    "UPDATE email_changes SET revoked_at = $1 \
+                     WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+                )
+                .bind(event.at)
+                .bind(user_id.as_uuid())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if open == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                // The rest (expired links) and the unsent emails.
+                revoke_email_changes(&mut tx, user_id, event.at).await?;
+                insert_audit(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
             async fn email_change_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<EmailChangeRecord>> {
                 let sql = format!(
                     "SELECT c.id AS change_id, c.new_email, c.expires_at, c.used_at, c.revoked_at, {USER_COLUMNS} \
