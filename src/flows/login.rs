@@ -91,8 +91,12 @@ pub async fn login(
         Some(found) => (&found.password_hash, Some(&found.user)),
         None => (&state.dummy_hash, None),
     };
+    // The place in the pool is kept until the login's writes are done (it
+    // goes when this returns): what the pool admits, it also bounds at the
+    // database. On SQLite, whose one writer commits a flush at a time, the
+    // writer could otherwise fall behind the hashes under a storm, and every
+    // admitted login wait in its queue (BENCHMARKS.md, runs 39-41).
     let matches = admission.verify(&password, hash).await?;
-    drop(admission);
     let Some(user) = user.filter(|_| matches).cloned() else {
         if let Some(attempt) = throttled {
             let locked = state.limits.login_failed(attempt.key()).await?;

@@ -52,8 +52,9 @@ pub async fn register(
         )
         .await?;
 
+    // The place in the pool is kept through the write, as a login's is
+    // (`flows::login`): the pool's bound is a bound on the writer's queue.
     let password_hash = admission.hash(&password).await?;
-    drop(admission);
     let now = state.clock.now();
     let user = User {
         id: UserId::generate(),

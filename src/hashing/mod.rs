@@ -148,6 +148,8 @@ impl Hasher {
 /// A request's place in the hashing pool (`Hasher::admit`). It is given back
 /// once it is dropped and every job run with it has finished, even if the
 /// request was abandoned meanwhile: a job still running keeps its place.
+/// Sign-up and login keep it through their writes too, so the pool's bound
+/// also bounds how many of them wait for the database.
 #[derive(Debug)]
 pub struct Admission {
     hasher: Hasher,
