@@ -14,10 +14,10 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::link::{Refusal, Spent};
+use super::link::{Refusal, Spent, later};
 use super::password_change::prove_password;
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
@@ -293,10 +293,4 @@ pub async fn confirm_email_change(
             Err(FlowError::EmailTaken)
         }
     }
-}
-
-/// `now` plus `span`, or the end of time.
-fn later(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
-    now.checked_add_signed(TimeDelta::from_std(span).unwrap_or(TimeDelta::MAX))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }

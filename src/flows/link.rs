@@ -23,14 +23,11 @@ pub(super) fn new_link(
     now: DateTime<Utc>,
 ) -> Result<NewLink, FlowError> {
     let token = VerificationToken::generate();
-    let expires_at = now
-        .checked_add_signed(TimeDelta::from_std(state.verify_ttl).unwrap_or(TimeDelta::MAX))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     let stored = NewToken {
         id: Uuid::now_v7(),
         digest: token.digest(),
         created_at: now,
-        expires_at,
+        expires_at: later(now, state.verify_ttl),
     };
     let mail = state
         .composer
@@ -54,6 +51,13 @@ impl NewLink {
             );
         }
     }
+}
+
+/// When a link made at `now` to last `ttl` stops working (the end of time
+/// for a lifetime too long to add).
+pub(super) fn later(now: DateTime<Utc>, ttl: std::time::Duration) -> DateTime<Utc> {
+    now.checked_add_signed(TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Why a single-use emailed link (a reset, a change of address) no longer

@@ -11,11 +11,11 @@
 //! person logs in with the new password, and a second factor, if the
 //! account has one, is still asked for.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::after_answer::{email_field, run_after_answer};
-use super::link::{Refusal, Spent, new_link};
+use super::link::{Refusal, Spent, later, new_link};
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{EmailAddress, Password, ResetToken, User, UserStatus};
@@ -144,9 +144,7 @@ pub(super) fn new_reset_link(
         id: Uuid::now_v7(),
         digest: token.digest(),
         created_at: now,
-        expires_at: now
-            .checked_add_signed(TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        expires_at: later(now, ttl),
     };
     let mail = state
         .composer

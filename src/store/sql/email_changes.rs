@@ -174,12 +174,7 @@ macro_rules! sql_email_changes {
                     tx.rollback().await?;
                     return Ok(EmailChange::AddressTaken);
                 }
-                for statement in [
-                    "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-                    "UPDATE mfa_challenges SET expires_at = $1 WHERE user_id = $2 AND completed_at IS NULL AND expires_at > $1",
-                ] {
-                    sqlx::query(statement).bind(now).bind(user_id.as_uuid()).execute(&mut *tx).await?;
-                }
+                end_sign_ins(&mut tx, user_id, now).await?;
                 revoke_email_changes(&mut tx, user_id, now).await?;
                 // A factor set up since the change was asked for may be the
                 // intruder's: with it left, the owner could not sign in.

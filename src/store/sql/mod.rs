@@ -272,6 +272,18 @@ macro_rules! sql_common {
             Ok(())
         }
 
+        /// Nobody stays signed in to the account: its sessions (and so their
+        /// access tokens) end, and logins waiting for its second factor expire.
+        async fn end_sign_ins(tx: &mut Tx<'_>, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
+            for statement in [
+                "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                "UPDATE mfa_challenges SET expires_at = $1 WHERE user_id = $2 AND completed_at IS NULL AND expires_at > $1",
+            ] {
+                sqlx::query(statement).bind(now).bind(user_id.as_uuid()).execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
         /// Recovery codes stand in for factors; with no confirmed factor
         /// left they would be a second password, and go.
         async fn drop_orphan_recovery_codes(tx: &mut Tx<'_>, user_id: UserId) -> StoreResult<()> {

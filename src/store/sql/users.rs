@@ -252,14 +252,12 @@ macro_rules! sql_users {
                 };
                 if disabled {
                     // Nothing the account holds works any more: its sessions
-                    // (and so their access tokens), its unused links, logins
-                    // waiting for a second factor, and its unsent mail.
+                    // and waiting logins, its unused links, its unsent mail.
+                    end_sign_ins(&mut tx, user_id, now).await?;
                     for statement in [
-                        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
                         "UPDATE verification_tokens SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
                         "UPDATE password_reset_tokens SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
                         "UPDATE email_changes SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
-                        "UPDATE mfa_challenges SET expires_at = $1 WHERE user_id = $2 AND completed_at IS NULL AND expires_at > $1",
                     ] {
                         sqlx::query(statement).bind(now).bind(user_id.as_uuid()).execute(&mut *tx).await?;
                     }
