@@ -7,9 +7,11 @@ mod register;
 mod session;
 
 use std::num::NonZeroU32;
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection, Postgres};
 
 /// How long a pooled connection may sit unused before it is pinged on
@@ -57,6 +59,57 @@ impl PgStore {
 
     fn reader(&self) -> &PgPool {
         &self.pool
+    }
+}
+
+type Tx = sqlx::Transaction<'static, Postgres>;
+type Writer = PgPool;
+
+/// Begins a transaction on `pool`, finishing the `BEGIN` round trip even if
+/// the caller is dropped meanwhile (its client hung up, or the request timed
+/// out). sqlx 0.8 forgets a PostgreSQL transaction whose `BEGIN` was on the
+/// wire when its future was dropped, and the pool then hands that
+/// connection, still inside the transaction, to the next request (sqlx
+/// issue 4393): its writes would wait there for someone else's COMMIT, or
+/// vanish with a ROLLBACK. In a task of its own the `BEGIN` completes, and a
+/// transaction nobody awaits any more is dropped, which rolls it back.
+async fn begin(pool: &PgPool) -> Result<Tx, sqlx::Error> {
+    let pool = pool.clone();
+    match tokio::spawn(async move { pool.begin().await }).await {
+        Ok(begun) => begun,
+        // The task panicked, or the runtime is shutting down.
+        Err(_) => Err(sqlx::Error::PoolClosed),
+    }
+}
+
+/// A connection for one statement, which commits by itself: the same round
+/// trips as running it on the pool. (SQLite's counterpart is a transaction,
+/// committed with its group.)
+async fn autocommit(pool: &PgPool) -> Result<Autocommit, sqlx::Error> {
+    Ok(Autocommit(pool.acquire().await?))
+}
+
+#[derive(Debug)]
+struct Autocommit(PoolConnection<Postgres>);
+
+impl Autocommit {
+    /// Nothing left to do: each statement committed when it ran.
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+impl Deref for Autocommit {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.0
+    }
+}
+
+impl DerefMut for Autocommit {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.0
     }
 }
 

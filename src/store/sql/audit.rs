@@ -5,9 +5,11 @@ macro_rules! sql_audit {
         #[async_trait]
         impl AuditStore for $store {
             async fn audit(&self, event: &AuditEvent) -> StoreResult<()> {
-                // One statement commits by itself: no BEGIN and COMMIT round trips.
+                // One statement: on PostgreSQL no BEGIN and COMMIT round trips.
                 if let Some(mut insert) = audits_insert(std::slice::from_ref(event)) {
-                    insert.build().execute(self.writer()).await?;
+                    let mut conn = autocommit(self.writer()).await?;
+                    insert.build().execute(&mut *conn).await?;
+                    conn.commit().await?;
                 }
                 Ok(())
             }

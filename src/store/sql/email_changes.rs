@@ -2,7 +2,7 @@
 
 macro_rules! sql_email_changes {
     ($store:ty) => {
-        async fn revoke_email_changes(tx: &mut Tx<'_>, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
+        async fn revoke_email_changes(tx: &mut Tx, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
             revoke_unused_links(tx, "email_changes", crate::store::EMAIL_CHANGE_MAIL, user_id, now).await
         }
 
@@ -10,7 +10,7 @@ macro_rules! sql_email_changes {
         /// on PostgreSQL: roll it back) when another account has it. The
         /// unique index on the folded address is the judge, as at sign-up: of
         /// an account and a change racing for one address, exactly one has it.
-        async fn move_address(tx: &mut Tx<'_>, user_id: UserId, email: &EmailAddress, now: DateTime<Utc>) -> StoreResult<bool> {
+        async fn move_address(tx: &mut Tx, user_id: UserId, email: &EmailAddress, now: DateTime<Utc>) -> StoreResult<bool> {
             let moved = sqlx::query("UPDATE users SET email = $1, email_key = $2, updated_at = $3 WHERE id = $4")
                 .bind(email.as_str())
                 .bind(email.unique_key())

@@ -37,14 +37,16 @@ macro_rules! sql_keys {
             }
 
             async fn insert_first_signing_key(&self, key: &NewSigningKey) -> StoreResult<bool> {
+                let mut conn = autocommit(self.writer()).await?;
                 let inserted = sqlx::query(INSERT_SIGNING_KEY)
                     .bind(&key.kid)
                     .bind(key.algorithm)
                     .bind(&key.public_key)
                     .bind(&key.sealed_private_key)
                     .bind(key.created_at)
-                    .execute(self.writer())
+                    .execute(&mut *conn)
                     .await?;
+                conn.commit().await?;
                 Ok(inserted.rows_affected() == 1)
             }
 

@@ -66,18 +66,21 @@ macro_rules! sql_mfa {
             }
 
             async fn count_enrolment_attempt(&self, user_id: UserId, kind: FactorKind) -> StoreResult<i32> {
+                let mut conn = autocommit(self.writer()).await?;
                 let attempts: Option<i32> = sqlx::query_scalar(
                     "UPDATE mfa_factors SET code_attempts = code_attempts + 1 WHERE user_id = $1 AND kind = $2 AND confirmed_at IS NULL \
                      RETURNING code_attempts",
                 )
                 .bind(user_id.as_uuid())
                 .bind(kind.as_str())
-                .fetch_optional(self.writer())
+                .fetch_optional(&mut *conn)
                 .await?;
+                conn.commit().await?;
                 Ok(attempts.unwrap_or(i32::MAX))
             }
 
             async fn confirm_factor(&self, user_id: UserId, kind: FactorKind, last_step: Option<i64>, now: DateTime<Utc>) -> StoreResult<bool> {
+                let mut conn = autocommit(self.writer()).await?;
                 let confirmed = sqlx::query(
                     "UPDATE mfa_factors SET confirmed_at = $1, last_step = $2, code_digest = NULL, code_expires_at = NULL \
                      WHERE user_id = $3 AND kind = $4 AND confirmed_at IS NULL",
@@ -86,20 +89,23 @@ macro_rules! sql_mfa {
                 .bind(last_step)
                 .bind(user_id.as_uuid())
                 .bind(kind.as_str())
-                .execute(self.writer())
+                .execute(&mut *conn)
                 .await?;
+                conn.commit().await?;
                 Ok(confirmed.rows_affected() == 1)
             }
 
             async fn advance_totp_step(&self, user_id: UserId, step: i64) -> StoreResult<bool> {
+                let mut conn = autocommit(self.writer()).await?;
                 let advanced = sqlx::query(
                     "UPDATE mfa_factors SET last_step = $1 WHERE user_id = $2 AND kind = 'totp' AND confirmed_at IS NOT NULL \
                      AND (last_step IS NULL OR last_step < $1)",
                 )
                 .bind(step)
                 .bind(user_id.as_uuid())
-                .execute(self.writer())
+                .execute(&mut *conn)
                 .await?;
+                conn.commit().await?;
                 Ok(advanced.rows_affected() == 1)
             }
 
@@ -132,12 +138,14 @@ macro_rules! sql_mfa {
             }
 
             async fn use_recovery_code(&self, user_id: UserId, digest: &[u8; 32], now: DateTime<Utc>) -> StoreResult<bool> {
+                let mut conn = autocommit(self.writer()).await?;
                 let used = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND digest = $3 AND used_at IS NULL")
                     .bind(now)
                     .bind(user_id.as_uuid())
                     .bind(digest.as_slice())
-                    .execute(self.writer())
+                    .execute(&mut *conn)
                     .await?;
+                conn.commit().await?;
                 Ok(used.rows_affected() >= 1)
             }
 
@@ -150,6 +158,7 @@ macro_rules! sql_mfa {
             }
 
             async fn create_challenge(&self, challenge: &NewChallenge) -> StoreResult<()> {
+                let mut conn = autocommit(self.writer()).await?;
                 sqlx::query("INSERT INTO mfa_challenges (id, user_id, digest, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(challenge.id)
                     .bind(challenge.user_id.as_uuid())
@@ -157,8 +166,9 @@ macro_rules! sql_mfa {
                     .bind(challenge.purpose.as_str())
                     .bind(challenge.created_at)
                     .bind(challenge.expires_at)
-                    .execute(self.writer())
+                    .execute(&mut *conn)
                     .await?;
+                conn.commit().await?;
                 Ok(())
             }
 
@@ -190,30 +200,36 @@ macro_rules! sql_mfa {
             }
 
             async fn set_challenge_code(&self, id: Uuid, method: FactorKind, digest: &[u8; 32], expires_at: DateTime<Utc>) -> StoreResult<()> {
+                let mut conn = autocommit(self.writer()).await?;
                 sqlx::query("UPDATE mfa_challenges SET code_method = $1, code_digest = $2, code_expires_at = $3 WHERE id = $4")
                     .bind(method.as_str())
                     .bind(digest.as_slice())
                     .bind(expires_at)
                     .bind(id)
-                    .execute(self.writer())
+                    .execute(&mut *conn)
                     .await?;
+                conn.commit().await?;
                 Ok(())
             }
 
             async fn count_challenge_attempt(&self, id: Uuid) -> StoreResult<i32> {
+                let mut conn = autocommit(self.writer()).await?;
                 let attempts: Option<i32> = sqlx::query_scalar("UPDATE mfa_challenges SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts")
                     .bind(id)
-                    .fetch_optional(self.writer())
+                    .fetch_optional(&mut *conn)
                     .await?;
+                conn.commit().await?;
                 Ok(attempts.unwrap_or(i32::MAX))
             }
 
             async fn complete_challenge(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+                let mut conn = autocommit(self.writer()).await?;
                 let completed = sqlx::query("UPDATE mfa_challenges SET completed_at = $1 WHERE id = $2 AND completed_at IS NULL")
                     .bind(now)
                     .bind(id)
-                    .execute(self.writer())
+                    .execute(&mut *conn)
                     .await?;
+                conn.commit().await?;
                 Ok(completed.rows_affected() == 1)
             }
         }

@@ -37,7 +37,6 @@ macro_rules! sql_common {
 
         type Db = $db;
         type DbRow = <$db as sqlx::Database>::Row;
-        type Tx<'c> = sqlx::Transaction<'c, $db>;
 
         const USER_COLUMNS: &str = "u.id, u.name, u.email, u.status, u.created_at, u.verified_at, u.disabled_at";
 
@@ -65,30 +64,12 @@ macro_rules! sql_common {
             })
         }
 
-        /// Begins a transaction on `pool`, finishing the `BEGIN` round trip
-        /// even if the caller is dropped meanwhile (its client hung up, or
-        /// the request timed out). sqlx 0.8 forgets a PostgreSQL transaction
-        /// whose `BEGIN` was on the wire when its future was dropped, and the
-        /// pool then hands that connection, still inside the transaction, to
-        /// the next request (sqlx issue 4393): its writes would wait there
-        /// for someone else's COMMIT, or vanish with a ROLLBACK. In a task of
-        /// its own the `BEGIN` completes, and a transaction nobody awaits any
-        /// more is dropped, which rolls it back.
-        async fn begin(pool: &sqlx::Pool<Db>) -> Result<Tx<'static>, sqlx::Error> {
-            let pool = pool.clone();
-            match tokio::spawn(async move { pool.begin().await }).await {
-                Ok(begun) => begun,
-                // The task panicked, or the runtime is shutting down.
-                Err(_) => Err(sqlx::Error::PoolClosed),
-            }
-        }
-
-        async fn insert_audit(tx: &mut Tx<'_>, event: &AuditEvent) -> StoreResult<()> {
+        async fn insert_audit(tx: &mut Tx, event: &AuditEvent) -> StoreResult<()> {
             insert_audits(tx, std::slice::from_ref(event)).await
         }
 
         /// Several events in one statement: one round trip however many.
-        async fn insert_audits(tx: &mut Tx<'_>, events: &[AuditEvent]) -> StoreResult<()> {
+        async fn insert_audits(tx: &mut Tx, events: &[AuditEvent]) -> StoreResult<()> {
             if let Some(mut insert) = audits_insert(events) {
                 insert.build().execute(&mut **tx).await?;
             }
@@ -113,7 +94,7 @@ macro_rules! sql_common {
             Some(insert)
         }
 
-        async fn insert_token(tx: &mut Tx<'_>, user_id: UserId, token: &NewToken) -> StoreResult<()> {
+        async fn insert_token(tx: &mut Tx, user_id: UserId, token: &NewToken) -> StoreResult<()> {
             sqlx::query("INSERT INTO verification_tokens (id, user_id, digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(token.id)
                 .bind(user_id.as_uuid())
@@ -127,13 +108,13 @@ macro_rules! sql_common {
 
         /// Queues `mail` in the caller's transaction, unless its recipient has
         /// had their quota of messages: then only an audit entry says so.
-        async fn insert_message(tx: &mut Tx<'_>, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<Delivery> {
+        async fn insert_message(tx: &mut Tx, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<Delivery> {
             insert_message_with(tx, mail, meta, None).await
         }
 
         /// `insert_message`, writing the caller's own audit event `also` in
         /// the same statement as the message's: one round trip fewer.
-        async fn insert_message_with(tx: &mut Tx<'_>, mail: &NewMessage, meta: &RequestMeta, also: Option<&AuditEvent>) -> StoreResult<Delivery> {
+        async fn insert_message_with(tx: &mut Tx, mail: &NewMessage, meta: &RequestMeta, also: Option<&AuditEvent>) -> StoreResult<Delivery> {
             let suppressed = match &mail.recipient_limit {
                 Some(limit) => {
                     let now = mail.created_at.timestamp_millis();
@@ -217,7 +198,7 @@ macro_rules! sql_common {
         /// The session, its device, and its `session.started` entry, after
         /// `proof` (the event that earned it) when there is one, in the
         /// caller's transaction.
-        async fn insert_session(tx: &mut Tx<'_>, session: &NewSession, meta: &RequestMeta, proof: Option<&AuditEvent>) -> StoreResult<()> {
+        async fn insert_session(tx: &mut Tx, session: &NewSession, meta: &RequestMeta, proof: Option<&AuditEvent>) -> StoreResult<()> {
             sqlx::query(
                 "INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent) \
                  VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
@@ -255,7 +236,7 @@ macro_rules! sql_common {
         /// links: `used_at`, `revoked_at`) stop working, and their unsent
         /// emails, of outbox kind `mail_kind`, are cancelled: they would only
         /// deliver a dead link.
-        async fn revoke_unused_links(tx: &mut Tx<'_>, table: &'static str, mail_kind: &'static str, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
+        async fn revoke_unused_links(tx: &mut Tx, table: &'static str, mail_kind: &'static str, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
             sqlx::query(&format!("UPDATE {table} SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL"))
                 .bind(now)
                 .bind(user_id.as_uuid())
@@ -274,7 +255,7 @@ macro_rules! sql_common {
 
         /// Nobody stays signed in to the account: its sessions (and so their
         /// access tokens) end, and logins waiting for its second factor expire.
-        async fn end_sign_ins(tx: &mut Tx<'_>, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
+        async fn end_sign_ins(tx: &mut Tx, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
             for statement in [
                 "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
                 "UPDATE mfa_challenges SET expires_at = $1 WHERE user_id = $2 AND completed_at IS NULL AND expires_at > $1",
@@ -286,7 +267,7 @@ macro_rules! sql_common {
 
         /// Recovery codes stand in for factors; with no confirmed factor
         /// left they would be a second password, and go.
-        async fn drop_orphan_recovery_codes(tx: &mut Tx<'_>, user_id: UserId) -> StoreResult<()> {
+        async fn drop_orphan_recovery_codes(tx: &mut Tx, user_id: UserId) -> StoreResult<()> {
             let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL")
                 .bind(user_id.as_uuid())
                 .fetch_one(&mut **tx)

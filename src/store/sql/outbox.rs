@@ -12,6 +12,7 @@ macro_rules! sql_outbox {
             }
 
             async fn claim_messages(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
+                let mut conn = autocommit(self.writer()).await?;
                 let rows = sqlx::query(concat!(
                     "UPDATE outbox SET locked_until = $1 WHERE id IN (",
                     "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 ",
@@ -22,8 +23,9 @@ macro_rules! sql_outbox {
                 .bind(lease_until)
                 .bind(now)
                 .bind(limit)
-                .fetch_all(self.writer())
+                .fetch_all(&mut *conn)
                 .await?;
+                conn.commit().await?;
                 rows.iter()
                     .map(|row| {
                         let user_id: Option<Uuid> = row.try_get("user_id")?;

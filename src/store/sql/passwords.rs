@@ -2,12 +2,12 @@
 
 macro_rules! sql_passwords {
     ($store:ty) => {
-        async fn revoke_reset_links(tx: &mut Tx<'_>, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
+        async fn revoke_reset_links(tx: &mut Tx, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
             revoke_unused_links(tx, "password_reset_tokens", crate::store::PASSWORD_RESET_MAIL, user_id, now).await
         }
 
         /// The account's one working reset link from now on: `token`.
-        async fn replace_reset_link(tx: &mut Tx<'_>, user_id: UserId, token: &NewToken) -> StoreResult<()> {
+        async fn replace_reset_link(tx: &mut Tx, user_id: UserId, token: &NewToken) -> StoreResult<()> {
             revoke_reset_links(tx, user_id, token.created_at).await?;
             sqlx::query("INSERT INTO password_reset_tokens (id, user_id, digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(token.id)
@@ -24,7 +24,7 @@ macro_rules! sql_passwords {
         /// stops working: reset links, changes of address, and logins
         /// waiting for a second factor (their password step used the old
         /// password).
-        async fn retire_password_proofs(tx: &mut Tx<'_>, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
+        async fn retire_password_proofs(tx: &mut Tx, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
             revoke_reset_links(tx, user_id, now).await?;
             // A change of address asked for with the old password: a reset
             // is what the notice to the old address says cancels it.
@@ -37,7 +37,7 @@ macro_rules! sql_passwords {
             Ok(())
         }
 
-        async fn set_password_hash(tx: &mut Tx<'_>, user_id: UserId, hash: &PasswordHash, now: DateTime<Utc>) -> StoreResult<()> {
+        async fn set_password_hash(tx: &mut Tx, user_id: UserId, hash: &PasswordHash, now: DateTime<Utc>) -> StoreResult<()> {
             sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
                 .bind(hash.as_str())
                 .bind(now)

@@ -28,15 +28,15 @@ macro_rules! sql_retention {
         #[async_trait]
         impl RetentionStore for $store {
             async fn prune_ended(&self, before: DateTime<Utc>, batch: i64) -> StoreResult<Pruned> {
-                let pool = self.writer();
+                let writer = self.writer();
                 Ok(Pruned {
-                    sessions: delete_in_batches(pool, PRUNE_SESSIONS, before, batch).await?,
-                    links: delete_in_batches(pool, PRUNE_VERIFICATION_LINKS, before, batch).await?
-                        + delete_in_batches(pool, PRUNE_RESET_LINKS, before, batch).await?
-                        + delete_in_batches(pool, PRUNE_EMAIL_CHANGE_LINKS, before, batch).await?,
-                    challenges: delete_in_batches(pool, PRUNE_CHALLENGES, before, batch).await?,
-                    messages: delete_in_batches(pool, PRUNE_MESSAGES, before, batch).await?,
-                    signing_keys: delete_in_batches(pool, PRUNE_SIGNING_KEYS, before, batch).await?,
+                    sessions: delete_in_batches(writer, PRUNE_SESSIONS, before, batch).await?,
+                    links: delete_in_batches(writer, PRUNE_VERIFICATION_LINKS, before, batch).await?
+                        + delete_in_batches(writer, PRUNE_RESET_LINKS, before, batch).await?
+                        + delete_in_batches(writer, PRUNE_EMAIL_CHANGE_LINKS, before, batch).await?,
+                    challenges: delete_in_batches(writer, PRUNE_CHALLENGES, before, batch).await?,
+                    messages: delete_in_batches(writer, PRUNE_MESSAGES, before, batch).await?,
+                    signing_keys: delete_in_batches(writer, PRUNE_SIGNING_KEYS, before, batch).await?,
                 })
             }
 
@@ -100,7 +100,7 @@ macro_rules! sql_retention {
         /// back short. Each batch commits by itself, so other writers get
         /// their turn between them.
         async fn delete_in_batches(
-            pool: &sqlx::Pool<Db>,
+            writer: &Writer,
             delete: &'static str,
             before: DateTime<Utc>,
             batch: i64,
@@ -108,12 +108,14 @@ macro_rules! sql_retention {
             let full = u64::try_from(batch).unwrap_or(0);
             let mut deleted = 0;
             loop {
+                let mut conn = autocommit(writer).await?;
                 let done = sqlx::query(delete)
                     .bind(before)
                     .bind(batch)
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?
                     .rows_affected();
+                conn.commit().await?;
                 deleted += done;
                 if done < full.max(1) {
                     return Ok(deleted);

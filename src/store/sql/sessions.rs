@@ -54,39 +54,47 @@ macro_rules! sql_sessions {
             }
 
             async fn touch_session(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+                let mut conn = autocommit(self.writer()).await?;
                 sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1")
                     .bind(now)
                     .bind(id)
-                    .execute(self.writer())
+                    .execute(&mut *conn)
                     .await?;
+                conn.commit().await?;
                 Ok(())
             }
 
             async fn revoke_session(&self, user_id: UserId, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+                let mut conn = autocommit(self.writer()).await?;
                 let revoked = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
                     .bind(now)
                     .bind(id)
                     .bind(user_id.as_uuid())
-                    .execute(self.writer())
+                    .execute(&mut *conn)
                     .await?;
+                conn.commit().await?;
                 Ok(revoked.rows_affected() > 0)
             }
 
             async fn revoke_sessions(&self, user_id: UserId, keep: Option<Uuid>, now: DateTime<Utc>) -> StoreResult<u64> {
+                let mut conn = autocommit(self.writer()).await?;
                 let revoked = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR id <> $3)")
                     .bind(now)
                     .bind(user_id.as_uuid())
                     .bind(keep)
-                    .execute(self.writer())
+                    .execute(&mut *conn)
                     .await?;
+                conn.commit().await?;
                 Ok(revoked.rows_affected())
             }
 
             async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+                let mut conn = autocommit(self.writer()).await?;
                 let revoked = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL")
                     .bind(now)
-                    .execute(self.writer())
+                    .execute(&mut *conn)
                     .await?;
+                conn.commit().await?;
                 Ok(revoked.rows_affected())
             }
 

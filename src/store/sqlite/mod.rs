@@ -1,14 +1,20 @@
 //! The embedded default: one SQLite file in WAL mode. SQLite allows one
-//! writer at a time, so writes go through a single connection (queued in
-//! the pool instead of failing with SQLITE_BUSY) while reads use several.
+//! writer at a time, so writes go through a single connection (queued for
+//! it instead of failing with SQLITE_BUSY), committed in groups
+//! (`group_commit.rs`), while reads use several.
+
+mod group_commit;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{Connection as _, Sqlite};
+
+use group_commit::{GroupWriter, WriteTx};
 
 /// How long a statement waits for another connection's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -17,7 +23,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 #[derive(Debug, Clone)]
 pub(super) struct SqliteStore {
-    writer: SqlitePool,
+    writer: GroupWriter,
     reader: SqlitePool,
 }
 
@@ -30,19 +36,18 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let writer = open_writer(&options).await?;
+        let mut conn = open_writer(&options).await?;
         // Instances starting together on a fresh file would each find no
         // migration applied and each run the first (sqlx locks only on
         // PostgreSQL): the whole run holds SQLite's write lock from its
         // first read, so the others wait for it and then find nothing to do.
         // Each migration becomes a savepoint inside this transaction.
-        let mut conn = writer.acquire().await?;
         let mut migration = conn.begin_with("BEGIN IMMEDIATE").await?;
         // `run` takes any `Acquire`, which makes the caller's future not
         // provably `Send`; sqlx offers `run_direct` for a connection in hand.
         MIGRATOR.run_direct(&mut *migration).await?;
         migration.commit().await?;
-        drop(conn);
+        let writer = GroupWriter::start(conn);
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .test_before_acquire(false)
@@ -51,7 +56,7 @@ impl SqliteStore {
         Ok(Self { writer, reader })
     }
 
-    fn writer(&self) -> &SqlitePool {
+    fn writer(&self) -> &GroupWriter {
         &self.writer
     }
 
@@ -60,20 +65,29 @@ impl SqliteStore {
     }
 }
 
+/// A request's transaction: a savepoint in the writer's current batch.
+type Tx = WriteTx;
+type Writer = GroupWriter;
+
+/// The writer for a transaction of several statements.
+async fn begin(writer: &GroupWriter) -> Result<Tx, sqlx::Error> {
+    writer.begin().await
+}
+
+/// The writer for one statement, which on SQLite is a transaction like any
+/// other, committed with its batch.
+async fn autocommit(writer: &GroupWriter) -> Result<WriteTx, sqlx::Error> {
+    writer.begin().await
+}
+
 /// The single writing connection. Opening a new file while another instance
 /// turns on its write-ahead log can be refused at once with `SQLITE_BUSY`
 /// (SQLite does not consult the busy timeout there): startup tries again
 /// for as long as that timeout would have waited.
-async fn open_writer(options: &SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+async fn open_writer(options: &SqliteConnectOptions) -> Result<SqliteConnection, sqlx::Error> {
     let deadline = tokio::time::Instant::now() + BUSY_TIMEOUT;
     loop {
-        let opened = SqlitePoolOptions::new()
-            .max_connections(1)
-            // An in-process file cannot drop the connection; the default
-            // ping costs a round trip to its thread on every acquire.
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await;
+        let opened = SqliteConnection::connect_with(options).await;
         match opened {
             Err(error) if is_busy(&error) && tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(20)).await;
