@@ -145,11 +145,14 @@ def insert_tokens(backend, count):
         email = f"v{i}.{secrets.token_hex(4)}@example.com"
         rows_users.append(f"({backend.uuid(user)}, 'Bench', '{email}', '{email}', 'x', 'pending', '{created}', '{created}')")
         rows_tokens.append(f"({backend.uuid(token)}, {backend.uuid(user)}, {backend.blob(hashlib.sha256(raw).digest())}, '{created}', '{expires}')")
-    sql = ["BEGIN;"]
+    # A transaction per thousand: one for all would hold SQLite's write lock
+    # for seconds, past the running server's busy timeout (5 s).
+    sql = []
     for start in range(0, count, 1000):
+        sql.append("BEGIN;")
         sql.append("INSERT INTO users (id, name, email, email_key, password_hash, status, created_at, updated_at) VALUES " + ",".join(rows_users[start:start + 1000]) + ";")
         sql.append("INSERT INTO verification_tokens (id, user_id, digest, created_at, expires_at) VALUES " + ",".join(rows_tokens[start:start + 1000]) + ";")
-    sql.append("COMMIT;")
+        sql.append("COMMIT;")
     backend.sql("\n".join(sql))
     return tokens
 
@@ -162,6 +165,8 @@ def insert_messages(backend, count):
         rows.append(
             f"({backend.uuid(mid)}, '<{mid}@bench>', 'bench', 'r{i}@example.com', 'bench {i}', 'body {i}', '<p>body {i}</p>', 'pending', 0, '{created}', '{created}', 'email')"
         )
+    # One transaction: the delivery is timed from its commit, so none of the
+    # messages may be out before it.
     sql = ["BEGIN;"]
     for start in range(0, count, 1000):
         sql.append("INSERT INTO outbox (id, message_id, kind, recipient, subject, text_body, html_body, status, attempts, created_at, next_attempt_at, channel) VALUES " + ",".join(rows[start:start + 1000]) + ";")

@@ -122,13 +122,19 @@ pub enum FlowError {
     NotFound,
     #[error("not signed in")]
     Unauthenticated,
+    #[error("the database is busy")]
+    Busy(#[source] StoreError),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<StoreError> for FlowError {
     fn from(error: StoreError) -> Self {
-        Self::Internal(Box::new(error))
+        if error.is_busy() {
+            Self::Busy(error)
+        } else {
+            Self::Internal(Box::new(error))
+        }
     }
 }
 

@@ -220,6 +220,14 @@ impl From<FlowError> for ApiError {
                 "unauthenticated",
                 "Sign in to continue.",
             ),
+            FlowError::Busy(source) => {
+                tracing::warn!(error = %source, cause = ?std::error::Error::source(&source), "the database was busy");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    "The server is busy. Try again in a moment.",
+                )
+            }
             FlowError::Internal(source) => {
                 tracing::error!(error = %source, cause = ?source.source(), "request failed");
                 Self::new(

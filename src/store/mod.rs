@@ -42,6 +42,21 @@ pub enum StoreError {
     Corrupt(&'static str),
 }
 
+impl StoreError {
+    /// The database could not be had in time: SQLite's write lock held by
+    /// another process (a `latchkey` command, a backup) past the busy
+    /// timeout, or every pooled PostgreSQL connection taken for as long.
+    /// Nothing was written, and the same request may well succeed in a
+    /// moment: the client is told to try again, not that the server failed.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::PoolTimedOut) => true,
+            Self::Database(error) => sqlite::is_busy(error),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EnrolError {
     #[error("this kind of factor is already enrolled")]

@@ -191,3 +191,38 @@ async fn a_place_that_frees_up_soon_is_waited_for(backend: Backend) {
         );
     }
 }
+
+/// Another process (a `latchkey` command, a backup) holds SQLite's write
+/// lock past the busy timeout (5 s): the sign-up is told to come back (503,
+/// `Retry-After`), not that the server failed, and nothing of it is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_locked_elsewhere_answers_503_and_keeps_nothing() {
+    use sqlx::Connection as _;
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut other = sqlx::SqliteConnection::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let response = app
+        .register("Locked Out", "locked@example.com", PASSWORD)
+        .await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    assert_eq!(json_body(response).await["error"]["code"], "overloaded");
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    // The address was not taken by half an account.
+    let response = app
+        .register("Locked Out", "locked@example.com", PASSWORD)
+        .await;
+    assert_eq!(response.status(), 201);
+}

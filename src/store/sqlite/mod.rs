@@ -97,13 +97,16 @@ async fn open_writer(options: &SqliteConnectOptions) -> Result<SqliteConnection,
     }
 }
 
-/// `SQLITE_BUSY`, or one of its extended codes.
-fn is_busy(error: &sqlx::Error) -> bool {
+/// `SQLITE_BUSY` (another connection holds the lock past the busy timeout)
+/// or `SQLITE_LOCKED`, or one of their extended codes. Only a SQLite error:
+/// PostgreSQL's codes are SQLSTATEs, some of which read as numbers too.
+pub(super) fn is_busy(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
-        .and_then(|error| error.code())
+        .and_then(|error| error.try_downcast_ref::<sqlx::sqlite::SqliteError>())
+        .and_then(sqlx::error::DatabaseError::code)
         .and_then(|code| code.parse::<i32>().ok())
-        .is_some_and(|code| code & 0xff == 5)
+        .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 super::sql::sql_store!(SqliteStore, Sqlite, skip_locked = "");
