@@ -14,6 +14,18 @@ both_backends!(
     a_place_that_frees_up_soon_is_waited_for,
 );
 
+/// A 503 that says when to try again, in our error body.
+async fn assert_told_to_come_back(response: reqwest::Response) {
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    assert_eq!(json_body(response).await["error"]["code"], "overloaded");
+}
+
 /// One pool thread with room for `queue` waiting jobs, and a deliberately
 /// slow hash (about a second), so the pool stays full for longer than a
 /// request waits for a place in it (250 ms).
@@ -41,14 +53,7 @@ async fn excess_hashing_work_is_shed_with_503(backend: Backend) {
         match response.status().as_u16() {
             201 => created += 1,
             503 => {
-                assert_eq!(
-                    response
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok()),
-                    Some("1")
-                );
-                assert_eq!(json_body(response).await["error"]["code"], "overloaded");
+                assert_told_to_come_back(response).await;
                 shed += 1;
             }
             other => panic!("unexpected status {other}"),
@@ -211,14 +216,7 @@ async fn a_database_locked_elsewhere_answers_503_and_keeps_nothing() {
         .register("Locked Out", "locked@example.com", PASSWORD)
         .await;
     assert_eq!(response.status(), 503);
-    assert_eq!(
-        response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok()),
-        Some("1")
-    );
-    assert_eq!(json_body(response).await["error"]["code"], "overloaded");
+    assert_told_to_come_back(response).await;
     sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
     // The address was not taken by half an account.
     let response = app
