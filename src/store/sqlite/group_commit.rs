@@ -13,7 +13,12 @@
 //!
 //! A request is answered only once its batch is committed, so nothing is
 //! acknowledged before it is on disk; if the batch's commit fails, every
-//! request in it gets the error and none of it was written.
+//! request in it gets the error and none of it was written. A request that
+//! rolls back waits for its batch too: what it read, and answers from, may
+//! be the batch's other writes. One that just drops its transaction (an
+//! early return with a refusal) does not; in a batch whose commit then
+//! fails (a full or failing disk), its refusal may have been read from a
+//! write that did not last.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -97,7 +102,16 @@ impl GroupWriter {
         let mut slot = Arc::clone(&self.slot).lock_owned().await;
         slot.settle().await;
         if slot.batch.is_none() {
-            run(&mut slot.conn, "BEGIN IMMEDIATE").await?;
+            if let Err(error) = run(&mut slot.conn, "BEGIN IMMEDIATE").await {
+                if super::is_busy(&error) {
+                    return Err(error);
+                }
+                // A transaction still open after a failed batch whose own
+                // ROLLBACK failed would refuse every BEGIN from now on: end
+                // it, and try once more.
+                let _ = run(&mut slot.conn, "ROLLBACK").await;
+                run(&mut slot.conn, "BEGIN IMMEDIATE").await?;
+            }
             let (outcome, _) = watch::channel(None);
             slot.batch = Some(Batch { outcome });
         }
@@ -118,33 +132,64 @@ impl WriteTx {
     /// Releases the savepoint into its batch, hands the writer on, and
     /// returns once the batch is committed: then, and only then, the
     /// request's writes are durable.
-    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
-        run(&mut self.slot.conn, "RELEASE request").await?;
-        let Some(batch) = &self.slot.batch else {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        // In a task of its own: a RELEASE on its way runs whether anyone
+        // waits for it or not, and a caller dropped meanwhile (its client
+        // hung up, the request timed out) must not leave a released
+        // savepoint looking abandoned, whose rollback would then fail and
+        // take the whole batch with it.
+        let outcome = finish(self, &["RELEASE request"]).await?;
+        wait_for(outcome).await
+    }
+
+    /// Undoes the request's writes; the batch goes on without them. Returns
+    /// once the batch is committed too, since what the request read (and
+    /// answers from) may be other requests' writes in that batch.
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        let outcome = finish(self, &["ROLLBACK TO request", "RELEASE request"]).await?;
+        wait_for(outcome).await
+    }
+}
+
+/// Runs `statements` to end the savepoint and hands the writer on, in a
+/// task that completes even if its caller is dropped; the batch's outcome
+/// to wait for.
+async fn finish(
+    mut tx: WriteTx,
+    statements: &'static [&'static str],
+) -> Result<watch::Receiver<Option<Outcome>>, sqlx::Error> {
+    let finished = tokio::spawn(async move {
+        for statement in statements {
+            run(&mut tx.slot.conn, statement).await?;
+        }
+        let Some(batch) = &tx.slot.batch else {
             // A savepoint is only ever opened inside a batch.
             return Err(sqlx::Error::Protocol("a savepoint outside a batch".into()));
         };
-        let mut outcome = batch.outcome.subscribe();
-        self.settled = true;
-        drop(self);
-        let Ok(outcome) = outcome.wait_for(Option::is_some).await else {
-            // The committer is gone: the runtime is shutting down.
-            return Err(sqlx::Error::PoolClosed);
-        };
-        match &*outcome {
-            Some(Err(failed)) => Err(sqlx::Error::Io(std::io::Error::other(BatchFailed(
-                Arc::clone(failed),
-            )))),
-            _ => Ok(()),
-        }
+        let outcome = batch.outcome.subscribe();
+        tx.settled = true;
+        // Hands the writer on, and wakes the committer.
+        drop(tx);
+        Ok(outcome)
+    });
+    match finished.await {
+        Ok(finished) => finished,
+        // The task panicked, or the runtime is shutting down.
+        Err(_) => Err(sqlx::Error::PoolClosed),
     }
+}
 
-    /// Undoes the request's writes; the batch goes on without them.
-    pub(crate) async fn rollback(mut self) -> Result<(), sqlx::Error> {
-        run(&mut self.slot.conn, "ROLLBACK TO request").await?;
-        run(&mut self.slot.conn, "RELEASE request").await?;
-        self.settled = true;
-        Ok(())
+/// Waits for the batch's outcome.
+async fn wait_for(mut outcome: watch::Receiver<Option<Outcome>>) -> Result<(), sqlx::Error> {
+    let Ok(outcome) = outcome.wait_for(Option::is_some).await else {
+        // The committer is gone: the runtime is shutting down.
+        return Err(sqlx::Error::PoolClosed);
+    };
+    match &*outcome {
+        Some(Err(failed)) => Err(sqlx::Error::Io(std::io::Error::other(BatchFailed(
+            Arc::clone(failed),
+        )))),
+        _ => Ok(()),
     }
 }
 
@@ -374,6 +419,38 @@ mod tests {
         rolled_back.await??;
         last.await??;
         assert_eq!(ids(&mut reader).await?, vec![1, 5]);
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_commit_given_up_half_way_still_lands_and_spares_its_batch() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let (writer, mut reader) = fixture(&dir).await?;
+        let mut first = writer.begin().await?;
+        insert(&mut first, 1).await?;
+        let impatient = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                let mut tx = writer.begin().await?;
+                insert(&mut tx, 2).await?;
+                // Polled once, so its RELEASE is on its way, then dropped:
+                // a request timing out just then.
+                let given_up = tokio::time::timeout(Duration::ZERO, tx.commit())
+                    .await
+                    .is_err();
+                Ok::<_, sqlx::Error>(given_up)
+            }
+        });
+        let_them_queue().await;
+        first.commit().await?;
+        assert!(
+            impatient.await??,
+            "the commit was given up before it finished"
+        );
+        let mut tx = writer.begin().await?;
+        insert(&mut tx, 3).await?;
+        tx.commit().await?;
+        assert_eq!(ids(&mut reader).await?, vec![1, 2, 3]);
         Ok(())
     }
 
