@@ -48,7 +48,9 @@ pub async fn request_email_change(
         );
     }
     let email = match EmailAddress::parse(raw_email.unwrap_or_default()) {
-        Ok(email) if email.unique_key() == user.email.unique_key() => {
+        // The same address in other letters (Ada@ for ada@) is a change:
+        // the same inbox, written as its owner wants it shown.
+        Ok(email) if email.as_str() == user.email.as_str() => {
             errors.add("email", "unchanged", "That is already your address.");
             None
         }
@@ -73,7 +75,13 @@ pub async fn request_email_change(
     drop(admission);
 
     let now = state.clock.now();
-    if !state.enumeration_protection && state.store.user_by_email(&email).await?.is_some() {
+    let taken = !state.enumeration_protection
+        && state
+            .store
+            .user_by_email(&email)
+            .await?
+            .is_some_and(|owner| owner.id != user.id);
+    if taken {
         let event = AuditEvent::new(
             now,
             AuditKind::EmailChangeFailed,

@@ -47,7 +47,7 @@ pub(super) struct ChangeBody {
         (status = 409, description = "`email_taken`: another account has the address (not under enumeration protection)", body = ErrorBody),
         (status = 413, response = TooLarge),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed`, with `fields` (`unchanged`: it is already the account's address)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, with `fields` (`unchanged`: it is exactly the account's address; the same one in other letters is a change)", body = ErrorBody),
         (status = 429, description = "`rate_limited` (with `Retry-After`) or `login_locked`", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait (with `rate_limited`)"))),
         (status = 503, response = Overloaded),

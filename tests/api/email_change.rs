@@ -18,6 +18,7 @@ both_backends!(
     under_enumeration_protection_only_the_link_says_the_address_is_taken,
     the_dashboard_and_the_page_behind_the_link_change_the_address,
     a_waiting_change_is_shown_and_can_be_cancelled,
+    the_letters_case_alone_can_change,
 );
 
 const LINK_SUBJECT: &str = "Confirm your new email address";
@@ -140,7 +141,7 @@ async fn a_wrong_password_or_a_bad_address_changes_nothing(backend: Backend) {
         (new, "", "current_password", "required"),
         ("not an address", PASSWORD, "email", ""),
         ("", PASSWORD, "email", ""),
-        ("STAYS@example.com", PASSWORD, "email", "unchanged"),
+        ("stays@example.com", PASSWORD, "email", "unchanged"),
     ] {
         let refused = ask(&app, &cookie, email, password).await;
         assert_eq!(refused.status(), 422, "{email:?}");
@@ -458,4 +459,23 @@ async fn a_waiting_change_is_shown_and_can_be_cancelled(backend: Backend) {
     let again = browser.post(&app, "/email/change/cancel", &[]).await;
     assert_eq!(again.status(), 404);
     assert_page(&again);
+}
+
+/// The same inbox written in other letters: a change like any other (the
+/// link goes to it), not `unchanged`, and not taken by its own account.
+async fn the_letters_case_alone_can_change(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cookie = app.signed_up("ada.lovelace@example.com").await;
+    let shown = "Ada.Lovelace@example.com";
+    let asked = ask(&app, &cookie, shown, PASSWORD).await;
+    assert_eq!(asked.status(), 202);
+    let token = link_token(&app, shown, 1).await;
+    assert_eq!(confirm(&app, &token).await.status(), 200);
+    assert_eq!(email_of_session(&app, &cookie).await, shown);
+    assert_eq!(
+        app.login("ada.lovelace@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
 }
