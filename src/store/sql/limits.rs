@@ -1,8 +1,8 @@
 //! Rate limits, failed-login counts and known devices.
 
-/// A request's quotas in one write: one upsert, or two in one transaction of
-/// steps (SQLite: one commit, one flush, where two separate upserts made
-/// two). PostgreSQL writes one or two in one statement (`postgres/limits.rs`).
+/// A request's quotas in one transaction of steps, the second counted only
+/// when the first allows (SQLite: one savepoint in the writer's batch).
+/// PostgreSQL writes one or two in one statement (`postgres/limits.rs`).
 macro_rules! sql_take_quotas_in_steps {
     ($store:ty) => {
         impl $store {
@@ -12,29 +12,23 @@ macro_rules! sql_take_quotas_in_steps {
                 first: &QuotaTake,
                 then: Option<&QuotaTake>,
             ) -> StoreResult<Option<QuotaRefusal>> {
-                let Some(then) = then else {
-                    let mut conn = autocommit(self.writer()).await?;
-                    let refused = take_quota_in(&mut conn, now_ms, first).await?;
-                    conn.commit().await?;
-                    return Ok(refused.map(|wait_ms| QuotaRefusal {
-                        second: false,
-                        wait_ms,
-                    }));
-                };
                 let mut tx = begin(self.writer()).await?;
-                let refused =
-                    match take_quota_in(&mut *tx, now_ms, first).await? {
-                        Some(wait_ms) => Some(QuotaRefusal {
+                let mut refused =
+                    take_quota_in(&mut tx, now_ms, first)
+                        .await?
+                        .map(|wait_ms| QuotaRefusal {
                             second: false,
                             wait_ms,
-                        }),
-                        None => take_quota_in(&mut *tx, now_ms, then).await?.map(|wait_ms| {
-                            QuotaRefusal {
+                        });
+                if let (None, Some(then)) = (&refused, then) {
+                    refused =
+                        take_quota_in(&mut tx, now_ms, then)
+                            .await?
+                            .map(|wait_ms| QuotaRefusal {
                                 second: true,
                                 wait_ms,
-                            }
-                        }),
-                    };
+                            });
+                }
                 tx.commit().await?;
                 Ok(refused)
             }

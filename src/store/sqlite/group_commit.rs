@@ -53,6 +53,9 @@ struct Batch {
 
 type Outcome = Result<(), Arc<sqlx::Error>>;
 
+/// Undoes a request's savepoint and ends it.
+const UNDO: &[&str] = &["ROLLBACK TO request", "RELEASE request"];
+
 /// One request's transaction: a savepoint in the current batch. It holds
 /// the writer until it is committed (released into the batch) or rolled
 /// back; dropped, it is rolled back by the writer's next holder.
@@ -146,7 +149,7 @@ impl WriteTx {
     /// once the batch is committed too, since what the request read (and
     /// answers from) may be other requests' writes in that batch.
     pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
-        let outcome = finish(self, &["ROLLBACK TO request", "RELEASE request"]).await?;
+        let outcome = finish(self, UNDO).await?;
         wait_for(outcome).await
     }
 }
@@ -226,12 +229,11 @@ impl Slot {
         if !std::mem::take(&mut self.abandoned) {
             return;
         }
-        let mut undone = run(&mut self.conn, "ROLLBACK TO request").await;
-        if undone.is_ok() {
-            undone = run(&mut self.conn, "RELEASE request").await;
-        }
-        if let Err(error) = undone {
-            self.fail_batch(error).await;
+        for statement in UNDO {
+            if let Err(error) = run(&mut self.conn, statement).await {
+                self.fail_batch(error).await;
+                return;
+            }
         }
     }
 
@@ -278,6 +280,8 @@ mod tests {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
     use sqlx::{Connection as _, SqliteConnection};
 
+    use tokio::task::JoinHandle;
+
     use super::{GroupWriter, WriteTx};
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -308,6 +312,16 @@ mod tests {
             .map(drop)
     }
 
+    /// Writes row `id` and commits it, in a task: a request of its own.
+    fn write_in_task(writer: &GroupWriter, id: i64) -> JoinHandle<Result<(), sqlx::Error>> {
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            let mut tx = writer.begin().await?;
+            insert(&mut tx, id).await?;
+            tx.commit().await
+        })
+    }
+
     async fn ids(reader: &mut SqliteConnection) -> Result<Vec<i64>, sqlx::Error> {
         sqlx::query_scalar("SELECT id FROM rows ORDER BY id")
             .fetch_all(reader)
@@ -324,15 +338,7 @@ mod tests {
     async fn a_write_is_committed_before_its_commit_returns() -> TestResult {
         let dir = tempfile::tempdir()?;
         let (writer, mut reader) = fixture(&dir).await?;
-        let mut tasks = Vec::new();
-        for id in 0..40 {
-            let writer = writer.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut tx = writer.begin().await?;
-                insert(&mut tx, id).await?;
-                tx.commit().await
-            }));
-        }
+        let tasks: Vec<_> = (0..40).map(|id| write_in_task(&writer, id)).collect();
         for task in tasks {
             task.await??;
         }
@@ -352,15 +358,7 @@ mod tests {
         let (writer, mut reader) = fixture(&dir).await?;
         let mut first = writer.begin().await?;
         insert(&mut first, 0).await?;
-        let mut queued = Vec::new();
-        for id in 1..6 {
-            let writer = writer.clone();
-            queued.push(tokio::spawn(async move {
-                let mut tx = writer.begin().await?;
-                insert(&mut tx, id).await?;
-                tx.commit().await
-            }));
-        }
+        let queued: Vec<_> = (1..6).map(|id| write_in_task(&writer, id)).collect();
         let_them_queue().await;
         // Nothing is visible before the batch commits.
         assert_eq!(ids(&mut reader).await?, Vec::<i64>::new());
@@ -404,14 +402,7 @@ mod tests {
                 tx.rollback().await
             }
         });
-        let last = tokio::spawn({
-            let writer = writer.clone();
-            async move {
-                let mut tx = writer.begin().await?;
-                insert(&mut tx, 5).await?;
-                tx.commit().await
-            }
-        });
+        let last = write_in_task(&writer, 5);
         let_them_queue().await;
         first.commit().await?;
         assert!(failing.await?.is_err(), "a duplicate key is refused");
@@ -460,14 +451,7 @@ mod tests {
         let (writer, mut reader) = fixture(&dir).await?;
         let mut first = writer.begin().await?;
         insert(&mut first, 1).await?;
-        let waiting = tokio::spawn({
-            let writer = writer.clone();
-            async move {
-                let mut tx = writer.begin().await?;
-                insert(&mut tx, 2).await?;
-                tx.commit().await
-            }
-        });
+        let waiting = write_in_task(&writer, 2);
         let_them_queue().await;
         // Its client hangs up while it waits for the writer: the savepoint
         // opened for it is rolled back, and the batch goes on.

@@ -76,7 +76,7 @@ async fn begin(writer: &GroupWriter) -> Result<Tx, sqlx::Error> {
 
 /// The writer for one statement, which on SQLite is a transaction like any
 /// other, committed with its batch.
-async fn autocommit(writer: &GroupWriter) -> Result<WriteTx, sqlx::Error> {
+async fn autocommit(writer: &GroupWriter) -> Result<Tx, sqlx::Error> {
     writer.begin().await
 }
 
