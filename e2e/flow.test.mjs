@@ -101,6 +101,9 @@ test('2. a weak password shows an inline error and sends no request', async () =
 test('3. an already registered email shows the 409 message inline', async () => {
   const email = uniqueEmail('taken');
   assert.equal((await registerByApi(app, email)).status, 201);
+  // Verified: the address of an account still pending is free to sign up
+  // with again (the new sign-up replaces it).
+  assert.equal((await fetch(await sink.link(email))).status, 200);
   const page = await newPage(browser);
   const posts = recordPosts(page);
   await page.goto(app.url('/signup'));
@@ -111,12 +114,12 @@ test('3. an already registered email shows the 409 message inline', async () => 
   await page.locator('#email-error a').first().waitFor();
   assert.equal(
     await errorOf(page, 'email'),
-    'This email is already registered. Log in or resend the verification email.',
+    'This email is already registered. Log in or reset your password.',
   );
   assert.equal(await page.locator('#email').getAttribute('aria-invalid'), 'true');
   assert.equal(await page.getByRole('link', { name: 'Log in' }).first().getAttribute('href'), '/login');
-  const resend = await page.getByRole('link', { name: 'resend the verification email' }).getAttribute('href');
-  assert.equal(resend, `/resend?email=${encodeURIComponent(email.toUpperCase())}`);
+  const forgot = await page.getByRole('link', { name: 'reset your password' }).getAttribute('href');
+  assert.equal(forgot, `/password/forgot?email=${encodeURIComponent(email.toUpperCase())}`);
   assert.equal(posts.filter((p) => p === '/register').length, 1);
   assert.deepEqual(page.problems, []);
   await page.context().close();

@@ -304,7 +304,7 @@
         'This email is already registered. ',
         link(`${root}login`, 'Log in'),
         ' or ',
-        link(`${root}resend?email=${encodeURIComponent(email)}`, 'resend the verification email'),
+        link(`${root}password/forgot?email=${encodeURIComponent(email)}`, 'reset your password'),
         '.',
       );
       return message;

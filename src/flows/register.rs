@@ -73,16 +73,11 @@ pub async fn register(
     // one, with `user` made above (a fresh UUIDv7 of now, like every real
     // id, owned by nobody), and its owner is emailed instead. Whether the
     // address is taken is learnt inside the one write transaction, which
-    // runs as many statements either way; the notices are made for every
+    // runs as many statements either way; the notice is made for every
     // sign-up, so that costs the same too.
-    let (active, pending, event);
+    let (notice, event);
     let taken = if state.enumeration_protection {
-        active = state
-            .composer
-            .signup_attempt_email(&user.email, false, now)?;
-        pending = state
-            .composer
-            .signup_attempt_email(&user.email, true, now)?;
+        notice = state.composer.signup_attempt_email(&user.email, now)?;
         event = AuditEvent::new(
             now,
             AuditKind::SignupWithTakenAddress,
@@ -92,8 +87,7 @@ pub async fn register(
         )
         .with_detail("the owner was emailed");
         Some(TakenAddress {
-            active: &active,
-            pending: &pending,
+            notice: &notice,
             event: &event,
         })
     } else {
@@ -103,17 +97,34 @@ pub async fn register(
         .store
         .register(&account, &link.stored, &link.mail, meta, taken.as_ref())
         .await?;
+    let span = tracing::Span::current();
     match registration {
         Registration::Created => {
-            tracing::Span::current().record("user.id", tracing::field::display(user.id));
+            span.record("user.id", tracing::field::display(user.id));
             link.announce(state);
             tracing::info!("account registered, verification email queued");
+            Ok(user)
+        }
+        Registration::Replaced(id) => {
+            span.record("user.id", tracing::field::display(id));
+            link.announce(state);
+            tracing::info!(
+                "an unverified account's sign-up replaced by a new one, verification email queued"
+            );
+            // The account keeps its id. Under enumeration protection the
+            // answer keeps the fresh one: the old id's time would tell that
+            // somebody had signed up with this address before.
+            Ok(if state.enumeration_protection {
+                user
+            } else {
+                User { id, ..user }
+            })
         }
         Registration::OwnerNotified(owner) => {
-            tracing::Span::current().record("user.id", tracing::field::display(owner));
+            span.record("user.id", tracing::field::display(owner));
             state.mail_wake.notify_one();
             tracing::info!("sign-up with a registered address; its owner was emailed");
+            Ok(user)
         }
     }
-    Ok(user)
 }

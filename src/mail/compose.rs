@@ -9,7 +9,9 @@ use uuid::Uuid;
 
 use crate::domain::{OneTimeCode, PhoneNumber, User, VerificationToken};
 use crate::limits::{self, Quota};
-use crate::store::{Channel, EMAIL_CHANGE_MAIL, NewMessage, PASSWORD_RESET_MAIL, RecipientLimit};
+use crate::store::{
+    Channel, EMAIL_CHANGE_MAIL, NewMessage, PASSWORD_RESET_MAIL, RecipientLimit, VERIFICATION_MAIL,
+};
 
 #[derive(Template)]
 #[template(path = "email/verify/subject.txt")]
@@ -77,7 +79,7 @@ pub(super) enum Kind {
 impl Kind {
     pub(super) fn name(self) -> &'static str {
         match self {
-            Self::VerifyEmail => "verify_email",
+            Self::VerifyEmail => VERIFICATION_MAIL,
             Self::PasswordReset => PASSWORD_RESET_MAIL,
             Self::SignupAttempt => "signup_attempt",
             Self::MfaCode => "mfa_code",

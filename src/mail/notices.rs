@@ -106,15 +106,14 @@ struct AttemptSubject;
 #[template(path = "email/signup_attempt/body.txt")]
 struct AttemptText<'a> {
     login_link: &'a str,
-    /// Set when the account waits for verification: the resend page.
-    resend_link: Option<&'a str>,
+    forgot_link: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "email/signup_attempt/body.html")]
 struct AttemptHtml<'a> {
     login_link: &'a str,
-    resend_link: Option<&'a str>,
+    forgot_link: &'a str,
 }
 
 impl Composer {
@@ -248,36 +247,35 @@ impl Composer {
 
     /// "Someone tried to sign up with your address": what the owner of a
     /// taken address gets instead of a `409` the sign-up page would show
-    /// anyone (enumeration protection), with a link to log in, or for an
-    /// account still `pending` to the resend page (pre-filled). Made before
+    /// anyone (enumeration protection), with links to log in and to reset
+    /// a forgotten password (pre-filled). Only an account that is active or
+    /// disabled gets it: a sign-up replaces a pending one. Made before
     /// anyone knows whether the address is taken, so without the owner's
     /// name (and never with the name just typed, a stranger's words); the
     /// store addresses it to the owner.
     pub fn signup_attempt_email(
         &self,
         email: &EmailAddress,
-        pending: bool,
         now: DateTime<Utc>,
     ) -> Result<NewMessage, askama::Error> {
         let login_link = self.public_link("login");
-        let mut resend_link = self.public_link("resend");
-        resend_link
+        let mut forgot_link = self.public_link("password/forgot");
+        forgot_link
             .query_pairs_mut()
             .append_pair("email", email.as_str());
-        let resend_link = pending.then_some(resend_link.as_str());
-        let login_link = login_link.as_str();
+        let (login_link, forgot_link) = (login_link.as_str(), forgot_link.as_str());
         Ok(self.email_to(
             Kind::SignupAttempt,
             email.as_str(),
             &AttemptSubject.render()?,
             AttemptText {
                 login_link,
-                resend_link,
+                forgot_link,
             }
             .render()?,
             AttemptHtml {
                 login_link,
-                resend_link,
+                forgot_link,
             }
             .render()?,
             now,

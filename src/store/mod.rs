@@ -33,13 +33,11 @@ use crate::domain::{
 };
 
 /// What `register` writes when the address is taken, under enumeration
-/// protection: a notice for the owner of an active account and one for a
-/// pending account (the store picks by the account's status, and addresses
-/// it and `event` to the owner).
+/// protection: the notice for the owner (the store addresses it and `event`
+/// to the account that has the address).
 #[derive(Debug)]
 pub struct TakenAddress<'a> {
-    pub active: &'a NewMessage,
-    pub pending: &'a NewMessage,
+    pub notice: &'a NewMessage,
     pub event: &'a AuditEvent,
 }
 
@@ -47,9 +45,20 @@ pub struct TakenAddress<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registration {
     Created,
+    /// The address belonged to an account still waiting for its first
+    /// verification, and not disabled: that sign-up was replaced by this
+    /// one (this account, under its old id). Nobody ever proved the address,
+    /// so nobody loses anything, and whoever signed up first with somebody
+    /// else's address cannot keep it nor pick its password (account
+    /// pre-hijacking).
+    Replaced(UserId),
     /// The address was taken: the owner (this account) was notified.
     OwnerNotified(UserId),
 }
+
+/// The trail's detail on the `user.registered` entry of a sign-up that
+/// replaced a pending one (`Registration::Replaced`).
+pub const REPLACED_SIGN_UP: &str = "replaced the unverified sign-up of this address";
 
 /// What consuming a verification token did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,9 +82,14 @@ pub trait UserStore: Send + Sync {
     /// The pending account, its first verification token and the email that
     /// carries it, committed together: either all exist or none does.
     ///
-    /// When the address is taken: `EmailTaken`, or with `taken` (enumeration
+    /// An address whose account is pending and not disabled is free to sign
+    /// up with again: the account is replaced in the same transaction (its
+    /// name, address as typed, password and `created_at`; its unused
+    /// verification links revoked, their unsent emails cancelled).
+    ///
+    /// Any other taken address: `EmailTaken`, or with `taken` (enumeration
     /// protection) the owner's notice and its audit row instead, in the same
-    /// transaction and with as many statements, so both take as long.
+    /// transaction and with as many statements, so every way takes as long.
     async fn register(
         &self,
         account: &NewAccount<'_>,
@@ -168,6 +182,11 @@ pub trait UserStore: Send + Sync {
         event: &AuditEvent,
     ) -> StoreResult<Option<User>>;
 }
+
+/// The outbox kind of the email that carries a verification link: a newer
+/// link, or a sign-up that replaces a pending one, cancels such emails while
+/// still unsent.
+pub const VERIFICATION_MAIL: &str = "verify_email";
 
 /// The outbox kind of the email that carries a reset link: a newer link, a
 /// reset or a change cancels such emails while still unsent.

@@ -340,11 +340,15 @@ impl TestApp {
     }
 
     /// Waits until every queued message has been sent (and its `email.sent`
-    /// recorded), so no audit event arrives later than the test expects.
+    /// recorded) or cancelled, so no audit event arrives later than the test
+    /// expects.
     pub async fn outbox_settled(&self) {
         for _ in 0..300 {
             let messages = self.store.messages(1000).await.unwrap();
-            if messages.iter().all(|m| m.status == "sent") {
+            if messages
+                .iter()
+                .all(|m| matches!(m.status.as_str(), "sent" | "cancelled"))
+            {
                 return;
             }
             self.wake.notify_one();

@@ -200,12 +200,7 @@ async fn form_errors_come_back_inline_on_the_page(backend: Backend) {
 
 async fn a_taken_address_says_so_on_the_page(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    assert_eq!(
-        app.register("Ada", "taken@example.com", PASSWORD)
-            .await
-            .status(),
-        201
-    );
+    app.signed_up("taken@example.com").await;
     let (browser, _) = open(&app, "/signup").await;
     let response = post_form(
         &app,
@@ -225,7 +220,7 @@ async fn a_taken_address_says_so_on_the_page(backend: Backend) {
     assert!(html.contains("Enter your password again"), "{html}");
     assert!(html.contains("href=\"/login\""), "{html}");
     assert!(
-        html.contains("href=\"/resend?email=TAKEN%40example.com\""),
+        html.contains("href=\"/password/forgot?email=TAKEN%40example.com\""),
         "{html}"
     );
 }

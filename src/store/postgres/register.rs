@@ -5,9 +5,13 @@
 //! statement, and so one transaction, whichever way it goes:
 //! - a new address: the account, its verification link, the email and the
 //!   trail's entries;
-//! - a taken one, under enumeration protection: the owner's notice, chosen
-//!   by the account's status, and the trail's entries, addressed to the
-//!   owner. Both ways are one round trip, so they take as long.
+//! - an address whose account is pending and not disabled: the same, over
+//!   that account (`Registration::Replaced`), its older links revoked and
+//!   their unsent emails cancelled;
+//! - a taken one, under enumeration protection: the owner's notice and the
+//!   trail's entries, addressed to the owner.
+//!
+//! Every way is one round trip, so they take as long.
 //!
 //! A message goes out only while its recipient's quota allows; otherwise the
 //! trail says it was held back (the same cell rate algorithm as
@@ -18,33 +22,52 @@ use uuid::Uuid;
 
 use super::{PgStore, QUOTA_SLACK_MS, mail_event};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{UserId, UserStatus};
+use crate::domain::UserId;
 use crate::store::{
-    NewAccount, NewMessage, NewToken, RegisterError, Registration, StoreError, TakenAddress,
+    NewAccount, NewMessage, NewToken, REPLACED_SIGN_UP, RegisterError, Registration, StoreError,
+    TakenAddress, VERIFICATION_MAIL,
 };
 
-/// The account's `variant` when the address was free; a taken address's is
-/// its account's status (`UserStatus::as_str`; any but pending gets the
-/// active account's notice).
+/// Which way the statement went (the `variant` column): an account made, a
+/// pending one replaced, or a taken address whose owner is told.
 const NEW: &str = "new";
+const REPLACED: &str = "replaced";
+const TAKEN: &str = "taken";
 
 /// Several tries only when another sign-up of the same address commits
 /// while this statement runs: its snapshot then sees neither a free address
 /// nor an owner, and writes nothing.
 const ATTEMPTS: usize = 3;
 
+/// A replaced sign-up's older links are revoked, but a sign-up of the same
+/// address that committed after this statement's snapshot is not seen by
+/// the revoking `UPDATE`, and its link would stay live. So the account's
+/// `created_at` moves past every earlier sign-up's (`GREATEST`, decided on
+/// the row's latest version under its lock), the link is dated by it, and
+/// a link dated before its account's `created_at` never activates
+/// (`token_by_digest`, `activate`): only the last sign-up's links work.
 const REGISTER: &str = "\
 WITH account AS (
     INSERT INTO users (id, name, email, email_key, password_hash, status, created_at, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-    ON CONFLICT (email_key) DO NOTHING
-    RETURNING id, email, 'new'::text AS variant
+    ON CONFLICT (email_key) DO UPDATE
+        SET name = EXCLUDED.name, email = EXCLUDED.email, password_hash = EXCLUDED.password_hash,
+            created_at = GREATEST(EXCLUDED.created_at, users.created_at + interval '1 microsecond'),
+            updated_at = EXCLUDED.updated_at
+        WHERE users.status = 'pending' AND users.disabled_at IS NULL
+    RETURNING id, email, CASE WHEN id = $1 THEN 'new' ELSE 'replaced' END AS variant, created_at
 ), owner AS (
-    SELECT id, email, CASE status WHEN 'pending' THEN 'pending' ELSE 'active' END AS variant FROM users
+    SELECT id, email, 'taken' AS variant, NULL::timestamptz AS created_at FROM users
     WHERE $8 AND email_key = $4 AND NOT EXISTS (SELECT 1 FROM account)
+), revoked AS (
+    UPDATE verification_tokens SET revoked_at = $11
+    WHERE user_id = (SELECT id FROM account) AND used_at IS NULL AND revoked_at IS NULL
+), withdrawn AS (
+    UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL
+    WHERE user_id = (SELECT id FROM account) AND kind = $35 AND status = 'pending'
 ), token AS (
     INSERT INTO verification_tokens (id, user_id, digest, created_at, expires_at)
-    SELECT $9, id, $10, $11, $12 FROM account
+    SELECT $9, id, $10, created_at, $12 FROM account
 ), message AS (
     SELECT m.variant, m.id, m.message_id, m.kind, m.channel, r.id AS user_id,
            COALESCE(m.address, r.email) AS recipient, m.subject, m.text_body, m.html_body,
@@ -82,7 +105,7 @@ WITH account AS (
     WHERE e.if_queued IS NULL OR e.if_queued = EXISTS (SELECT 1 FROM queued)
     ORDER BY e.position
 )
-SELECT (SELECT id FROM account) AS created, (SELECT id FROM owner) AS owner";
+SELECT (SELECT id FROM account) AS account, (SELECT id FROM owner) AS owner";
 
 impl PgStore {
     pub(super) async fn register_account(
@@ -101,22 +124,20 @@ impl PgStore {
             Some(user.id),
             meta,
         );
+        let replaced = registered.clone().with_detail(REPLACED_SIGN_UP);
         let mut messages = Messages::default();
         let mut events = Events::default();
-        messages.push(NEW, mail, Some(&mail.recipient));
-        events.push(NEW, &registered, mail, meta);
+        for (variant, event) in [(NEW, &registered), (REPLACED, &replaced)] {
+            messages.push(variant, mail, Some(&mail.recipient));
+            events.push(variant, event, mail, meta);
+        }
         if let Some(taken) = taken {
-            for (status, notice) in [
-                (UserStatus::Pending, taken.pending),
-                (UserStatus::Active, taken.active),
-            ] {
-                // To the address the owner registered, not as typed here.
-                messages.push(status.as_str(), notice, None);
-                events.push(status.as_str(), taken.event, notice, &taken.event.meta);
-            }
+            // To the address the owner registered, not as typed here.
+            messages.push(TAKEN, taken.notice, None);
+            events.push(TAKEN, taken.event, taken.notice, &taken.event.meta);
         }
         for _ in 0..ATTEMPTS {
-            let (created, owner): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(REGISTER)
+            let (account, owner): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(REGISTER)
                 .bind(user.id.as_uuid())
                 .bind(user.name.as_str())
                 .bind(user.email.as_str())
@@ -151,11 +172,13 @@ impl PgStore {
                 .bind(&events.ip)
                 .bind(&events.user_agent)
                 .bind(&events.detail)
+                .bind(VERIFICATION_MAIL)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(StoreError::from)?;
-            match (created, owner, taken) {
-                (Some(_), _, _) => return Ok(Registration::Created),
+            match (account, owner, taken) {
+                (Some(id), _, _) if id == user.id.as_uuid() => return Ok(Registration::Created),
+                (Some(id), _, _) => return Ok(Registration::Replaced(UserId::from_uuid(id))),
                 (None, Some(owner), _) => {
                     return Ok(Registration::OwnerNotified(UserId::from_uuid(owner)));
                 }

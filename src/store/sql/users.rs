@@ -120,8 +120,13 @@ macro_rules! sql_users {
             }
 
             async fn token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
+                // A link dated before its account's `created_at` was sent for
+                // an earlier sign-up that a later one replaced: superseded
+                // then, whether or not the replacing write saw it to revoke.
                 let sql = format!(
-                    "SELECT t.id AS token_id, t.expires_at, t.used_at, t.revoked_at, {USER_COLUMNS} \
+                    "SELECT t.id AS token_id, t.expires_at, t.used_at, \
+                     CASE WHEN t.revoked_at IS NULL AND t.used_at IS NULL AND t.created_at < u.created_at \
+                          THEN u.created_at ELSE t.revoked_at END AS revoked_at, {USER_COLUMNS} \
                      FROM verification_tokens t JOIN users u ON u.id = t.user_id WHERE t.digest = $1"
                 );
                 let Some(row) = sqlx::query(&sql).bind(digest.as_bytes()).fetch_optional(self.reader()).await? else {
@@ -154,13 +159,32 @@ macro_rules! sql_users {
                     tx.rollback().await?;
                     return Ok(if revoked.is_some() { Activation::Revoked } else { Activation::AlreadyUsed });
                 }
-                let became_active = sqlx::query("UPDATE users SET status = 'active', verified_at = $1, updated_at = $1 WHERE id = $2 AND status = 'pending'")
-                    .bind(now)
-                    .bind(user_id.as_uuid())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
+                // Only the sign-up the link was sent for: one that replaced it
+                // meanwhile (`register`) dated the account after the link. On
+                // PostgreSQL the condition is checked again on the row as that
+                // sign-up left it, once its lock is released.
+                let became_active = sqlx::query(
+                    "UPDATE users SET status = 'active', verified_at = $1, updated_at = $1 \
+                     WHERE id = $2 AND status = 'pending' \
+                     AND created_at <= (SELECT created_at FROM verification_tokens WHERE id = $3)",
+                )
+                .bind(now)
+                .bind(user_id.as_uuid())
+                .bind(token_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
                     > 0;
+                if !became_active {
+                    let pending: bool = sqlx::query_scalar("SELECT status = 'pending' FROM users WHERE id = $1")
+                        .bind(user_id.as_uuid())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if pending {
+                        tx.rollback().await?;
+                        return Ok(Activation::Revoked);
+                    }
+                }
                 let event = AuditEvent::new(now, AuditKind::VerificationSucceeded, Outcome::Success, Some(user_id), meta);
                 // The first click signs the person in and queues "your account is
                 // active": one commit for all of it, so a lost race sends nothing
