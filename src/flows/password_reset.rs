@@ -5,17 +5,20 @@
 //! password with it.
 //!
 //! The request never says whether the address has an account: same status
-//! and body, and the same time (the work happens just after the answer). A pending account gets
-//! its verification link again instead (its password has never been used;
-//! what it lacks is the confirmed address). A reset does not sign in: the
-//! person logs in with the new password, and a second factor, if the
-//! account has one, is still asked for.
+//! and body, and the same time (the work happens just after the answer).
+//! A pending account gets a reset link too, not its verification link: its
+//! password may be a stranger's, typed by whoever signed up with the address
+//! first (account pre-hijacking), and a verification link would activate
+//! it. The reset link proves the address, so setting a password with it
+//! also activates the account. A reset does not sign in: the person logs in
+//! with the new password, and a second factor, if the account has one, is
+//! still asked for.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::after_answer::{email_field, run_after_answer};
-use super::link::{Refusal, Spent, later, new_link};
+use super::link::{Refusal, Spent, later};
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{EmailAddress, Password, ResetToken, User, UserStatus};
@@ -52,9 +55,9 @@ pub async fn request_password_reset(
     .await
 }
 
-/// What a reset request does once answered: a reset link for an active
-/// account, the verification link again for a pending one, an audit row
-/// for a disabled account or an unknown address.
+/// What a reset request does once answered: a reset link for an active or
+/// a pending account, an audit row for a disabled account or an unknown
+/// address.
 async fn act_on_request(
     state: &AppState,
     email: &EmailAddress,
@@ -65,22 +68,8 @@ async fn act_on_request(
         Some(user) => {
             tracing::Span::current().record("user.id", tracing::field::display(user.id));
             match user.status {
-                UserStatus::Active => send_reset_link(state, &user, now, meta).await?,
-                UserStatus::Pending => {
-                    let link = new_link(state, &user, now)?;
-                    let event = AuditEvent::new(
-                        now,
-                        AuditKind::VerificationResent,
-                        Outcome::Success,
-                        Some(user.id),
-                        meta,
-                    )
-                    .with_detail("asked for a password reset");
-                    state
-                        .store
-                        .replace_verification(user.id, &link.stored, &link.mail, &event)
-                        .await?;
-                    link.announce(state);
+                UserStatus::Active | UserStatus::Pending => {
+                    send_reset_link(state, &user, now, meta).await?;
                 }
                 // An operator disabled it: no way back in through the inbox.
                 UserStatus::Disabled => {
@@ -177,7 +166,7 @@ async fn usable_link(
     let user = Some(record.user.clone());
     Ok(match spent {
         Some(spent @ (Spent::Used | Spent::Superseded)) => Err(invalid(spent.reason(), user)),
-        _ if record.user.status != UserStatus::Active => Err(invalid("account not active", user)),
+        _ if record.user.status == UserStatus::Disabled => Err(invalid("account disabled", user)),
         Some(Spent::Expired) => Err(Refusal {
             reason: Spent::Expired.reason(),
             user,

@@ -37,6 +37,27 @@ macro_rules! sql_passwords {
             Ok(())
         }
 
+        /// A reset link reached the account's address: a pending account is
+        /// verified by it (with the password just set, not the one it signed
+        /// up with), and its verification links, which would sign in, stop
+        /// working.
+        async fn confirm_if_pending(tx: &mut Tx, user_id: UserId, meta: &RequestMeta, now: DateTime<Utc>) -> StoreResult<()> {
+            let confirmed = sqlx::query("UPDATE users SET status = 'active', verified_at = $1 WHERE id = $2 AND status = 'pending'")
+                .bind(now)
+                .bind(user_id.as_uuid())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected()
+                > 0;
+            if confirmed {
+                revoke_unused_links(tx, "verification_tokens", crate::store::VERIFICATION_MAIL, user_id, now).await?;
+                let event = AuditEvent::new(now, AuditKind::VerificationSucceeded, Outcome::Success, Some(user_id), meta)
+                    .with_detail("by a password reset link");
+                insert_audit(tx, &event).await?;
+            }
+            Ok(())
+        }
+
         async fn set_password_hash(tx: &mut Tx, user_id: UserId, hash: &PasswordHash, now: DateTime<Utc>) -> StoreResult<()> {
             sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
                 .bind(hash.as_str())
@@ -97,6 +118,7 @@ macro_rules! sql_passwords {
                 }
                 set_password_hash(&mut tx, user_id, hash, now).await?;
                 retire_password_proofs(&mut tx, user_id, now).await?;
+                confirm_if_pending(&mut tx, user_id, meta, now).await?;
                 let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
                     .bind(now)
                     .bind(user_id.as_uuid())
