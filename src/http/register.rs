@@ -36,9 +36,9 @@ pub(super) struct RegisterBody {
         (A `application/x-www-form-urlencoded` body is the sign-up page's form: it answers HTML.)",
     request_body = RegisterBody,
     responses(
-        (status = 201, description = "The account, pending verification", body = UserEnvelope),
+        (status = 201, description = "The account, pending verification: a new one, or the pending account of this address made over to this sign-up", body = UserEnvelope),
         (status = 400, response = BadJson),
-        (status = 409, description = "`email_taken`", body = ErrorBody),
+        (status = 409, description = "`email_taken`: an active or disabled account has the address", body = ErrorBody),
         (status = 413, response = TooLarge),
         (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed`, with `fields`", body = ErrorBody),
