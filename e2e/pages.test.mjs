@@ -102,8 +102,8 @@ const states = {
     await page.locator('#email[aria-invalid="true"]').waitFor();
   },
   'signup-taken': async (page) => {
-    const email = uniqueEmail('taken');
-    await registerByApi(app, email);
+    // Verified: a pending account's address is free to sign up with again.
+    const { email } = await verifiedAccount(world, 'taken');
     await page.goto(app.url('/signup'));
     await fillSignup(page, { email });
     await createAccount(page);

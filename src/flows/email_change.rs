@@ -80,7 +80,8 @@ pub async fn request_email_change(
             .store
             .user_by_email(&email)
             .await?
-            .is_some_and(|owner| owner.id != user.id);
+            // One nobody verified is replaced when the link is used.
+            .is_some_and(|owner| owner.id != user.id && owner.status != UserStatus::Pending);
     if taken {
         let event = AuditEvent::new(
             now,

@@ -14,6 +14,7 @@ both_backends!(
     the_link_moves_the_account_to_the_new_address,
     a_wrong_password_or_a_bad_address_changes_nothing,
     a_taken_address_is_refused_at_the_request_and_at_the_link,
+    an_unverified_account_holds_no_address_against_a_change,
     a_newer_request_a_password_change_or_time_ends_the_link,
     under_enumeration_protection_only_the_link_says_the_address_is_taken,
     the_dashboard_and_the_page_behind_the_link_change_the_address,
@@ -190,7 +191,7 @@ async fn a_taken_address_is_refused_at_the_request_and_at_the_link(backend: Back
     assert_eq!(taken.status(), 409);
     assert_eq!(json_body(taken).await["error"]["code"], "email_taken");
 
-    // Free when asked for, taken by a sign-up before the link is used.
+    // Free when asked for, taken by a verified sign-up before the link is used.
     let asked = ask(&app, &cookie, "late@example.com", PASSWORD).await;
     assert_eq!(asked.status(), 202);
     let token = link_token(&app, "late@example.com", 1).await;
@@ -200,11 +201,58 @@ async fn a_taken_address_is_refused_at_the_request_and_at_the_link(backend: Back
             .status(),
         201
     );
+    let link = app
+        .sink()
+        .wait_for_subject("late@example.com", "Confirm your email address", 1)
+        .await[0]
+        .link();
+    assert_eq!(
+        app.get_json(&format!("/verify?token={}", token_of(&link)))
+            .await
+            .status(),
+        200
+    );
     let refused = confirm(&app, &token).await;
     assert_eq!(refused.status(), 409);
     assert_eq!(json_body(refused).await["error"]["code"], "email_taken");
     assert_eq!(email_of_session(&app, &cookie).await, "mover@example.com");
     assert_eq!(app.login("mover@example.com", PASSWORD).await.status(), 200);
+}
+
+/// Somebody signed up with the address and never verified it (perhaps to
+/// keep it from its owner): a change to it is asked for and, once its link
+/// proves the address, made; the unverified account is deleted, and its
+/// link with it.
+async fn an_unverified_account_holds_no_address_against_a_change(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cookie = app.signed_up("mover@example.com").await;
+    let squatter = token_of(&app.register_and_get_link("held@example.com").await);
+
+    let asked = ask(&app, &cookie, "Held@Example.com", PASSWORD).await;
+    assert_eq!(asked.status(), 202);
+    let token = link_token(&app, "Held@example.com", 1).await;
+    let done = confirm(&app, &token).await;
+    assert_eq!(done.status(), 200);
+    assert_eq!(email_of_session(&app, &cookie).await, "Held@example.com");
+
+    let users = app.store.users(10).await.unwrap();
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert_eq!(
+        app.get_json(&format!("/verify?token={squatter}"))
+            .await
+            .status(),
+        400,
+        "the unverified account's link went with it"
+    );
+    assert_eq!(app.login("held@example.com", PASSWORD).await.status(), 200);
+    let trail = app.store.audit_trail(None, 500).await.unwrap();
+    assert!(
+        trail.iter().any(|e| e.event == "user.deleted"
+            && e.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("never verified"))),
+        "{trail:?}"
+    );
 }
 
 async fn a_newer_request_a_password_change_or_time_ends_the_link(backend: Backend) {

@@ -6,11 +6,37 @@ macro_rules! sql_email_changes {
             revoke_unused_links(tx, "email_changes", crate::store::EMAIL_CHANGE_MAIL, user_id, now).await
         }
 
-        /// Gives the account `email`; false (and the transaction unusable
-        /// on PostgreSQL: roll it back) when another account has it. The
-        /// unique index on the folded address is the judge, as at sign-up: of
-        /// an account and a change racing for one address, exactly one has it.
-        async fn move_address(tx: &mut Tx, user_id: UserId, email: &EmailAddress, now: DateTime<Utc>) -> StoreResult<bool> {
+        /// Gives the account `email`, which a link sent there just proved;
+        /// false (and the transaction unusable on PostgreSQL: roll it back)
+        /// when another account has it. An account nobody verified holds no
+        /// address (as at sign-up, `register`): one at `email` is deleted
+        /// first, its unsent mail cancelled. The unique index on the folded
+        /// address is the judge, as at sign-up: of an account and a change
+        /// racing for one address, exactly one has it.
+        async fn move_address(tx: &mut Tx, user_id: UserId, email: &EmailAddress, meta: &RequestMeta, now: DateTime<Utc>) -> StoreResult<bool> {
+            // Takes the row first (on PostgreSQL, locks it), as retention
+            // does: a click on its link that commits meanwhile made it
+            // active, and it is not taken.
+            let unverified: Option<Uuid> = sqlx::query_scalar(
+                "UPDATE users SET updated_at = updated_at \
+                 WHERE email_key = $1 AND status = 'pending' AND disabled_at IS NULL AND id <> $2 RETURNING id",
+            )
+            .bind(email.unique_key())
+            .bind(user_id.as_uuid())
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(unverified) = unverified {
+                sqlx::query("UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL WHERE user_id = $1 AND status = 'pending'")
+                    .bind(unverified)
+                    .execute(&mut **tx)
+                    .await?;
+                // Named in the detail too: the entry's `user_id` goes with the row.
+                let event = AuditEvent::new(now, AuditKind::AccountDeleted, Outcome::Success, Some(UserId::from_uuid(unverified)), meta)
+                    .with_detail(format!("{unverified}, never verified: its address went to {user_id} by a change of address"));
+                insert_audit(tx, &event).await?;
+                // Links cascade.
+                sqlx::query("DELETE FROM users WHERE id = $1").bind(unverified).execute(&mut **tx).await?;
+            }
             let moved = sqlx::query("UPDATE users SET email = $1, email_key = $2, updated_at = $3 WHERE id = $4")
                 .bind(email.as_str())
                 .bind(email.unique_key())
@@ -120,7 +146,7 @@ macro_rules! sql_email_changes {
                     tx.rollback().await?;
                     return Ok(EmailChange::LinkSpent);
                 }
-                if !move_address(&mut tx, user_id, &change.new_email, now).await? {
+                if !move_address(&mut tx, user_id, &change.new_email, &event.meta, now).await? {
                     tx.rollback().await?;
                     return Ok(EmailChange::AddressTaken);
                 }
@@ -170,7 +196,7 @@ macro_rules! sql_email_changes {
                     tx.rollback().await?;
                     return Ok(EmailChange::LinkSpent);
                 }
-                if !move_address(&mut tx, user_id, &revert.old_email, now).await? {
+                if !move_address(&mut tx, user_id, &revert.old_email, &event.meta, now).await? {
                     tx.rollback().await?;
                     return Ok(EmailChange::AddressTaken);
                 }
