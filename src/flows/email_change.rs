@@ -21,7 +21,9 @@ use super::link::{Refusal, Spent, later};
 use super::password_change::prove_password;
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{EmailAddress, EmailChangeToken, EmailRevertToken, Password, User, UserStatus};
+use crate::domain::{
+    EmailAddress, EmailChangeToken, EmailRevertToken, Password, User, UserId, UserStatus,
+};
 use crate::mail::EmailChangeStep;
 use crate::state::AppState;
 use crate::store::{EmailChange, EmailChangeRecord, NewToken};
@@ -47,19 +49,7 @@ pub async fn request_email_change(
             "Enter your current password.",
         );
     }
-    let email = match EmailAddress::parse(raw_email.unwrap_or_default()) {
-        // The same address in other letters (Ada@ for ada@) is a change:
-        // the same inbox, written as its owner wants it shown.
-        Ok(email) if email.as_str() == user.email.as_str() => {
-            errors.add("email", "unchanged", "That is already your address.");
-            None
-        }
-        Ok(email) => Some(email),
-        Err(error) => {
-            errors.add("email", error.code(), error.to_string());
-            None
-        }
-    };
+    let email = new_address(user, raw_email, &mut errors);
     let (Some(email), true) = (email, errors.is_empty()) else {
         return Err(FlowError::Validation(errors));
     };
@@ -74,26 +64,108 @@ pub async fn request_email_change(
     .await?;
     drop(admission);
 
-    let now = state.clock.now();
-    let taken = !state.enumeration_protection
-        && state
-            .store
-            .user_by_email(&email)
-            .await?
-            // One nobody verified is replaced when the link is used.
-            .is_some_and(|owner| owner.id != user.id && owner.status != UserStatus::Pending);
-    if taken {
-        let event = AuditEvent::new(
-            now,
-            AuditKind::EmailChangeFailed,
-            Outcome::Failure,
-            Some(user.id),
-            meta,
-        )
-        .with_detail("the address has an account");
-        state.store.audit(&event).await?;
-        return Err(FlowError::EmailTaken);
+    if !state.enumeration_protection {
+        refuse_if_taken(state, user, &email, meta).await?;
     }
+    send_link(state, user, &email, meta, None).await?;
+    Ok(email)
+}
+
+/// An operator starts a change for an owner who lost the old mailbox (the
+/// admin API): the same link to the new address and notice to the current
+/// one as when the owner asks, and the account moves only once the link is
+/// used, so a mistyped address changes nothing. No password: the operator
+/// vouches for whoever asked. The operator is told when the address is
+/// taken, whatever the enumeration setting. `NotFound` for an unknown id; an
+/// account must be active (a pending one signs up again, a disabled one is
+/// enabled first).
+#[tracing::instrument(name = "request_email_change_by_admin", skip_all, fields(user.id = %id))]
+pub async fn request_email_change_by_admin(
+    state: &AppState,
+    id: UserId,
+    raw_email: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<OpenChange, FlowError> {
+    let user = state
+        .store
+        .user_by_id(id)
+        .await?
+        .ok_or(FlowError::NotFound)?;
+    match user.status {
+        UserStatus::Active => {}
+        UserStatus::Pending => return Err(FlowError::EmailNotVerified),
+        UserStatus::Disabled => return Err(FlowError::AccountDisabled),
+    }
+    let mut errors = FieldErrors::default();
+    let Some(email) = new_address(&user, raw_email, &mut errors) else {
+        return Err(FlowError::Validation(errors));
+    };
+    refuse_if_taken(state, &user, &email, meta).await?;
+    let until = send_link(state, &user, &email, meta, Some("an operator")).await?;
+    Ok(OpenChange { email, until })
+}
+
+/// The address asked for, unless it is malformed or exactly the account's
+/// own (a reason for each in `errors`).
+fn new_address(
+    user: &User,
+    raw_email: Option<&str>,
+    errors: &mut FieldErrors,
+) -> Option<EmailAddress> {
+    match EmailAddress::parse(raw_email.unwrap_or_default()) {
+        // The same address in other letters (Ada@ for ada@) is a change:
+        // the same inbox, written as its owner wants it shown.
+        Ok(email) if email.as_str() == user.email.as_str() => {
+            errors.add("email", "unchanged", "That is already your address.");
+            None
+        }
+        Ok(email) => Some(email),
+        Err(error) => {
+            errors.add("email", error.code(), error.to_string());
+            None
+        }
+    }
+}
+
+/// `EmailTaken` (and a trail entry) when another account that counts has
+/// `email`: one nobody verified is replaced when the link is used.
+async fn refuse_if_taken(
+    state: &AppState,
+    user: &User,
+    email: &EmailAddress,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
+    let taken = state
+        .store
+        .user_by_email(email)
+        .await?
+        .is_some_and(|owner| owner.id != user.id && owner.status != UserStatus::Pending);
+    if !taken {
+        return Ok(());
+    }
+    let event = AuditEvent::new(
+        state.clock.now(),
+        AuditKind::EmailChangeFailed,
+        Outcome::Failure,
+        Some(user.id),
+        meta,
+    )
+    .with_detail("the address has an account");
+    state.store.audit(&event).await?;
+    Err(FlowError::EmailTaken)
+}
+
+/// A fresh link to `email` (older ones revoked) and the notice to the
+/// current address, committed together; `by` says who asked, when not the
+/// owner. When the link stops working.
+async fn send_link(
+    state: &AppState,
+    user: &User,
+    email: &EmailAddress,
+    meta: &RequestMeta,
+    by: Option<&str>,
+) -> Result<DateTime<Utc>, FlowError> {
+    let now = state.clock.now();
     let token = EmailChangeToken::generate();
     let ttl = state.verify_ttl;
     let stored = NewToken {
@@ -104,11 +176,15 @@ pub async fn request_email_change(
     };
     let link = state
         .composer
-        .email_change_email(user, &email, &token, ttl, now)?;
+        .email_change_email(user, email, &token, ttl, now)?;
     let notice =
         state
             .composer
-            .email_change_notice(user, &email, EmailChangeStep::Requested, meta, now)?;
+            .email_change_notice(user, email, EmailChangeStep::Requested, meta, now)?;
+    let detail = match by {
+        Some(by) => format!("to {}, asked for by {by}", email.as_str()),
+        None => format!("to {}", email.as_str()),
+    };
     let event = AuditEvent::new(
         now,
         AuditKind::EmailChangeRequested,
@@ -116,12 +192,12 @@ pub async fn request_email_change(
         Some(user.id),
         meta,
     )
-    .with_detail(format!("to {}", email.as_str()));
+    .with_detail(detail);
     // A new address over its cap gets nothing; the answer is the same
     // (`email.suppressed` in the trail says so), as for any link.
     state
         .store
-        .replace_email_change(user.id, &email, &stored, &link, &notice, &event)
+        .replace_email_change(user.id, email, &stored, &link, &notice, &event)
         .await?;
     state.mail_wake.notify_one();
     if state.log_links {
@@ -131,7 +207,7 @@ pub async fn request_email_change(
         );
     }
     tracing::info!("email change requested, link sent to the new address");
-    Ok(email)
+    Ok(stored.expires_at)
 }
 
 /// A change of address waiting for its link: where it goes, and until when.

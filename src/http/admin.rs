@@ -13,13 +13,15 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::ApiError;
 use super::bearer::{Credential, bearer};
+use super::email_change::PendingEnvelope;
 use super::error::method_not_allowed;
+use super::json::ApiJson;
 use super::meta::Meta;
-use super::openapi::ErrorBody;
+use super::openapi::{BadJson, ErrorBody, NotJson, TooLarge};
 use super::path::ApiPath;
 use super::views::{Revoked, UserEnvelope};
 use crate::domain::{FactorKind, UserId, UserStatus};
@@ -57,6 +59,10 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/admin/users/{id}/enable",
             post(enable_user).fallback(method_not_allowed),
+        )
+        .route(
+            "/admin/users/{id}/email",
+            post(change_email).fallback(method_not_allowed),
         )
         .layer(middleware::from_fn_with_state(state.clone(), gate))
 }
@@ -324,6 +330,53 @@ pub(super) async fn enable_user(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<UserEnvelope>, ApiError> {
     set_access(&state, &id, Access::Enabled, &meta).await
+}
+
+/// The new address an operator gives an account.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = AdminEmailChange)]
+pub(super) struct EmailBody {
+    /// The new address; the link goes there.
+    #[schema(required, nullable = false, format = Email)]
+    email: Option<String>,
+}
+
+/// `POST /admin/users/{id}/email`: a change of address for an owner who
+/// lost the old mailbox, made when the link sent to the new one is used.
+#[utoipa::path(
+    post, path = "/admin/users/{id}/email", tag = "admin",
+    description = "Starts a change of the account's address, for an owner who lost the old \
+        mailbox: a single-use link goes to the new address (valid `LATCHKEY_VERIFY_TTL`) and a \
+        notice to the current one, as when the owner asks, and the account moves only once the \
+        link is used. No password is asked. Records `user.email_change_requested`.",
+    params(("id" = String, Path, description = "The account's id")),
+    request_body = EmailBody,
+    responses(
+        (status = 202, description = "The link is on its way: `{\"pending\": {\"email\", \"expires_at\"}}`", body = PendingEnvelope),
+        (status = 400, response = BadJson),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 403, description = "`email_not_verified` (a pending account: its owner signs up again) or `account_disabled` (enable it first)", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such account, or no admin key is configured", body = ErrorBody),
+        (status = 409, description = "`email_taken`: an active or disabled account has the address (whatever the enumeration setting)", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed`, with `fields.email` (`unchanged`: exactly the account's address)", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn change_email(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<EmailBody>,
+) -> Result<(StatusCode, Json<PendingEnvelope>), ApiError> {
+    let id = uuid::Uuid::parse_str(&id)
+        .map(UserId::from_uuid)
+        .map_err(|_| ApiError::from(FlowError::NotFound))?;
+    let open =
+        flows::request_email_change_by_admin(&state, id, body.email.as_deref(), &meta).await?;
+    Ok((StatusCode::ACCEPTED, Json(PendingEnvelope::from(open))))
 }
 
 async fn set_access(

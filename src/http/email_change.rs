@@ -82,10 +82,27 @@ pub(super) struct PendingChange {
     expires_at: DateTime<Utc>,
 }
 
+impl From<flows::OpenChange> for PendingChange {
+    fn from(open: flows::OpenChange) -> Self {
+        Self {
+            email: open.email.as_str().to_owned(),
+            expires_at: open.until,
+        }
+    }
+}
+
 /// `{"pending": {...}}`, or `{"pending": null}` when no change waits.
 #[derive(Serialize, ToSchema)]
 pub(super) struct PendingEnvelope {
     pending: Option<PendingChange>,
+}
+
+impl From<flows::OpenChange> for PendingEnvelope {
+    fn from(open: flows::OpenChange) -> Self {
+        Self {
+            pending: Some(open.into()),
+        }
+    }
 }
 
 #[utoipa::path(
@@ -103,10 +120,7 @@ pub(super) async fn pending(
 ) -> Result<Json<PendingEnvelope>, ApiError> {
     let open = flows::open_email_change(&state, &user).await?;
     Ok(Json(PendingEnvelope {
-        pending: open.map(|open| PendingChange {
-            email: open.email.as_str().to_owned(),
-            expires_at: open.until,
-        }),
+        pending: open.map(PendingChange::from),
     }))
 }
 

@@ -66,6 +66,7 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::admin::delete_user,
         super::admin::disable_user,
         super::admin::enable_user,
+        super::admin::change_email,
         get,
     ),
     components(
