@@ -9,6 +9,7 @@ both_backends!(
     registration_creates_a_pending_account_and_mails_a_link,
     a_taken_address_is_409_whatever_its_case,
     an_unverified_sign_up_is_replaced_by_the_next_one,
+    a_replaced_sign_up_s_unsent_link_is_never_sent,
     concurrent_sign_ups_of_one_address_leave_one_account_and_one_working_link,
     concurrent_protected_sign_ups_each_tell_the_owner,
     every_broken_field_is_reported_at_once,
@@ -144,6 +145,31 @@ async fn an_unverified_sign_up_is_replaced_by_the_next_one(backend: Backend) {
         registered.contains(&Some(latchkey::store::REPLACED_SIGN_UP)),
         "{trail:?}"
     );
+}
+
+/// The replaced sign-up's email, still waiting for a mail server that is
+/// down, is cancelled (its body erased) with its link: only the new one is
+/// ever delivered.
+async fn a_replaced_sign_up_s_unsent_link_is_never_sent(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        let port = crate::helpers::MailSink::unused_port();
+        config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+    })
+    .await;
+    for (name, password) in [("Mallory", PASSWORD), ("Owner", OTHER_PASSWORD)] {
+        let response = app.register(name, "owner@example.com", password).await;
+        assert_eq!(response.status(), 201);
+    }
+    let mut statuses: Vec<String> = app
+        .store
+        .messages(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|message| message.status)
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, ["cancelled", "pending"]);
 }
 
 /// Every racer is answered 201 and the address keeps one account, that of
