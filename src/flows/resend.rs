@@ -9,6 +9,7 @@ use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{EmailAddress, UserStatus};
 use crate::limits::{Rule, Subject};
 use crate::state::AppState;
+use crate::store::Delivery;
 
 /// Checks the address and counts the limits, then answers at once: the
 /// lookup and, for a pending account, the new link happen after the answer
@@ -59,10 +60,13 @@ async fn send_fresh_link(
         Some(user.id),
         meta,
     );
-    state
+    let delivery = state
         .store
         .replace_verification(user.id, &link.stored, &link.mail, &event)
         .await?;
-    link.announce(state);
+    // Held back, the link was not stored: announcing it would log a dead one.
+    if delivery == Delivery::Queued {
+        link.announce(state);
+    }
     Ok(())
 }

@@ -140,14 +140,16 @@ pub trait UserStore: Send + Sync {
 
     /// Revokes every unused link of the account (and cancels their unsent
     /// emails), then stores a fresh token, its email and `event` (what
-    /// asked for the link: a resend, or a sign-up with the address).
+    /// asked for the link: a resend). When the recipient's quota holds the
+    /// email back, nothing is revoked and nothing stored but `event` and
+    /// `email.suppressed`: the link already sent keeps working.
     async fn replace_verification(
         &self,
         user_id: UserId,
         token: &NewToken,
         mail: &NewMessage,
         event: &AuditEvent,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<Delivery>;
 
     /// Deletes the account and what hangs on it (sessions, links, factors,
     /// devices; their rows cascade), cancels its unsent messages, queues

@@ -115,13 +115,28 @@ macro_rules! sql_common {
         /// `insert_message`, writing the caller's own audit event `also` in
         /// the same statement as the message's: one round trip fewer.
         async fn insert_message_with(tx: &mut Tx, mail: &NewMessage, meta: &RequestMeta, also: Option<&AuditEvent>) -> StoreResult<Delivery> {
-            let suppressed = match &mail.recipient_limit {
+            let allowed = recipient_allows(tx, mail).await?;
+            write_message(tx, mail, meta, also, allowed).await
+        }
+
+        /// Whether `mail`'s recipient may have one more message now; if so,
+        /// it is counted. For a write that first asks, then decides what
+        /// else to do (`write_message`): a new link its recipient's quota
+        /// holds back must not revoke the one they already have.
+        async fn recipient_allows(tx: &mut Tx, mail: &NewMessage) -> StoreResult<bool> {
+            match &mail.recipient_limit {
                 Some(limit) => {
                     let now = mail.created_at.timestamp_millis();
-                    take_quota_in(&mut **tx, now, &limit.take()).await?.is_some()
+                    Ok(take_quota_in(&mut **tx, now, &limit.take()).await?.is_none())
                 }
-                None => false,
-            };
+                None => Ok(true),
+            }
+        }
+
+        /// `mail` queued when `allowed` (by `recipient_allows`), its trail
+        /// entry either way, and `also` in the same statement.
+        async fn write_message(tx: &mut Tx, mail: &NewMessage, meta: &RequestMeta, also: Option<&AuditEvent>, allowed: bool) -> StoreResult<Delivery> {
+            let suppressed = !allowed;
             if !suppressed {
                 sqlx::query(
                     "INSERT INTO outbox (id, message_id, kind, user_id, recipient, subject, text_body, html_body, status, attempts, created_at, next_attempt_at, channel) \

@@ -73,10 +73,15 @@ macro_rules! sql_passwords {
             async fn replace_password_reset(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<Delivery> {
                 let now = token.created_at;
                 let mut tx = begin(self.writer()).await?;
-                replace_reset_link(&mut tx, user_id, token).await?;
+                // Counted first: a link its recipient's quota holds back
+                // leaves the one already sent working (a stranger's flood of
+                // requests must not revoke the owner's link), and is not stored.
+                let allowed = recipient_allows(&mut tx, mail).await?;
+                if allowed {
+                    replace_reset_link(&mut tx, user_id, token).await?;
+                }
                 let requested = AuditEvent::new(now, AuditKind::PasswordResetRequested, Outcome::Success, Some(user_id), meta);
-                insert_audit(&mut tx, &requested).await?;
-                let delivery = insert_message(&mut tx, mail, meta).await?;
+                let delivery = write_message(&mut tx, mail, meta, Some(&requested), allowed).await?;
                 tx.commit().await?;
                 Ok(delivery)
             }

@@ -200,28 +200,21 @@ macro_rules! sql_users {
                 Ok(Activation::Activated)
             }
 
-            async fn replace_verification(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, event: &AuditEvent) -> StoreResult<()> {
+            async fn replace_verification(&self, user_id: UserId, token: &NewToken, mail: &NewMessage, event: &AuditEvent) -> StoreResult<Delivery> {
                 let now = token.created_at;
                 let mut tx = begin(self.writer()).await?;
-                sqlx::query("UPDATE verification_tokens SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL")
-                    .bind(now)
-                    .bind(user_id.as_uuid())
-                    .execute(&mut *tx)
-                    .await?;
-                // An unsent email of an old link would only deliver a dead link.
-                sqlx::query(
-                    "UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL \
-                     WHERE user_id = $1 AND kind = $2 AND status = 'pending'",
-                )
-                .bind(user_id.as_uuid())
-                .bind(mail.kind)
-                .execute(&mut *tx)
-                .await?;
-                insert_token(&mut tx, user_id, token).await?;
-                insert_audit(&mut tx, event).await?;
-                insert_message(&mut tx, mail, &event.meta).await?;
+                // Counted first: a link its recipient's quota holds back
+                // leaves the one already sent working (a flood of resends
+                // must not leave the owner with none), and is not stored.
+                let allowed = recipient_allows(&mut tx, mail).await?;
+                if allowed {
+                    // An unsent email of an old link would only deliver a dead link.
+                    revoke_unused_links(&mut tx, "verification_tokens", crate::store::VERIFICATION_MAIL, user_id, now).await?;
+                    insert_token(&mut tx, user_id, token).await?;
+                }
+                let delivery = write_message(&mut tx, mail, &event.meta, Some(event), allowed).await?;
                 tx.commit().await?;
-                Ok(())
+                Ok(delivery)
             }
 
             async fn delete_account(&self, user_id: UserId, notice: &NewMessage, event: &AuditEvent) -> StoreResult<bool> {
