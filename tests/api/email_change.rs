@@ -196,23 +196,7 @@ async fn a_taken_address_is_refused_at_the_request_and_at_the_link(backend: Back
     let asked = ask(&app, &cookie, "late@example.com", PASSWORD).await;
     assert_eq!(asked.status(), 202);
     let token = link_token(&app, "late@example.com", 1).await;
-    assert_eq!(
-        app.register("Late", "late@example.com", PASSWORD)
-            .await
-            .status(),
-        201
-    );
-    let link = app
-        .sink()
-        .wait_for_subject("late@example.com", "Confirm your email address", 1)
-        .await[0]
-        .link();
-    assert_eq!(
-        app.get_json(&format!("/verify?token={}", token_of(&link)))
-            .await
-            .status(),
-        200
-    );
+    app.signed_up("late@example.com").await;
     let refused = confirm(&app, &token).await;
     assert_eq!(refused.status(), 409);
     assert_eq!(json_body(refused).await["error"]["code"], "email_taken");

@@ -416,12 +416,23 @@ impl TestApp {
         .await
     }
 
-    /// Registers and returns the verification link from the delivered email.
+    /// Registers and returns the verification link from the delivered email
+    /// (the inbox's next one titled so: it may hold earlier mail).
     pub async fn register_and_get_link(&self, email: &str) -> String {
+        const SUBJECT: &str = "Confirm your email address";
+        let earlier = self
+            .sink()
+            .received_for(email)
+            .iter()
+            .filter(|mail| mail.subject() == SUBJECT)
+            .count();
         let response = self.register("Ada Lovelace", email, PASSWORD).await;
         assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-        let mails = self.sink().wait_for(email, 1).await;
-        mails.last().unwrap().link()
+        let mails = self
+            .sink()
+            .wait_for_subject(email, SUBJECT, earlier + 1)
+            .await;
+        mails[earlier].link()
     }
 
     /// Opens a link (or a path) as an API client would.
