@@ -28,10 +28,11 @@ use crate::store::{
     TakenAddress, VERIFICATION_MAIL,
 };
 
-/// Which way the statement went (the `variant` column): an account made, a
-/// pending one replaced, or a taken address whose owner is told.
+/// Which way the statement went (the account's `variant` column): an
+/// account made, a pending one replaced (`'replaced'`: it sends what a new
+/// one does, the messages and entries of `NEW`), or a taken address whose
+/// owner is told.
 const NEW: &str = "new";
-const REPLACED: &str = "replaced";
 const TAKEN: &str = "taken";
 
 /// Several tries only when another sign-up of the same address commits
@@ -61,15 +62,17 @@ WITH account AS (
     WHERE $8 AND email_key = $4 AND NOT EXISTS (SELECT 1 FROM account)
 ), revoked AS (
     UPDATE verification_tokens SET revoked_at = $11
-    WHERE user_id = (SELECT id FROM account) AND used_at IS NULL AND revoked_at IS NULL
+    WHERE user_id = (SELECT id FROM account WHERE variant = 'replaced')
+      AND used_at IS NULL AND revoked_at IS NULL
 ), withdrawn AS (
     UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL
-    WHERE user_id = (SELECT id FROM account) AND kind = $35 AND status = 'pending'
+    WHERE user_id = (SELECT id FROM account WHERE variant = 'replaced')
+      AND kind = $35 AND status = 'pending'
 ), token AS (
     INSERT INTO verification_tokens (id, user_id, digest, created_at, expires_at)
     SELECT $9, id, $10, created_at, $12 FROM account
 ), message AS (
-    SELECT m.variant, m.id, m.message_id, m.kind, m.channel, r.id AS user_id,
+    SELECT m.variant, r.variant AS way, m.id, m.message_id, m.kind, m.channel, r.id AS user_id,
            COALESCE(m.address, r.email) AS recipient, m.subject, m.text_body, m.html_body,
            m.created_at, m.quota_key, m.quota_now, m.quota_interval, m.quota_period
     FROM (SELECT * FROM account UNION ALL SELECT * FROM owner) AS r
@@ -78,7 +81,7 @@ WITH account AS (
                 $24::int8[], $25::int8[], $26::int8[])
         AS m (variant, id, message_id, kind, channel, address, subject, text_body, html_body,
               created_at, quota_key, quota_now, quota_interval, quota_period)
-        ON m.variant = r.variant
+        ON m.variant = CASE r.variant WHEN 'replaced' THEN 'new' ELSE r.variant END
 ), quota AS (
     INSERT INTO rate_limits (key, tat)
     SELECT quota_key, quota_now + quota_interval FROM message WHERE quota_key IS NOT NULL
@@ -96,7 +99,8 @@ WITH account AS (
     RETURNING id
 ), trail AS (
     INSERT INTO audit_log (at, event, outcome, user_id, ip, user_agent, detail)
-    SELECT e.at, e.event, e.outcome, m.user_id, e.ip, e.user_agent, e.detail
+    SELECT e.at, e.event, e.outcome, m.user_id, e.ip, e.user_agent,
+           CASE WHEN m.way = 'replaced' AND e.if_queued IS NULL THEN $36 ELSE e.detail END
     FROM message AS m
     JOIN unnest($27::text[], $28::bool[], $29::timestamptz[], $30::text[], $31::text[],
                 $32::text[], $33::text[], $34::text[]) WITH ORDINALITY
@@ -124,13 +128,13 @@ impl PgStore {
             Some(user.id),
             meta,
         );
-        let replaced = registered.clone().with_detail(REPLACED_SIGN_UP);
         let mut messages = Messages::default();
         let mut events = Events::default();
-        for (variant, event) in [(NEW, &registered), (REPLACED, &replaced)] {
-            messages.push(variant, mail, Some(&mail.recipient));
-            events.push(variant, event, mail, meta);
-        }
+        // A replaced account's too: the statement gives its own entry
+        // `REPLACED_SIGN_UP` for a detail (the message once, not twice, in
+        // the parameters of every sign-up).
+        messages.push(NEW, mail, Some(&mail.recipient));
+        events.push(NEW, &registered, mail, meta);
         if let Some(taken) = taken {
             // To the address the owner registered, not as typed here.
             messages.push(TAKEN, taken.notice, None);
@@ -173,6 +177,7 @@ impl PgStore {
                 .bind(&events.user_agent)
                 .bind(&events.detail)
                 .bind(VERIFICATION_MAIL)
+                .bind(REPLACED_SIGN_UP)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(StoreError::from)?;
