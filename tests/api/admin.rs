@@ -5,6 +5,7 @@ use chrono::TimeDelta;
 use latchkey::clock::Clock;
 use serde_json::{Value, json};
 
+use crate::email_change::{confirm, email_of_session, link_token};
 use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, fresh_database, json_body};
 
 both_backends!(
@@ -14,6 +15,7 @@ both_backends!(
     users_are_listed_by_status_a_page_at_a_time,
     unknown_query_values_are_400,
     the_admin_can_end_sessions,
+    an_operator_sends_the_link_for_an_owner_who_lost_the_mailbox,
 );
 
 pub(crate) const KEY: &str = "test-admin-key-0123456789-abcdefghijklmnop";
@@ -465,5 +467,106 @@ async fn the_admin_can_end_sessions(backend: Backend) {
             .filter(|event| event.event == "session.revoked_by_admin")
             .count(),
         2
+    );
+}
+
+/// An owner who lost the old mailbox, through support: the operator sends
+/// the link to the new address (no password), and the account moves only
+/// when it is used there.
+async fn an_operator_sends_the_link_for_an_owner_who_lost_the_mailbox(backend: Backend) {
+    let app = with_key(backend).await;
+    let cookie = app.signed_up("lost@example.com").await;
+    app.signed_up("other@example.com").await;
+    app.register_and_get_link("waiting@example.com").await;
+    let id_of = async |email: &str| {
+        let address = latchkey::domain::EmailAddress::parse(email).unwrap();
+        app.store.user_by_email(&address).await.unwrap().unwrap().id
+    };
+    let (lost, waiting) = (
+        id_of("lost@example.com").await,
+        id_of("waiting@example.com").await,
+    );
+    let give = async |id: String, body: Value, key: &str| {
+        app.client
+            .post(app.url(&format!("/admin/users/{id}/email")))
+            .header("authorization", format!("Bearer {key}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    };
+    let to = |email: &str| json!({ "email": email });
+
+    let no_key = give(lost.to_string(), to("found@example.com"), "wrong").await;
+    assert_eq!(no_key.status(), 401);
+    let refusals = [
+        (
+            uuid::Uuid::now_v7().to_string(),
+            to("found@example.com"),
+            404,
+            "not_found",
+        ),
+        (
+            "not-an-id".to_owned(),
+            to("found@example.com"),
+            404,
+            "not_found",
+        ),
+        (
+            lost.to_string(),
+            to("not an address"),
+            422,
+            "validation_failed",
+        ),
+        (
+            lost.to_string(),
+            to("lost@example.com"),
+            422,
+            "validation_failed",
+        ),
+        (
+            lost.to_string(),
+            to("Other@example.com"),
+            409,
+            "email_taken",
+        ),
+        (
+            waiting.to_string(),
+            to("found@example.com"),
+            403,
+            "email_not_verified",
+        ),
+    ];
+    for (id, body, status, code) in refusals {
+        let response = give(id, body.clone(), KEY).await;
+        assert_eq!(response.status(), status, "{body}");
+        assert_eq!(json_body(response).await["error"]["code"], code, "{body}");
+    }
+
+    let asked = give(lost.to_string(), to("found@example.com"), KEY).await;
+    assert_eq!(asked.status(), 202);
+    assert_eq!(asked.headers()["cache-control"], "no-store");
+    let pending = json_body(asked).await["pending"].clone();
+    assert_eq!(pending["email"], "found@example.com");
+    assert!(pending["expires_at"].is_string(), "{pending}");
+    app.sink()
+        .wait_for_subject(
+            "lost@example.com",
+            "A change of your email address was requested",
+            1,
+        )
+        .await;
+    assert_eq!(email_of_session(&app, &cookie).await, "lost@example.com");
+    let token = link_token(&app, "found@example.com", 1).await;
+    assert_eq!(confirm(&app, &token).await.status(), 200);
+    assert_eq!(email_of_session(&app, &cookie).await, "found@example.com");
+    assert_eq!(app.login("found@example.com", PASSWORD).await.status(), 200);
+    let trail = app.store.audit_trail(Some(lost), 100).await.unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.event == "user.email_change_requested"
+                && e.detail.as_deref() == Some("to found@example.com, asked for by an operator")),
+        "{trail:?}"
     );
 }

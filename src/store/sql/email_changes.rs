@@ -17,25 +17,23 @@ macro_rules! sql_email_changes {
             // Takes the row first (on PostgreSQL, locks it), as retention
             // does: a click on its link that commits meanwhile made it
             // active, and it is not taken.
-            let unverified: Option<Uuid> = sqlx::query_scalar(
+            let unverified: Option<UserId> = sqlx::query_scalar::<_, Uuid>(
                 "UPDATE users SET updated_at = updated_at \
                  WHERE email_key = $1 AND status = 'pending' AND disabled_at IS NULL AND id <> $2 RETURNING id",
             )
             .bind(email.unique_key())
             .bind(user_id.as_uuid())
             .fetch_optional(&mut **tx)
-            .await?;
+            .await?
+            .map(UserId::from_uuid);
             if let Some(unverified) = unverified {
-                sqlx::query("UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL WHERE user_id = $1 AND status = 'pending'")
-                    .bind(unverified)
-                    .execute(&mut **tx)
-                    .await?;
+                cancel_unsent_mail(tx, unverified).await?;
                 // Named in the detail too: the entry's `user_id` goes with the row.
-                let event = AuditEvent::new(now, AuditKind::AccountDeleted, Outcome::Success, Some(UserId::from_uuid(unverified)), meta)
+                let event = AuditEvent::new(now, AuditKind::AccountDeleted, Outcome::Success, Some(unverified), meta)
                     .with_detail(format!("{unverified}, never verified: its address went to {user_id} by a change of address"));
                 insert_audit(tx, &event).await?;
                 // Links cascade.
-                sqlx::query("DELETE FROM users WHERE id = $1").bind(unverified).execute(&mut **tx).await?;
+                sqlx::query("DELETE FROM users WHERE id = $1").bind(unverified.as_uuid()).execute(&mut **tx).await?;
             }
             let moved = sqlx::query("UPDATE users SET email = $1, email_key = $2, updated_at = $3 WHERE id = $4")
                 .bind(email.as_str())

@@ -268,6 +268,20 @@ macro_rules! sql_common {
             Ok(())
         }
 
+        /// None of the account's unsent messages goes out (their bodies,
+        /// links and codes among them, erased): it is going, or must no
+        /// longer be reached.
+        async fn cancel_unsent_mail(tx: &mut Tx, user_id: UserId) -> StoreResult<()> {
+            sqlx::query(
+                "UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL \
+                 WHERE user_id = $1 AND status = 'pending'",
+            )
+            .bind(user_id.as_uuid())
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
         /// Nobody stays signed in to the account: its sessions (and so their
         /// access tokens) end, and logins waiting for its second factor expire.
         async fn end_sign_ins(tx: &mut Tx, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {

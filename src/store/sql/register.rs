@@ -59,9 +59,16 @@ macro_rules! sql_register_in_steps {
                 if replaced {
                     registered = registered.with_detail(crate::store::REPLACED_SIGN_UP);
                 }
-                let mail = NewMessage { user_id: Some(id), ..mail.clone() };
+                // The email names the account it went to: a replaced one's id.
+                let replaced_mail;
+                let mail = if replaced {
+                    replaced_mail = NewMessage { user_id: Some(id), ..mail.clone() };
+                    &replaced_mail
+                } else {
+                    mail
+                };
                 insert_token(&mut tx, id, token).await?;
-                insert_message_with(&mut tx, &mail, meta, Some(&registered)).await?;
+                insert_message_with(&mut tx, mail, meta, Some(&registered)).await?;
                 tx.commit().await.map_err(StoreError::from)?;
                 Ok(if replaced { Registration::Replaced(id) } else { Registration::Created })
             }

@@ -231,13 +231,7 @@ macro_rules! sql_users {
                     return Ok(false);
                 }
                 // Unsent links and codes would reach an account that is gone.
-                sqlx::query(
-                    "UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL \
-                     WHERE user_id = $1 AND status = 'pending'",
-                )
-                .bind(user_id.as_uuid())
-                .execute(&mut *tx)
-                .await?;
+                cancel_unsent_mail(&mut tx, user_id).await?;
                 // Queued while the account still exists (the message's row
                 // then loses its `user_id` with it; the trail keeps it).
                 insert_message(&mut tx, notice, &event.meta).await?;
@@ -278,13 +272,7 @@ macro_rules! sql_users {
                     ] {
                         sqlx::query(statement).bind(now).bind(user_id.as_uuid()).execute(&mut *tx).await?;
                     }
-                    sqlx::query(
-                        "UPDATE outbox SET status = 'cancelled', text_body = NULL, html_body = NULL \
-                         WHERE user_id = $1 AND status = 'pending'",
-                    )
-                    .bind(user_id.as_uuid())
-                    .execute(&mut *tx)
-                    .await?;
+                    cancel_unsent_mail(&mut tx, user_id).await?;
                 }
                 insert_audit(&mut tx, event).await?;
                 tx.commit().await?;
