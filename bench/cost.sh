@@ -11,6 +11,9 @@
 # LIMITS=on measures the default configuration: every limit on, the quotas
 # of the benchmark's one client and one account raised so that its
 # requests are all counted and none refused (default: LATCHKEY_RATE_LIMIT=off).
+# STATEMENTS=1 (PostgreSQL) also prints what each statement cost PostgreSQL
+# over the measure, from pg_stat_statements: calls, plans, ms planning and
+# executing per call.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:?sqlite or postgres}
@@ -30,6 +33,7 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm 
 trap cleanup EXIT
 
 if [ "$backend" = postgres ]; then
+    [ "${STATEMENTS:-0}" = 1 ] && export PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on"
     PG_DURABLE=1 source scripts/pg.sh
     trap 'cleanup; stop_test_postgres' EXIT
     psql -q "$LATCHKEY_TEST_DATABASE_URL" -c "CREATE DATABASE cost"
@@ -72,4 +76,9 @@ fi
 cat "bench/$flow.lua" bench/report.lua >"$work/$flow.lua"
 # A few seconds of warm-up (connections, the outbox's SMTP pool), then the measure.
 BENCH_RUN="warm$RANDOM" wrk -t2 -c16 -d3s -s "$work/$flow.lua" "http://127.0.0.1:$port" >/dev/null
+statements() { [ "$backend" = postgres ] && [ "${STATEMENTS:-0}" = 1 ]; }
+statements && psql -qAt "$url" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
 BENCH_RUN="cost$RANDOM" python3 bench/cost.py "http://127.0.0.1:$port" "$seconds" "$work/$flow.lua"
+statements && psql -q "$url" -c "SELECT calls, plans, round((total_plan_time / calls)::numeric, 3) AS plan_ms,
+    round((total_exec_time / calls)::numeric, 3) AS exec_ms, wal_records / calls AS wal, left(regexp_replace(query, '\s+', ' ', 'g'), 70) AS statement
+    FROM pg_stat_statements WHERE calls > 10 ORDER BY total_plan_time + total_exec_time DESC LIMIT 12"

@@ -28,6 +28,8 @@ pg_opts="-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections
 if [ "${PG_DURABLE:-}" != 1 ]; then
     pg_opts="$pg_opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 fi
+# PG_EXTRA_OPTS adds server settings, e.g. bench/cost.sh's pg_stat_statements.
+pg_opts="$pg_opts ${PG_EXTRA_OPTS:-}"
 "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
     -o "$pg_opts" \
     start >/dev/null || { cat "$pg_dir/server.log" >&2; exit 1; }

@@ -22,6 +22,7 @@ both_backends!(
     forwarded_for_is_believed_only_from_a_trusted_proxy,
     a_client_over_its_quota_spends_none_of_its_targets,
     pruning_forgets_spent_quotas_and_stale_devices,
+    a_device_seen_within_the_year_is_kept,
 );
 
 fn quota(text: &str) -> QuotaSetting {
@@ -487,5 +488,44 @@ async fn pruning_forgets_spent_quotas_and_stale_devices(backend: Backend) {
     let digest = latchkey::domain::DeviceToken::parse(&device)
         .unwrap()
         .digest();
+    assert_eq!(app.store.device_owner(&digest).await.unwrap(), None);
+}
+
+/// A sign-in from a known device renews it, so the prune forgets only a
+/// device unseen for a year, not one first seen more than a year ago.
+async fn a_device_seen_within_the_year_is_kept(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.signed_up("kept@example.com").await;
+    let first = app.login("kept@example.com", PASSWORD).await;
+    let device = set_cookie(&first, "latchkey_device").expect("a device cookie");
+    let digest = latchkey::domain::DeviceToken::parse(&device)
+        .unwrap()
+        .digest();
+    let sign_in_from_the_device = || {
+        app.client
+            .post(app.url("/login"))
+            .header("cookie", format!("latchkey_device={device}"))
+            .json(&json!({ "email": "kept@example.com", "password": PASSWORD }))
+            .send()
+    };
+    // Twice the same day: the second leaves the row alone and still works.
+    assert_eq!(sign_in_from_the_device().await.unwrap().status(), 200);
+
+    app.clock.advance(Duration::from_secs(200 * 86_400));
+    let again = sign_in_from_the_device().await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert!(
+        set_cookie(&again, "latchkey_device").is_none(),
+        "still known"
+    );
+
+    app.clock.advance(Duration::from_secs(200 * 86_400));
+    app.state.limits.prune().await.unwrap();
+    assert!(
+        app.store.device_owner(&digest).await.unwrap().is_some(),
+        "seen 200 days ago, first seen 400 days ago: kept"
+    );
+    app.clock.advance(Duration::from_secs(166 * 86_400));
+    app.state.limits.prune().await.unwrap();
     assert_eq!(app.store.device_owner(&digest).await.unwrap(), None);
 }

@@ -17,9 +17,13 @@ WITH session AS (
     VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)
 ), device AS (
     -- A device of another account keeps its owner (the flow never names
-    -- one, but the row is not this session's to take).
+    -- one, but the row is not this session's to take). One seen within
+    -- the day is not touched: an upsert locks the row even when its WHERE
+    -- leaves it be, and the next sign-in from that browser would wait for
+    -- this one's commit.
     INSERT INTO devices (digest, user_id, created_at, last_seen_at)
     SELECT $9, $2, $4, $4 WHERE $9::bytea IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM devices WHERE digest = $9 AND last_seen_at > $17)
     ON CONFLICT (digest) DO UPDATE SET last_seen_at = $4 WHERE devices.user_id = $2
 )
 INSERT INTO audit_log (at, event, outcome, user_id, ip, user_agent, detail)
@@ -64,6 +68,7 @@ impl PgStore {
             .bind(&events.ip)
             .bind(&events.user_agent)
             .bind(&events.detail)
+            .bind(session.device_fresh_since())
             .execute(&self.pool)
             .await
             .map_err(StoreError::from)?;

@@ -231,13 +231,16 @@ macro_rules! sql_common {
             if let Some(device) = &session.device {
                 // A device of another account keeps its owner (the flow never
                 // names one, but the row is not this session's to take).
+                // A device seen within the day is left as it is.
                 sqlx::query(
-                    "INSERT INTO devices (digest, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3) \
+                    "INSERT INTO devices (digest, user_id, created_at, last_seen_at) SELECT $1, $2, $3, $3 \
+                     WHERE NOT EXISTS (SELECT 1 FROM devices WHERE digest = $1 AND last_seen_at > $4) \
                      ON CONFLICT (digest) DO UPDATE SET last_seen_at = $3 WHERE devices.user_id = $2",
                 )
                 .bind(device.as_bytes())
                 .bind(session.user_id.as_uuid())
                 .bind(session.created_at)
+                .bind(session.device_fresh_since())
                 .execute(&mut **tx)
                 .await?;
             }
