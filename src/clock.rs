@@ -23,7 +23,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// Real time plus an offset that tests can move forward. Time keeps flowing,
+/// Real time plus an offset that tests can move forward (and back). Time keeps flowing,
 /// so retry back-offs and timeouts behave as in production.
 #[derive(Debug, Default)]
 pub struct ShiftedClock {
@@ -38,6 +38,16 @@ impl ShiftedClock {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *offset = offset.checked_add(&by).unwrap_or(TimeDelta::MAX);
+    }
+
+    /// Moves time back, as an NTP correction of a fast clock does.
+    pub fn step_back(&self, by: std::time::Duration) {
+        let by = TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
+        let mut offset = self
+            .offset
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *offset = offset.checked_sub(&by).unwrap_or(TimeDelta::MIN);
     }
 }
 

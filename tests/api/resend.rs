@@ -1,10 +1,13 @@
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, both_backends, json_body, token_of};
 
 both_backends!(
     resend_sends_a_fresh_link_and_kills_the_old_ones,
-    resend_never_reveals_whether_an_account_exists
+    resend_never_reveals_whether_an_account_exists,
+    a_link_resent_after_the_clock_stepped_back_works,
 );
 
 async fn resend_sends_a_fresh_link_and_kills_the_old_ones(backend: Backend) {
@@ -76,4 +79,27 @@ async fn resend_never_reveals_whether_an_account_exists(backend: Backend) {
         json_body(invalid).await["error"]["fields"]["email"][0]["code"],
         "invalid_email"
     );
+}
+
+/// A fast clock corrected back (NTP) after the sign-up: the link sent then is
+/// dated before the account it confirms, and must work all the same.
+async fn a_link_resent_after_the_clock_stepped_back_works(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // A minute: a longer step back would also spend the recipient's quota
+    // of messages, which counts time as the clock tells it.
+    app.clock.advance(Duration::from_secs(60));
+    let first = token_of(&app.register_and_get_link("stepped@example.com").await);
+    app.clock.step_back(Duration::from_secs(60));
+    let resent = app
+        .post_json("/verify/resend", &json!({ "email": "stepped@example.com" }))
+        .await;
+    assert_eq!(resent.status(), 202);
+    let mails = app.sink().wait_for("stepped@example.com", 2).await;
+    let second = token_of(&mails[1].link());
+
+    let old = app.get_json(&format!("/verify?token={first}")).await;
+    assert_eq!(old.status(), 400, "the earlier link is dead");
+    let verified = app.get_json(&format!("/verify?token={second}")).await;
+    assert_eq!(verified.status(), 200, "the resent link works");
+    assert_eq!(json_body(verified).await["already_verified"], false);
 }

@@ -94,8 +94,17 @@ macro_rules! sql_common {
             Some(insert)
         }
 
+        /// A link is dated no earlier than its account's `created_at`: one
+        /// dated before it belongs to a sign-up since replaced and never
+        /// activates, and a link sent after the clock stepped back (an NTP
+        /// correction) would otherwise be born dead. The caller's
+        /// transaction has written or found the account (its email's row
+        /// names it too, under the same foreign key).
         async fn insert_token(tx: &mut Tx, user_id: UserId, token: &NewToken) -> StoreResult<()> {
-            sqlx::query("INSERT INTO verification_tokens (id, user_id, digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            sqlx::query(
+                "INSERT INTO verification_tokens (id, user_id, digest, created_at, expires_at) \
+                 SELECT $1, id, $3, CASE WHEN created_at > $4 THEN created_at ELSE $4 END, $5 FROM users WHERE id = $2",
+            )
                 .bind(token.id)
                 .bind(user_id.as_uuid())
                 .bind(token.digest.as_bytes())
