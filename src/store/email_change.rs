@@ -34,7 +34,9 @@ pub trait EmailChangeStore: Send + Sync {
     /// unsent emails), then stores a fresh request for `new_email`, `link`
     /// (the email that carries it), `notice` (to the current address) and
     /// `event`. The link's delivery: suppressed when the new address has
-    /// had its quota of messages.
+    /// had its quota of messages, and then nothing is revoked or stored
+    /// (the change already waiting keeps its link); the notice and `event`
+    /// are written either way.
     async fn replace_email_change(
         &self,
         user_id: UserId,

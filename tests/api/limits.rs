@@ -7,6 +7,7 @@ use latchkey::Config;
 use latchkey::limits::{QuotaSetting, Switch};
 use serde_json::{Value, json};
 
+use crate::email_change::{confirm, email_of_session, link_token};
 use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, json_body, set_cookie};
 use crate::login_throttle::throttled;
 
@@ -16,6 +17,7 @@ both_backends!(
     unknown_and_known_addresses_are_limited_alike,
     a_recipient_gets_only_a_few_messages_an_hour,
     reset_requests_held_back_leave_the_owners_link_working,
+    a_change_of_address_held_back_leaves_the_waiting_one_working,
     strangers_cannot_silence_the_owners_notices,
     sign_ups_with_a_taken_address_spend_its_allowance,
     the_switch_turns_every_limit_off,
@@ -210,6 +212,40 @@ async fn reset_requests_held_back_leave_the_owners_link_working(backend: Backend
         )
         .await;
     assert_eq!(done.status(), 200, "{}", done.text().await.unwrap());
+}
+
+/// A change of address whose link the new address's cap holds back is not
+/// stored: the change already waiting, whose link went out, still works.
+async fn a_change_of_address_held_back_leaves_the_waiting_one_working(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |config| {
+        config.limits.limit_messages_per_recipient = quota("1/1h");
+    })
+    .await;
+    let cookie = app.signed_up("mover@example.com").await;
+    let ask = json!({ "email": "new@example.com", "current_password": PASSWORD });
+    assert_eq!(
+        app.post_as(&cookie, "/email/change", &ask).await.status(),
+        202
+    );
+    let sent = link_token(&app, "new@example.com", 1).await;
+    // The same request again: new@example.com has had its one message.
+    assert_eq!(
+        app.post_as(&cookie, "/email/change", &ask).await.status(),
+        202
+    );
+    let held = suppressed_after(&app, 5).await;
+    assert!(
+        held.iter()
+            .any(|detail| detail.starts_with("email_change ")),
+        "{held:?}"
+    );
+
+    assert_eq!(
+        confirm(&app, &sent).await.status(),
+        200,
+        "the link sent works"
+    );
+    assert_eq!(email_of_session(&app, &cookie).await, "new@example.com");
 }
 
 async fn suppressed_after(app: &TestApp, count: usize) -> Vec<String> {

@@ -53,17 +53,23 @@ macro_rules! sql_email_changes {
         impl EmailChangeStore for $store {
             async fn replace_email_change(&self, user_id: UserId, new_email: &EmailAddress, token: &NewToken, link: &NewMessage, notice: &NewMessage, event: &AuditEvent) -> StoreResult<Delivery> {
                 let mut tx = begin(self.writer()).await?;
-                revoke_email_changes(&mut tx, user_id, token.created_at).await?;
-                sqlx::query("INSERT INTO email_changes (id, user_id, new_email, digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(token.id)
-                    .bind(user_id.as_uuid())
-                    .bind(new_email.as_str())
-                    .bind(token.digest.as_bytes())
-                    .bind(token.created_at)
-                    .bind(token.expires_at)
-                    .execute(&mut *tx)
-                    .await?;
-                let delivery = insert_message_with(&mut tx, link, &event.meta, Some(event)).await?;
+                // Counted first, as a resent verification link is: a link the
+                // new address's cap holds back is not stored, and leaves the
+                // change already waiting (its link sent) as it was.
+                let allowed = recipient_allows(&mut tx, link).await?;
+                if allowed {
+                    revoke_email_changes(&mut tx, user_id, token.created_at).await?;
+                    sqlx::query("INSERT INTO email_changes (id, user_id, new_email, digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(token.id)
+                        .bind(user_id.as_uuid())
+                        .bind(new_email.as_str())
+                        .bind(token.digest.as_bytes())
+                        .bind(token.created_at)
+                        .bind(token.expires_at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let delivery = write_message(&mut tx, link, &event.meta, Some(event), allowed).await?;
                 insert_message(&mut tx, notice, &event.meta).await?;
                 tx.commit().await?;
                 Ok(delivery)
