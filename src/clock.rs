@@ -32,22 +32,25 @@ pub struct ShiftedClock {
 
 impl ShiftedClock {
     pub fn advance(&self, by: std::time::Duration) {
-        let by = TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
-        let mut offset = self
-            .offset
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *offset = offset.checked_add(&by).unwrap_or(TimeDelta::MAX);
+        self.shift(TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX));
     }
 
     /// Moves time back, as an NTP correction of a fast clock does.
     pub fn step_back(&self, by: std::time::Duration) {
-        let by = TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
+        self.shift(-TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX));
+    }
+
+    fn shift(&self, by: TimeDelta) {
         let mut offset = self
             .offset
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *offset = offset.checked_sub(&by).unwrap_or(TimeDelta::MIN);
+        let bound = if by < TimeDelta::zero() {
+            TimeDelta::MIN
+        } else {
+            TimeDelta::MAX
+        };
+        *offset = offset.checked_add(&by).unwrap_or(bound);
     }
 }
 
