@@ -104,6 +104,16 @@ enum UsersCommand {
     Disable { email: String },
     /// Give a disabled account back (its owner signs in again).
     Enable { email: String },
+    /// Start a change of address for an owner who lost the old mailbox:
+    /// a link goes to the new address and a notice to the current one, and
+    /// the account moves only once the link is used (a running instance
+    /// sends both). As the admin API's: no password asked.
+    ChangeEmail {
+        /// The account's current address.
+        email: String,
+        /// The address it should move to.
+        new_email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,13 +239,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                  run again with --yes to do it"
             );
             let store = open_store(&config).await?;
-            let limits = Limiter::new(
-                store.clone(),
-                std::sync::Arc::new(SystemClock),
-                &config.limits,
-            );
-            let composer = Composer::new(config.public_url.clone())
-                .with_recipient_quota(limits.recipient_quota());
+            let composer = composer(&config, &store);
             let user =
                 flows::delete_account_by_email(&*store, &composer, SystemClock.now(), &email)
                     .await
@@ -254,6 +258,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Users(UsersCommand::Enable { email }) => {
             set_access(&config, &email, Access::Enabled, &mut out).await?;
+        }
+        Command::Users(UsersCommand::ChangeEmail { email, new_email }) => {
+            change_email(&config, &email, &new_email, &mut out).await?;
         }
         Command::Audit {
             user,
@@ -372,6 +379,53 @@ async fn set_access(
         user.status.as_str()
     )?;
     Ok(())
+}
+
+/// `users change-email`: the admin API's change of address, its link and
+/// notice queued for a running instance to send.
+async fn change_email(
+    config: &Config,
+    email: &str,
+    new_email: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).context("not an email address")?;
+    let store = open_store(config).await?;
+    let composer = composer(config, &store);
+    let sender = flows::LinkSender {
+        store: &*store,
+        composer: &composer,
+        now: SystemClock.now(),
+        ttl: config.verify_ttl,
+    };
+    let (user, open) = flows::request_email_change_from_cli(&sender, &email, new_email)
+        .await
+        .map_err(|error| match error {
+            FlowError::NotFound => anyhow::anyhow!("no account has this email address"),
+            FlowError::Validation(fields) => anyhow::anyhow!("{fields}"),
+            other => anyhow::Error::new(other),
+        })?;
+    writeln!(
+        out,
+        "{} ({}) moves to {} once the link sent there is used, until {}; a running instance sends it",
+        user.email,
+        user.id,
+        open.email,
+        open.until
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )?;
+    Ok(())
+}
+
+/// What writes the emails a command queues, each recipient capped as by
+/// the instances.
+fn composer(config: &Config, store: &std::sync::Arc<dyn store::Store>) -> Composer {
+    let limits = Limiter::new(
+        store.clone(),
+        std::sync::Arc::new(SystemClock),
+        &config.limits,
+    );
+    Composer::new(config.public_url.clone()).with_recipient_quota(limits.recipient_quota())
 }
 
 /// The configured database, with the instances' connection limit: the

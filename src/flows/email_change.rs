@@ -24,9 +24,9 @@ use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{
     EmailAddress, EmailChangeToken, EmailRevertToken, Password, User, UserId, UserStatus,
 };
-use crate::mail::EmailChangeStep;
+use crate::mail::{Composer, EmailChangeStep};
 use crate::state::AppState;
-use crate::store::{EmailChange, EmailChangeRecord, NewToken};
+use crate::store::{EmailChange, EmailChangeRecord, NewToken, Store};
 
 /// Sends the link to `raw_email` once the current password checks out; the
 /// address the link went to. `EmailTaken` when another account has the
@@ -65,7 +65,7 @@ pub async fn request_email_change(
     drop(admission);
 
     if !state.enumeration_protection {
-        refuse_if_taken(state, user, &email, meta).await?;
+        refuse_if_taken(&LinkSender::of(state), user, &email, meta).await?;
     }
     send_link(state, user, &email, meta, None).await?;
     Ok(email)
@@ -86,7 +86,38 @@ pub async fn request_email_change_by_admin(
     raw_email: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<OpenChange, FlowError> {
-    let user = state
+    let (open, token) = by_operator(&LinkSender::of(state), id, raw_email, meta).await?;
+    announce(state, &token);
+    Ok(open)
+}
+
+/// `request_email_change_by_admin` from the command line, for the account
+/// that has `current`: the link and the notice are queued, and a running
+/// instance sends them. The account and its change.
+pub async fn request_email_change_from_cli(
+    sender: &LinkSender<'_>,
+    current: &EmailAddress,
+    raw_email: &str,
+) -> Result<(User, OpenChange), FlowError> {
+    let user = sender
+        .store
+        .user_by_email(current)
+        .await?
+        .ok_or(FlowError::NotFound)?;
+    let meta = RequestMeta::internal();
+    // The link's token stays here: whoever runs the command does not get
+    // to use it, only whoever reads the new address.
+    let (open, _token) = by_operator(sender, user.id, Some(raw_email), &meta).await?;
+    Ok((user, open))
+}
+
+async fn by_operator(
+    sender: &LinkSender<'_>,
+    id: UserId,
+    raw_email: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<(OpenChange, EmailChangeToken), FlowError> {
+    let user = sender
         .store
         .user_by_id(id)
         .await?
@@ -100,9 +131,9 @@ pub async fn request_email_change_by_admin(
     let Some(email) = new_address(&user, raw_email, &mut errors) else {
         return Err(FlowError::Validation(errors));
     };
-    refuse_if_taken(state, &user, &email, meta).await?;
-    let until = send_link(state, &user, &email, meta, Some("an operator")).await?;
-    Ok(OpenChange { email, until })
+    refuse_if_taken(sender, &user, &email, meta).await?;
+    let (token, until) = queue_link(sender, &user, &email, meta, Some("an operator")).await?;
+    Ok((OpenChange { email, until }, token))
 }
 
 /// The address asked for, unless it is malformed or exactly the account's
@@ -130,12 +161,12 @@ fn new_address(
 /// `EmailTaken` (and a trail entry) when another account that counts has
 /// `email`: one nobody verified is replaced when the link is used.
 async fn refuse_if_taken(
-    state: &AppState,
+    sender: &LinkSender<'_>,
     user: &User,
     email: &EmailAddress,
     meta: &RequestMeta,
 ) -> Result<(), FlowError> {
-    let taken = state
+    let taken = sender
         .store
         .user_by_email(email)
         .await?
@@ -144,20 +175,41 @@ async fn refuse_if_taken(
         return Ok(());
     }
     let event = AuditEvent::new(
-        state.clock.now(),
+        sender.now,
         AuditKind::EmailChangeFailed,
         Outcome::Failure,
         Some(user.id),
         meta,
     )
     .with_detail("the address has an account");
-    state.store.audit(&event).await?;
+    sender.store.audit(&event).await?;
     Err(FlowError::EmailTaken)
 }
 
-/// A fresh link to `email` (older ones revoked) and the notice to the
-/// current address, committed together; `by` says who asked, when not the
-/// owner. When the link stops working.
+/// What a change's link is queued with: the service's parts, or the
+/// command line's (it has no outbox worker: a running instance sends).
+#[derive(Debug)]
+pub struct LinkSender<'a> {
+    pub store: &'a dyn Store,
+    pub composer: &'a Composer,
+    pub now: DateTime<Utc>,
+    /// How long the link works.
+    pub ttl: Duration,
+}
+
+impl<'a> LinkSender<'a> {
+    pub fn of(state: &'a AppState) -> Self {
+        Self {
+            store: &*state.store,
+            composer: &state.composer,
+            now: state.clock.now(),
+            ttl: state.verify_ttl,
+        }
+    }
+}
+
+/// `queue_link`, then the service's outbox worker woken. When the link
+/// stops working.
 async fn send_link(
     state: &AppState,
     user: &User,
@@ -165,20 +217,47 @@ async fn send_link(
     meta: &RequestMeta,
     by: Option<&str>,
 ) -> Result<DateTime<Utc>, FlowError> {
-    let now = state.clock.now();
+    let (token, until) = queue_link(&LinkSender::of(state), user, email, meta, by).await?;
+    announce(state, &token);
+    Ok(until)
+}
+
+/// Wakes the outbox worker for a link just queued (and, with no SMTP
+/// configured, logs it, as every link is).
+fn announce(state: &AppState, token: &EmailChangeToken) {
+    state.mail_wake.notify_one();
+    if state.log_links {
+        tracing::info!(
+            link = %state.composer.email_change_link(token),
+            "email change link (no SMTP configured: the email is in the mail folder)"
+        );
+    }
+    tracing::info!("email change requested, link sent to the new address");
+}
+
+/// A fresh link to `email` (older ones revoked) and the notice to the
+/// current address, committed together; `by` says who asked, when not the
+/// owner. The link's token, and when it stops working.
+async fn queue_link(
+    sender: &LinkSender<'_>,
+    user: &User,
+    email: &EmailAddress,
+    meta: &RequestMeta,
+    by: Option<&str>,
+) -> Result<(EmailChangeToken, DateTime<Utc>), FlowError> {
+    let (now, ttl) = (sender.now, sender.ttl);
     let token = EmailChangeToken::generate();
-    let ttl = state.verify_ttl;
     let stored = NewToken {
         id: Uuid::now_v7(),
         digest: token.digest(),
         created_at: now,
         expires_at: later(now, ttl),
     };
-    let link = state
+    let link = sender
         .composer
         .email_change_email(user, email, &token, ttl, now)?;
     let notice =
-        state
+        sender
             .composer
             .email_change_notice(user, email, EmailChangeStep::Requested, meta, now)?;
     let detail = match by {
@@ -195,19 +274,11 @@ async fn send_link(
     .with_detail(detail);
     // A new address over its cap gets nothing; the answer is the same
     // (`email.suppressed` in the trail says so), as for any link.
-    state
+    sender
         .store
         .replace_email_change(user.id, email, &stored, &link, &notice, &event)
         .await?;
-    state.mail_wake.notify_one();
-    if state.log_links {
-        tracing::info!(
-            link = %state.composer.email_change_link(&token),
-            "email change link (no SMTP configured: the email is in the mail folder)"
-        );
-    }
-    tracing::info!("email change requested, link sent to the new address");
-    Ok(stored.expires_at)
+    Ok((token, stored.expires_at))
 }
 
 /// A change of address waiting for its link: where it goes, and until when.

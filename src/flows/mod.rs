@@ -27,8 +27,9 @@ pub use access_token::{AccessIdentity, authenticate_access_token};
 pub use delete_account::{delete_account_by_admin, delete_account_by_email, delete_own_account};
 pub use disable::{Access, set_access};
 pub use email_change::{
-    OpenChange, REVERT_WINDOW, cancel_email_change, check_email_change_link, confirm_email_change,
-    open_email_change, request_email_change, request_email_change_by_admin,
+    LinkSender, OpenChange, REVERT_WINDOW, cancel_email_change, check_email_change_link,
+    confirm_email_change, open_email_change, request_email_change, request_email_change_by_admin,
+    request_email_change_from_cli,
 };
 pub use email_revert::{check_email_revert_link, revert_email_change};
 pub use error::{FieldError, FieldErrors, FlowError};

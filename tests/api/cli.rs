@@ -1,18 +1,20 @@
 //! The command-line contract: `migrate`, `users list`, `users show`,
-//! `outbox list`, `audit`, `prune`, `users delete`.
+//! `outbox list`, `audit`, `prune`, `users delete`, `users change-email`.
 
 use std::process::Command;
 
 use chrono::TimeDelta;
 use latchkey::clock::Clock;
 
+use crate::email_change::{confirm, email_of_session, link_token};
 use crate::helpers::{Backend, TestApp, both_backends};
 
 both_backends!(
     the_cli_lists_users_and_outbox,
     the_cli_prints_the_audit_trail_by_user_and_time,
     the_cli_prunes_what_the_retention_policy_no_longer_keeps,
-    the_cli_deletes_an_account_when_told_yes
+    the_cli_deletes_an_account_when_told_yes,
+    the_cli_starts_a_change_of_address_that_only_its_link_completes,
 );
 
 fn latchkey(app: &TestApp, args: &[&str]) -> String {
@@ -101,6 +103,58 @@ async fn the_cli_deletes_an_account_when_told_yes(backend: Backend) {
         unknown.contains("no account has this email address"),
         "{unknown}"
     );
+}
+
+async fn the_cli_starts_a_change_of_address_that_only_its_link_completes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cookie = app.signed_up("lost@example.com").await;
+    app.signed_up("taken@example.com").await;
+
+    let started = latchkey(
+        &app,
+        &[
+            "users",
+            "change-email",
+            "Lost@Example.com",
+            "found@example.com",
+        ],
+    );
+    assert!(started.contains("found@example.com"), "{started}");
+    // Nothing moves before the link is used; the running instance sends it
+    // and tells the current address.
+    assert_eq!(email_of_session(&app, &cookie).await, "lost@example.com");
+    app.sink()
+        .wait_for_subject(
+            "lost@example.com",
+            "A change of your email address was requested",
+            1,
+        )
+        .await;
+    let token = link_token(&app, "found@example.com", 1).await;
+    assert!(
+        !started.contains(&token),
+        "the operator is not given the link"
+    );
+    assert_eq!(confirm(&app, &token).await.status(), 200);
+    assert_eq!(email_of_session(&app, &cookie).await, "found@example.com");
+
+    // Refused: a taken address, a malformed one, an unknown account.
+    for (current, new, says) in [
+        (
+            "found@example.com",
+            "taken@example.com",
+            "already registered",
+        ),
+        (
+            "found@example.com",
+            "not an address",
+            "like name@example.com",
+        ),
+        ("nobody@example.com", "x@example.com", "no account"),
+    ] {
+        let refused = latchkey_fails(&app, &["users", "change-email", current, new]);
+        assert!(refused.contains(says), "{new}: {refused}");
+    }
 }
 
 fn command(app: &TestApp) -> Command {
