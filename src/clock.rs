@@ -23,8 +23,8 @@ impl Clock for SystemClock {
     }
 }
 
-/// Real time plus an offset that tests can move forward (and back). Time keeps flowing,
-/// so retry back-offs and timeouts behave as in production.
+/// Real time plus an offset that tests can move forward (and back). Time
+/// keeps flowing, so retry back-offs and timeouts behave as in production.
 #[derive(Debug, Default)]
 pub struct ShiftedClock {
     offset: Mutex<TimeDelta>,

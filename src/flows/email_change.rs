@@ -64,10 +64,12 @@ pub async fn request_email_change(
     .await?;
     drop(admission);
 
+    let sender = LinkSender::of(state);
     if !state.enumeration_protection {
-        refuse_if_taken(&LinkSender::of(state), user, &email, meta).await?;
+        refuse_if_taken(&sender, user, &email, meta).await?;
     }
-    send_link(state, user, &email, meta, None).await?;
+    let (token, _until) = queue_link(&sender, user, &email, meta, None).await?;
+    announce(state, &token);
     Ok(email)
 }
 
@@ -86,7 +88,12 @@ pub async fn request_email_change_by_admin(
     raw_email: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<OpenChange, FlowError> {
-    let (open, token) = by_operator(&LinkSender::of(state), id, raw_email, meta).await?;
+    let user = state
+        .store
+        .user_by_id(id)
+        .await?
+        .ok_or(FlowError::NotFound)?;
+    let (open, token) = by_operator(&LinkSender::of(state), &user, raw_email, meta).await?;
     announce(state, &token);
     Ok(open)
 }
@@ -107,32 +114,27 @@ pub async fn request_email_change_from_cli(
     let meta = RequestMeta::internal();
     // The link's token stays here: whoever runs the command does not get
     // to use it, only whoever reads the new address.
-    let (open, _token) = by_operator(sender, user.id, Some(raw_email), &meta).await?;
+    let (open, _token) = by_operator(sender, &user, Some(raw_email), &meta).await?;
     Ok((user, open))
 }
 
 async fn by_operator(
     sender: &LinkSender<'_>,
-    id: UserId,
+    user: &User,
     raw_email: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<(OpenChange, EmailChangeToken), FlowError> {
-    let user = sender
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or(FlowError::NotFound)?;
     match user.status {
         UserStatus::Active => {}
         UserStatus::Pending => return Err(FlowError::EmailNotVerified),
         UserStatus::Disabled => return Err(FlowError::AccountDisabled),
     }
     let mut errors = FieldErrors::default();
-    let Some(email) = new_address(&user, raw_email, &mut errors) else {
+    let Some(email) = new_address(user, raw_email, &mut errors) else {
         return Err(FlowError::Validation(errors));
     };
-    refuse_if_taken(sender, &user, &email, meta).await?;
-    let (token, until) = queue_link(sender, &user, &email, meta, Some("an operator")).await?;
+    refuse_if_taken(sender, user, &email, meta).await?;
+    let (token, until) = queue_link(sender, user, &email, meta, Some("an operator")).await?;
     Ok((OpenChange { email, until }, token))
 }
 
@@ -206,20 +208,6 @@ impl<'a> LinkSender<'a> {
             ttl: state.verify_ttl,
         }
     }
-}
-
-/// `queue_link`, then the service's outbox worker woken. When the link
-/// stops working.
-async fn send_link(
-    state: &AppState,
-    user: &User,
-    email: &EmailAddress,
-    meta: &RequestMeta,
-    by: Option<&str>,
-) -> Result<DateTime<Utc>, FlowError> {
-    let (token, until) = queue_link(&LinkSender::of(state), user, email, meta, by).await?;
-    announce(state, &token);
-    Ok(until)
 }
 
 /// Wakes the outbox worker for a link just queued (and, with no SMTP
