@@ -39,6 +39,10 @@ pub enum AuditKind {
     PasswordReset,
     PasswordChanged,
     PasswordChangeFailed,
+    /// A sign-in found the password's hash made with other parameters than
+    /// the configured ones and stored it hashed again with them (the
+    /// detail says from which to which).
+    PasswordRehashed,
     /// The account and everything that hung on it were deleted (by its
     /// owner or an administrator: the detail says which).
     AccountDeleted,
@@ -91,6 +95,7 @@ impl AuditKind {
             Self::PasswordResetFailed => "password.reset_failed",
             Self::PasswordReset => "password.reset",
             Self::PasswordChanged => "password.changed",
+            Self::PasswordRehashed => "password.rehashed",
             Self::PasswordChangeFailed => "password.change_failed",
             Self::AccountDeleted => "user.deleted",
             Self::UserRenamed => "user.renamed",

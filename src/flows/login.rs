@@ -6,7 +6,8 @@ use super::mfa::{self, Challenge};
 use super::session::start_session_on;
 use super::{FlowError, StartedSession, unlock};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{EmailAddress, MfaPolicy, Password, User, UserStatus};
+use crate::domain::{EmailAddress, MfaPolicy, Password, PasswordHash, User, UserStatus};
+use crate::hashing::Upgrade;
 use crate::limits::{FailureKey, Rule, Subject};
 use crate::state::AppState;
 use crate::store::LoginRead;
@@ -96,8 +97,8 @@ pub async fn login(
     // database. On SQLite, whose one writer commits a flush at a time, the
     // writer could otherwise fall behind the hashes under a storm, and every
     // admitted login wait in its queue (BENCHMARKS.md, runs 39-41).
-    let matches = admission.verify(&password, hash).await?;
-    let Some(user) = user.filter(|_| matches).cloned() else {
+    let verdict = admission.verify_and_upgrade(&password, hash).await?;
+    let Some(user) = user.filter(|_| verdict.is_right()).cloned() else {
         if let Some(attempt) = throttled {
             let locked = state.limits.login_failed(attempt.key()).await?;
             if let (true, Some(user)) = (locked, user) {
@@ -120,6 +121,9 @@ pub async fn login(
         return Err(FlowError::InvalidCredentials);
     };
     tracing::Span::current().record("user.id", tracing::field::display(user.id));
+    if let Some(upgrade) = verdict.into_upgrade() {
+        store_upgrade(state, &user, hash, upgrade, meta).await?;
+    }
     if let Some(attempt) = throttled {
         state.limits.login_succeeded(attempt).await?;
     }
@@ -197,6 +201,30 @@ fn failure_key(
         Some(device) if known_device => Some(FailureKey::device(device)),
         _ => email.map(FailureKey::account),
     }
+}
+
+/// Whatever the account's state: the hash is the password's, and a
+/// pending or disabled account's owner proved it as well as anyone.
+async fn store_upgrade(
+    state: &AppState,
+    user: &User,
+    old: &PasswordHash,
+    upgrade: Upgrade,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
+    let event = AuditEvent::new(
+        state.clock.now(),
+        AuditKind::PasswordRehashed,
+        Outcome::Success,
+        Some(user.id),
+        meta,
+    )
+    .with_detail(format!("from {} to {}", upgrade.from, upgrade.to));
+    state
+        .store
+        .upgrade_password_hash(user.id, old, &upgrade.hash, &event)
+        .await?;
+    Ok(())
 }
 
 async fn audit_password_step(

@@ -12,6 +12,7 @@
 //! tokio's blocking pool).
 
 mod memory;
+mod upgrade;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -28,6 +29,7 @@ use crate::domain::{
 };
 
 pub use memory::blocks as working_memory;
+pub use upgrade::{Upgrade, Verdict};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -193,6 +195,38 @@ impl Admission {
             .await
     }
 
+    /// `verify`, and when the password is right but `hash` was made with
+    /// other parameters than the configured ones, the password hashed
+    /// again with them, in the same job: a second hash, once per account
+    /// after the cost changes.
+    pub async fn verify_and_upgrade(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<Verdict, HashError> {
+        let password = password.clone();
+        let hash = hash.clone();
+        let params = self.hasher.params.clone();
+        self.run(move |worker| {
+            let password = password.expose().as_bytes();
+            if !worker.verify(password, hash.as_str())? {
+                return Ok(Verdict::Wrong);
+            }
+            if upgrade::is_current(&params, hash.as_str()) {
+                return Ok(Verdict::Right { upgrade: None });
+            }
+            let rehashed = worker.hash(&params, password)?;
+            Ok(Verdict::Right {
+                upgrade: Some(Upgrade {
+                    from: upgrade::parameters_of(hash.as_str()),
+                    to: upgrade::parameters_of(rehashed.as_str()),
+                    hash: rehashed,
+                }),
+            })
+        })
+        .await
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Worker) -> Result<T, HashError> + Send + 'static,
@@ -329,6 +363,54 @@ mod tests {
                 .verify_password(password.expose().as_bytes(), &parsed)
                 .is_ok()
         );
+    }
+
+    #[tokio::test]
+    async fn a_right_password_under_other_parameters_is_hashed_again_with_the_configured_ones() {
+        let password = Password::new("correct horse battery staple");
+        let old = cheap(1, 0)
+            .admit()
+            .await
+            .unwrap()
+            .hash(&password)
+            .await
+            .unwrap();
+        let hasher = Hasher::new(2048, 2, 1, 1, 0)
+            .unwrap()
+            .admit()
+            .await
+            .unwrap();
+
+        let upgrade = hasher
+            .verify_and_upgrade(&password, &old)
+            .await
+            .unwrap()
+            .into_upgrade()
+            .expect("a hash of other parameters is upgraded");
+        assert!(
+            upgrade
+                .hash
+                .as_str()
+                .starts_with("$argon2id$v=19$m=2048,t=2,p=1$"),
+            "{:?}",
+            upgrade.hash.as_str()
+        );
+        assert_eq!(upgrade.from, "argon2id v=19 m=1024,t=1,p=1");
+        assert_eq!(upgrade.to, "argon2id v=19 m=2048,t=2,p=1");
+        assert!(hasher.verify(&password, &upgrade.hash).await.unwrap());
+
+        // A current hash is left as it is, and a wrong password upgrades nothing.
+        let current = hasher
+            .verify_and_upgrade(&password, &upgrade.hash)
+            .await
+            .unwrap();
+        assert!(current.is_right());
+        assert!(current.into_upgrade().is_none());
+        let wrong = hasher
+            .verify_and_upgrade(&Password::new("correct horse battery stapl"), &old)
+            .await
+            .unwrap();
+        assert!(!wrong.is_right());
     }
 
     #[tokio::test]

@@ -227,6 +227,19 @@ pub trait PasswordStore: Send + Sync {
         meta: &RequestMeta,
     ) -> StoreResult<bool>;
 
+    /// Puts `new`, the same password hashed with the configured parameters,
+    /// in place of `old` and records `event`, together; only while the
+    /// account's hash is still `old`, so a password changed meanwhile stays.
+    /// Nothing else moves: sessions, links and `updated_at` rest on the
+    /// password, which is the same. False when nothing was replaced.
+    async fn upgrade_password_hash(
+        &self,
+        user_id: UserId,
+        old: &PasswordHash,
+        new: &PasswordHash,
+        event: &AuditEvent,
+    ) -> StoreResult<bool>;
+
     /// Stores `hash`, revokes every session but `keep`, the reset links and
     /// open login challenges, records `password.changed` and queues `notice`.
     async fn change_password(

@@ -43,6 +43,7 @@ mod password_check;
 mod password_reset;
 mod properties;
 mod register;
+mod rehash;
 mod rename;
 mod resend;
 mod retention;

@@ -138,6 +138,23 @@ macro_rules! sql_passwords {
                 Ok(true)
             }
 
+            async fn upgrade_password_hash(&self, user_id: UserId, old: &PasswordHash, new: &PasswordHash, event: &AuditEvent) -> StoreResult<bool> {
+                let mut tx = begin(self.writer()).await?;
+                let replaced = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+                    .bind(new.as_str())
+                    .bind(user_id.as_uuid())
+                    .bind(old.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    > 0;
+                if replaced {
+                    insert_audit(&mut tx, event).await?;
+                }
+                tx.commit().await?;
+                Ok(replaced)
+            }
+
             async fn change_password(&self, user_id: UserId, hash: &PasswordHash, keep: Option<Uuid>, notice: &NewMessage, meta: &RequestMeta) -> StoreResult<()> {
                 let now = notice.created_at;
                 let mut tx = begin(self.writer()).await?;
