@@ -59,6 +59,13 @@ pub struct Config {
     pub password_min_length: usize,
     pub password_max_length: usize,
     pub password_min_score: u8,
+    /// Words tied to the service that no password may contain,
+    /// comma-separated, besides the display name of `mail_from` (the
+    /// service's name as its emails show it): NIST's context-specific words.
+    pub password_context_words: String,
+    /// A file of barred passwords, one a line: as they are, or SHA-1
+    /// digests as Have I Been Pwned publishes them. Unset: zxcvbn's list only.
+    pub password_blocklist: Option<PathBuf>,
     /// argon2id memory cost in KiB (OWASP: 19456 with t=2, p=1).
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
@@ -145,6 +152,8 @@ impl std::fmt::Debug for Config {
             .field("password_min_length", &self.password_min_length)
             .field("password_max_length", &self.password_max_length)
             .field("password_min_score", &self.password_min_score)
+            .field("password_context_words", &self.password_context_words)
+            .field("password_blocklist", &self.password_blocklist)
             .field("argon2_memory_kib", &self.argon2_memory_kib)
             .field("argon2_iterations", &self.argon2_iterations)
             .field("argon2_parallelism", &self.argon2_parallelism)
@@ -209,6 +218,8 @@ impl Default for Config {
             password_min_length: PasswordPolicy::default().min_length,
             password_max_length: PasswordPolicy::default().max_length,
             password_min_score: PasswordPolicy::default().min_score,
+            password_context_words: String::new(),
+            password_blocklist: None,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
@@ -241,12 +252,17 @@ impl Config {
             .map_err(Box::new)
     }
 
-    pub fn password_policy(&self) -> PasswordPolicy {
+    /// The policy's lengths, score and context words; `sender` is the
+    /// display name of `mail_from`. The blocklist is read by the caller.
+    pub fn password_policy(&self, sender: Option<&str>) -> PasswordPolicy {
+        let configured = self.password_context_words.split(',');
         PasswordPolicy {
             min_length: self.password_min_length,
             max_length: self.password_max_length,
             min_score: self.password_min_score,
+            ..PasswordPolicy::default()
         }
+        .with_context_words(sender.into_iter().chain(configured))
     }
 
     /// The enabled second factors; an unknown name is a configuration error.

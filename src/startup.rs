@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use tokio::sync::Notify;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::Sealer;
+use crate::domain::Blocklist;
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::limits::Limiter;
@@ -66,6 +68,9 @@ impl App {
             .mail_from
             .parse()
             .context("LATCHKEY_MAIL_FROM is not a valid mailbox")?;
+        let policy = config
+            .password_policy(from.name.as_deref())
+            .with_blocklist(read_blocklist(config.password_blocklist.clone()).await?);
         let workers = config
             .hash_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
@@ -128,7 +133,7 @@ impl App {
             composer: Composer::new(config.public_url.clone())
                 .with_recipient_quota(limits.recipient_quota()),
             clock: clock.clone(),
-            policy: config.password_policy(),
+            policy,
             verify_ttl: config.verify_ttl,
             password_reset_ttl: config.password_reset_ttl,
             sessions: SessionPolicy {
@@ -240,6 +245,23 @@ pub fn housekeeping(
         unverified_accounts: config.unverified_account_retention,
     };
     Ok(Housekeeping::new(store, clock, limits, policy))
+}
+
+/// The operator's password blocklist (`LATCHKEY_PASSWORD_BLOCKLIST`), read
+/// off the runtime's threads: a list of millions of lines takes a moment.
+async fn read_blocklist(path: Option<PathBuf>) -> anyhow::Result<Blocklist> {
+    let Some(path) = path else {
+        return Ok(Blocklist::default());
+    };
+    let shown = path.display().to_string();
+    let read = tokio::task::spawn_blocking(move || {
+        Blocklist::read(std::io::BufReader::new(std::fs::File::open(path)?))
+    });
+    let list = read
+        .await?
+        .with_context(|| format!("cannot read LATCHKEY_PASSWORD_BLOCKLIST ({shown})"))?;
+    tracing::info!(entries = list.len(), path = %shown, "password blocklist read");
+    Ok(list)
 }
 
 async fn shutdown_signal() {

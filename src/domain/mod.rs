@@ -2,6 +2,7 @@
 //! of the crate can trust it ("parse, don't validate").
 
 mod admin_key;
+mod blocklist;
 mod codes;
 mod email;
 mod mfa;
@@ -14,6 +15,7 @@ mod totp;
 mod user;
 
 pub use admin_key::{AdminKey, AdminKeyError, MIN_ADMIN_KEY_CHARS};
+pub use blocklist::Blocklist;
 pub use codes::{EnteredCode, OneTimeCode, RecoveryCode};
 pub use email::{EmailAddress, EmailError};
 pub use mfa::{FactorKind, MfaPolicy};

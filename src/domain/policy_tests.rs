@@ -101,6 +101,65 @@ fn min_score_is_configurable() {
     );
 }
 
+#[test]
+fn the_services_name_is_refused_whole_and_word_by_word() {
+    let policy = PasswordPolicy::default().with_context_words(["Acme Rockets", " ", "ab"]);
+    assert_eq!(
+        &policy.context_words[..],
+        ["acme", "acme rockets", "rockets"]
+    );
+    let codes = |password: &str| -> Vec<&'static str> {
+        policy
+            .check(&Password::new(password), None, None)
+            .iter()
+            .map(PolicyViolation::code)
+            .collect()
+    };
+    assert_eq!(codes("purple elephants juggle quietly"), Vec::<&str>::new());
+    for barred in ["purple ACME elephants juggle", "quietly juggling rockets42"] {
+        assert!(
+            codes(barred).contains(&"contains_context_word"),
+            "{barred}: {:?}",
+            codes(barred)
+        );
+    }
+    // Words too short to forbid ("ab") forbid nothing.
+    assert_eq!(
+        codes("purple elephants ab juggle quietly"),
+        Vec::<&str>::new()
+    );
+}
+
+#[test]
+fn a_blocklisted_password_is_refused_for_that_alone() {
+    let list = Blocklist::read("Purple Elephants Juggle Quietly\n".as_bytes()).unwrap();
+    let policy = PasswordPolicy::default().with_blocklist(list);
+    for listed in [
+        "purple elephants juggle quietly",
+        "PURPLE ELEPHANTS JUGGLE QUIETLY",
+    ] {
+        let codes: Vec<&str> = policy
+            .check(&Password::new(listed), None, None)
+            .iter()
+            .map(PolicyViolation::code)
+            .collect();
+        assert_eq!(codes, ["blocklisted"], "{listed}");
+    }
+    assert!(
+        policy
+            .check(&Password::new("correct horse battery staple"), None, None)
+            .is_empty()
+    );
+    // zxcvbn's own list says it first.
+    let common: Vec<&str> = PasswordPolicy::default()
+        .with_blocklist(Blocklist::read("password\n".as_bytes()).unwrap())
+        .check(&Password::new("password"), None, None)
+        .iter()
+        .map(PolicyViolation::code)
+        .collect();
+    assert_eq!(common, ["too_common"]);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 

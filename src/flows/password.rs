@@ -20,6 +20,11 @@ pub async fn check_password(
     let email = email.and_then(|raw| EmailAddress::parse(raw).ok());
     Ok(state
         .hasher
-        .assess(state.policy, password, name.as_ref(), email.as_ref())
+        .assess(
+            state.policy.clone(),
+            password,
+            name.as_ref(),
+            email.as_ref(),
+        )
         .await?)
 }

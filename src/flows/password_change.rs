@@ -35,7 +35,12 @@ pub async fn change_password(
         );
     }
     let verdict = admission
-        .assess(state.policy, new, Some(&user.name), Some(&user.email))
+        .assess(
+            state.policy.clone(),
+            new,
+            Some(&user.name),
+            Some(&user.email),
+        )
         .await?;
     for violation in verdict.violations {
         errors.add("new_password", violation.code(), violation.message());

@@ -224,7 +224,12 @@ pub async fn reset_password(
     tracing::Span::current().record("user.id", tracing::field::display(user.id));
     let mut errors = FieldErrors::default();
     let verdict = admission
-        .assess(state.policy, password, Some(&user.name), Some(&user.email))
+        .assess(
+            state.policy.clone(),
+            password,
+            Some(&user.name),
+            Some(&user.email),
+        )
         .await?;
     for violation in verdict.violations {
         errors.add("password", violation.code(), violation.message());

@@ -35,7 +35,12 @@ pub async fn register(
         .ok();
     let password = input.password.unwrap_or_else(|| Password::new(""));
     let verdict = admission
-        .assess(state.policy, &password, name.as_ref(), email.as_ref())
+        .assess(
+            state.policy.clone(),
+            &password,
+            name.as_ref(),
+            email.as_ref(),
+        )
         .await?;
     for violation in verdict.violations {
         errors.add("password", violation.code(), violation.message());

@@ -40,6 +40,7 @@ mod overload;
 mod pages;
 mod password_change;
 mod password_check;
+mod password_lists;
 mod password_reset;
 mod properties;
 mod register;
