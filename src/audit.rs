@@ -46,6 +46,9 @@ pub enum AuditKind {
     /// The account and everything that hung on it were deleted (by its
     /// owner or an administrator: the detail says which).
     AccountDeleted,
+    /// An operator made the account and emailed its owner the link to
+    /// choose a password.
+    UserInvited,
     /// The owner changed the account's display name.
     UserRenamed,
     /// The owner asked to change the account's address (the link went to
@@ -98,6 +101,7 @@ impl AuditKind {
             Self::PasswordRehashed => "password.rehashed",
             Self::PasswordChangeFailed => "password.change_failed",
             Self::AccountDeleted => "user.deleted",
+            Self::UserInvited => "user.invited",
             Self::UserRenamed => "user.renamed",
             Self::EmailChangeRequested => "user.email_change_requested",
             Self::EmailChangeFailed => "user.email_change_failed",

@@ -48,7 +48,7 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Inspect accounts.
+    /// Inspect and manage accounts.
     #[command(subcommand)]
     Users(UsersCommand),
     /// Print the audit trail: the newest events that match, oldest first
@@ -104,6 +104,15 @@ enum UsersCommand {
     Disable { email: String },
     /// Give a disabled account back (its owner signs in again).
     Enable { email: String },
+    /// Make an account for someone: a link to choose its password goes to
+    /// the address (a running instance sends it) and activates the account
+    /// once used. As the admin API's `POST /admin/users`.
+    Invite {
+        email: String,
+        /// The display name (default: the address's local part).
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Start a change of address for an owner who lost the old mailbox:
     /// a link goes to the new address and a notice to the current one, and
     /// the account moves only once the link is used (a running instance
@@ -259,6 +268,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Users(UsersCommand::Enable { email }) => {
             set_access(&config, &email, Access::Enabled, &mut out).await?;
         }
+        Command::Users(UsersCommand::Invite { email, name }) => {
+            invite(&config, &email, name.as_deref(), &mut out).await?;
+        }
         Command::Users(UsersCommand::ChangeEmail { email, new_email }) => {
             change_email(&config, &email, &new_email, &mut out).await?;
         }
@@ -412,6 +424,47 @@ async fn change_email(
         user.id,
         open.email,
         open.until
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )?;
+    Ok(())
+}
+
+/// `users invite`: the admin API's invitation, queued for a running
+/// instance to send; the link's token is never printed.
+async fn invite(
+    config: &Config,
+    email: &str,
+    name: Option<&str>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let composer = composer(config, &store);
+    let sender = flows::LinkSender {
+        store: &*store,
+        composer: &composer,
+        now: SystemClock.now(),
+        ttl: config.invitation_ttl,
+    };
+    let decoy = crate::hashing::decoy(
+        config.argon2_memory_kib,
+        config.argon2_iterations,
+        config.argon2_parallelism,
+    )?;
+    let meta = crate::audit::RequestMeta::internal();
+    let (invitation, _token) = flows::invite(&sender, decoy, Some(email), name, &meta)
+        .await
+        .map_err(|error| match error {
+            FlowError::EmailTaken => anyhow::anyhow!("an account already has this email address"),
+            FlowError::Validation(fields) => anyhow::anyhow!("{fields}"),
+            other => anyhow::Error::new(other),
+        })?;
+    writeln!(
+        out,
+        "invited {} ({}); the link to choose a password works until {}; a running instance sends it",
+        invitation.user.email,
+        invitation.user.id,
+        invitation
+            .until
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )?;
     Ok(())

@@ -12,7 +12,9 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::domain::{AdminKey, AdminKeyError, FactorKind, MfaPolicy, PasswordPolicy};
+use crate::domain::{
+    AdminKey, AdminKeyError, FactorKind, MfaPolicy, PasswordPolicy, RegistrationMode,
+};
 use crate::limits::LimitSettings;
 use crate::retention::KeepFor;
 
@@ -47,6 +49,12 @@ pub struct Config {
     /// How long a password reset link works.
     #[serde(with = "humantime_serde")]
     pub password_reset_ttl: Duration,
+    /// How long an operator's invitation link works.
+    #[serde(with = "humantime_serde")]
+    pub invitation_ttl: Duration,
+    /// `open`: anyone may sign up; `invitation`: only the people an
+    /// operator invites (`POST /register` answers 403).
+    pub registration: RegistrationMode,
     /// How long the outbox keeps retrying a message before giving up.
     #[serde(with = "humantime_serde")]
     pub mail_retry_for: Duration,
@@ -146,6 +154,8 @@ impl std::fmt::Debug for Config {
             .field("mail_dir", &self.mail_dir)
             .field("verify_ttl", &self.verify_ttl)
             .field("password_reset_ttl", &self.password_reset_ttl)
+            .field("invitation_ttl", &self.invitation_ttl)
+            .field("registration", &self.registration)
             .field("mail_retry_for", &self.mail_retry_for)
             .field("session_idle_timeout", &self.session_idle_timeout)
             .field("session_absolute_timeout", &self.session_absolute_timeout)
@@ -212,6 +222,8 @@ impl Default for Config {
             mail_dir: None,
             verify_ttl: Duration::from_secs(24 * 3600),
             password_reset_ttl: Duration::from_secs(3600),
+            invitation_ttl: Duration::from_secs(7 * 24 * 3600),
+            registration: RegistrationMode::Open,
             mail_retry_for: Duration::from_secs(24 * 3600),
             session_idle_timeout: Duration::from_secs(3600),
             session_absolute_timeout: Duration::from_secs(24 * 3600),

@@ -121,6 +121,13 @@ impl App {
                 .contains(&config.password_reset_ttl),
             "LATCHKEY_PASSWORD_RESET_TTL must be between 1 minute and 24 hours"
         );
+        // Days, for a person who may not read the email at once; not
+        // forever, for a link that sets a password.
+        anyhow::ensure!(
+            (Duration::from_secs(3600)..=Duration::from_secs(30 * 24 * 3600))
+                .contains(&config.invitation_ttl),
+            "LATCHKEY_INVITATION_TTL must be between 1 hour and 30 days"
+        );
         let limits = Limiter::new(store.clone(), clock.clone(), &config.limits);
         let housekeeping = housekeeping(config, store.clone(), clock.clone(), limits.clone())?;
         let trusted_proxies = config.trusted_proxies().map_err(anyhow::Error::msg)?;
@@ -136,6 +143,8 @@ impl App {
             policy,
             verify_ttl: config.verify_ttl,
             password_reset_ttl: config.password_reset_ttl,
+            invitation_ttl: config.invitation_ttl,
+            registration: config.registration,
             sessions: SessionPolicy {
                 idle: config.session_idle_timeout,
                 absolute: config.session_absolute_timeout,

@@ -8,7 +8,9 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::clock::Clock;
 use crate::crypto::Sealer;
-use crate::domain::{AdminKey, FactorKind, MfaPolicy, PasswordHash, PasswordPolicy};
+use crate::domain::{
+    AdminKey, FactorKind, MfaPolicy, PasswordHash, PasswordPolicy, RegistrationMode,
+};
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::limits::Limiter;
@@ -28,6 +30,10 @@ pub struct AppState {
     pub verify_ttl: Duration,
     /// How long a password reset link works.
     pub password_reset_ttl: Duration,
+    /// How long an operator's invitation link works.
+    pub invitation_ttl: Duration,
+    /// Whether anyone may sign up, or only the people operators invite.
+    pub registration: RegistrationMode,
     pub sessions: SessionPolicy,
     /// The public URL is https: cookies are `Secure` and `__Host-` prefixed.
     pub secure_cookies: bool,

@@ -28,4 +28,4 @@ pub use token::{
     SessionToken, Token, TokenDigest, TokenError, TokenKind, UnlockToken, VerificationToken,
 };
 pub use totp::TotpSecret;
-pub use user::{User, UserId, UserStatus};
+pub use user::{RegistrationMode, User, UserId, UserStatus};

@@ -71,3 +71,13 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub verified_at: Option<DateTime<Utc>>,
 }
+
+/// Who may open an account (`LATCHKEY_REGISTRATION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationMode {
+    /// Anyone, at `POST /register` and on the sign-up page.
+    Open,
+    /// Only the people an operator invites (the admin API, the CLI).
+    Invitation,
+}

@@ -69,6 +69,9 @@ pub enum FlowError {
     Validation(FieldErrors),
     #[error("the email address is already registered")]
     EmailTaken,
+    /// Sign-up is by invitation only (`LATCHKEY_REGISTRATION=invitation`).
+    #[error("sign-up is by invitation only")]
+    RegistrationClosed,
     #[error("the verification link is invalid")]
     InvalidToken,
     /// `email` is the address of the pending account the link was for, so a

@@ -10,6 +10,7 @@ mod disable;
 mod email_change;
 mod email_revert;
 mod error;
+mod invite;
 mod link;
 mod login;
 pub mod mfa;
@@ -33,6 +34,7 @@ pub use email_change::{
 };
 pub use email_revert::{check_email_revert_link, revert_email_change};
 pub use error::{FieldError, FieldErrors, FlowError};
+pub use invite::{Invitation, invite, invite_by_admin};
 pub use login::{LoginOutcome, login};
 pub use password::check_password;
 pub use password_change::change_password;

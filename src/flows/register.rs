@@ -4,7 +4,9 @@
 use super::link::new_link;
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{DisplayName, EmailAddress, Password, User, UserId, UserStatus};
+use crate::domain::{
+    DisplayName, EmailAddress, Password, RegistrationMode, User, UserId, UserStatus,
+};
 use crate::limits::{Rule, Subject};
 use crate::state::AppState;
 use crate::store::{NewAccount, Registration, TakenAddress};
@@ -23,6 +25,11 @@ pub async fn register(
     input: RegisterInput,
     meta: &RequestMeta,
 ) -> Result<User, FlowError> {
+    // Before anything: a closed sign-up costs nothing and says nothing
+    // about any address.
+    if state.registration == RegistrationMode::Invitation {
+        return Err(FlowError::RegistrationClosed);
+    }
     // First: a sign-up refused for overload spends nothing, and one that is
     // admitted is not refused between its checks and its hash.
     let admission = state.hasher.admit().await?;

@@ -95,22 +95,7 @@ impl Hasher {
     /// salt, random output). Checking a password against it costs exactly
     /// what checking a real one costs, and it is made without hashing.
     pub fn decoy(&self) -> Result<PasswordHash, HashError> {
-        let salt = SaltString::generate(&mut OsRng);
-        let mut output = vec![
-            0_u8;
-            self.params
-                .output_len()
-                .unwrap_or(Params::DEFAULT_OUTPUT_LEN)
-        ];
-        rand::RngCore::fill_bytes(&mut OsRng, &mut output);
-        let phc = argon2::PasswordHash {
-            algorithm: Algorithm::Argon2id.ident(),
-            version: Some(Version::V0x13.into()),
-            params: ParamsString::try_from(&self.params)?,
-            salt: Some(salt.as_salt()),
-            hash: Some(Output::new(&output)?),
-        };
-        Ok(PasswordHash::from_phc(phc.to_string()))
+        decoy_with(&self.params)
     }
 
     /// A place in the pool for the work of one request, or `Overloaded`
@@ -145,6 +130,30 @@ impl Hasher {
             .assess(policy, password, name, email)
             .await
     }
+}
+
+/// `Hasher::decoy` without a pool, for the command line: the hash of an
+/// account an operator invites, until its owner chooses a password.
+pub fn decoy(
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
+) -> Result<PasswordHash, HashError> {
+    decoy_with(&Params::new(memory_kib, iterations, parallelism, None)?)
+}
+
+fn decoy_with(params: &Params) -> Result<PasswordHash, HashError> {
+    let salt = SaltString::generate(&mut OsRng);
+    let mut output = vec![0_u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
+    rand::RngCore::fill_bytes(&mut OsRng, &mut output);
+    let phc = argon2::PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&output)?),
+    };
+    Ok(PasswordHash::from_phc(phc.to_string()))
 }
 
 /// A request's place in the hashing pool (`Hasher::admit`). It is given back

@@ -1,5 +1,6 @@
-//! The admin API: `GET /admin/audit` and `GET /admin/users`, JSON for an
-//! operator's tools. It exists only when `LATCHKEY_ADMIN_API_KEY` is set (the
+//! The admin API: the audit trail, accounts (listed, invited, disabled,
+//! deleted, moved to a new address) and sessions, JSON for an operator's
+//! tools. It exists only when `LATCHKEY_ADMIN_API_KEY` is set (the
 //! router leaves the paths out otherwise, so they answer 404 like any unknown
 //! path), and every request must carry that key as `Authorization: Bearer`.
 
@@ -39,7 +40,10 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
         // gate), so a wrong method too is judged after the key check:
         // nothing answers a caller without the key.
         .route("/admin/audit", get(audit).fallback(method_not_allowed))
-        .route("/admin/users", get(users).fallback(method_not_allowed))
+        .route(
+            "/admin/users",
+            get(users).post(invite).fallback(method_not_allowed),
+        )
         .route(
             "/admin/sessions",
             delete(revoke_all).fallback(method_not_allowed),
@@ -208,6 +212,71 @@ pub(super) async fn users(
         })
         .collect();
     Ok(Json(json!({ "users": users, "next": page.next })))
+}
+
+/// Whom an operator invites.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = AdminInvitation)]
+pub(super) struct InviteBody {
+    /// The address the invitation goes to, and the account's.
+    #[schema(required, nullable = false, format = Email)]
+    email: Option<String>,
+    /// The display name; the address's local part when absent or empty.
+    name: Option<String>,
+}
+
+/// `{"user": {...}, "invitation": {"expires_at"}}`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct InvitedEnvelope {
+    user: super::views::UserView,
+    invitation: InvitationView,
+}
+
+#[derive(Serialize, ToSchema)]
+struct InvitationView {
+    /// When the emailed link stops working; "Forgot your password?" sends
+    /// another after that.
+    expires_at: DateTime<Utc>,
+}
+
+/// `POST /admin/users`: an account for someone, who chooses its password
+/// with the emailed link.
+#[utoipa::path(
+    post, path = "/admin/users", tag = "admin",
+    description = "Makes an account for someone: it waits (`pending`) until its owner chooses a \
+        password with the single-use link emailed to the address (valid \
+        `LATCHKEY_INVITATION_TTL`), which also activates it. Nobody can sign in to it before \
+        that. The way in when `LATCHKEY_REGISTRATION=invitation`. Records `user.invited`.",
+    request_body = InviteBody,
+    responses(
+        (status = 201, description = "The account, and until when its link works", body = InvitedEnvelope),
+        (status = 400, response = BadJson),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 404, description = "`not_found`: no admin key is configured (the admin API is absent)", body = ErrorBody),
+        (status = 409, description = "`email_taken`: an account has the address, whatever its state (whatever the enumeration setting)", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed`, with `fields.email` or `fields.name`", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn invite(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<InviteBody>,
+) -> Result<(StatusCode, Json<InvitedEnvelope>), ApiError> {
+    let invitation =
+        flows::invite_by_admin(&state, body.email.as_deref(), body.name.as_deref(), &meta).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(InvitedEnvelope {
+            user: super::views::UserView::from(&invitation.user),
+            invitation: InvitationView {
+                expires_at: invitation.until,
+            },
+        }),
+    ))
 }
 
 /// `DELETE /admin/sessions`: every live session of every account ends.

@@ -172,6 +172,11 @@ impl From<FlowError> for ApiError {
                 "email_not_verified",
                 "Confirm your email address first: open the link we sent, or ask for a new one.",
             ),
+            FlowError::RegistrationClosed => Self::new(
+                StatusCode::FORBIDDEN,
+                "registration_closed",
+                "Sign-up is by invitation only: ask the people who run this service for one.",
+            ),
             FlowError::AccountDisabled => Self::new(
                 StatusCode::FORBIDDEN,
                 "account_disabled",

@@ -61,6 +61,7 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::email_change::revert,
         super::admin::audit,
         super::admin::users,
+        super::admin::invite,
         super::admin::revoke_all,
         super::admin::revoke_of,
         super::admin::delete_user,

@@ -38,6 +38,7 @@ pub(super) struct RegisterBody {
     responses(
         (status = 201, description = "The account, pending verification: a new one, or the pending account of this address made over to this sign-up", body = UserEnvelope),
         (status = 400, response = BadJson),
+        (status = 403, description = "`registration_closed`: sign-up is by invitation only (`LATCHKEY_REGISTRATION=invitation`)", body = ErrorBody),
         (status = 409, description = "`email_taken`: an active or disabled account has the address", body = ErrorBody),
         (status = 413, response = TooLarge),
         (status = 415, response = NotJson),

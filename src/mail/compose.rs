@@ -74,6 +74,7 @@ pub(super) enum Kind {
     AccountDeleted,
     EmailChange,
     EmailChangeNotice,
+    Invitation,
 }
 
 impl Kind {
@@ -91,6 +92,7 @@ impl Kind {
             Self::AccountDeleted => "account_deleted",
             Self::EmailChange => EMAIL_CHANGE_MAIL,
             Self::EmailChangeNotice => "email_change_notice",
+            Self::Invitation => "invitation",
         }
     }
 
@@ -112,7 +114,9 @@ impl Kind {
             | Self::LoginLocked
             | Self::PasswordChanged
             | Self::AccountDeleted
-            | Self::EmailChangeNotice => "account_messages_per_recipient",
+            | Self::EmailChangeNotice
+            // Only an operator sends one.
+            | Self::Invitation => "account_messages_per_recipient",
         }
     }
 }

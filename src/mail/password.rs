@@ -1,4 +1,5 @@
-//! The emails of a forgotten or changed password: the reset link, and the
+//! The emails of a forgotten, changed or first password: the reset link,
+//! an operator's invitation (a reset link for a new account), and the
 //! notice that the password changed (OWASP ASVS 5.0 6.2.3 asks to tell the
 //! owner about changes to authentication details).
 
@@ -27,6 +28,26 @@ struct ResetText<'a> {
 #[derive(Template)]
 #[template(path = "email/password_reset/body.html")]
 struct ResetHtml<'a> {
+    name: &'a str,
+    link: &'a str,
+    ttl: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/invitation/subject.txt")]
+struct InvitationSubject;
+
+#[derive(Template)]
+#[template(path = "email/invitation/body.txt")]
+struct InvitationText<'a> {
+    name: &'a str,
+    link: &'a str,
+    ttl: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/invitation/body.html")]
+struct InvitationHtml<'a> {
     name: &'a str,
     link: &'a str,
     ttl: &'a str,
@@ -92,6 +113,29 @@ impl Composer {
             &ResetSubject.render()?,
             ResetText { name, link, ttl }.render()?,
             ResetHtml { name, link, ttl }.render()?,
+            now,
+        ))
+    }
+
+    /// An operator's invitation: the account's first password is chosen
+    /// with a reset link, which proves the address as it does for any
+    /// account waiting for verification.
+    pub fn invitation_email(
+        &self,
+        user: &User,
+        token: &ResetToken,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let link = self.password_reset_link(token);
+        let ttl = describe(ttl);
+        let (name, link, ttl) = (user.name.as_str(), link.as_str(), ttl.as_str());
+        Ok(self.email(
+            Kind::Invitation,
+            user,
+            &InvitationSubject.render()?,
+            InvitationText { name, link, ttl }.render()?,
+            InvitationHtml { name, link, ttl }.render()?,
             now,
         ))
     }

@@ -99,6 +99,18 @@ pub trait UserStore: Send + Sync {
         taken: Option<&TakenAddress<'_>>,
     ) -> Result<Registration, RegisterError>;
 
+    /// An operator's invitation: the pending account (`account`'s hash one
+    /// no password matches), the reset link its owner chooses a password
+    /// with, the email that carries it and `event`, together. `EmailTaken`,
+    /// with nothing written, when any account has the address.
+    async fn invite(
+        &self,
+        account: &NewAccount<'_>,
+        token: &NewToken,
+        mail: &NewMessage,
+        event: &AuditEvent,
+    ) -> Result<Delivery, RegisterError>;
+
     async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<User>>;
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;

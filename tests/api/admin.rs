@@ -113,21 +113,21 @@ async fn the_admin_api_needs_its_key(backend: Backend) {
         ok(admin_get(&app, path, Some(KEY)).await).await;
     }
     // Nothing about the API shows without the key, not even its methods.
-    let post = app
+    let put = app
         .client
-        .post(app.url("/admin/users"))
+        .put(app.url("/admin/users"))
         .send()
         .await
         .unwrap();
-    assert_eq!(post.status(), 401);
-    let post = app
+    assert_eq!(put.status(), 401);
+    let put = app
         .client
-        .post(app.url("/admin/users"))
+        .put(app.url("/admin/users"))
         .bearer_auth(KEY)
         .send()
         .await
         .unwrap();
-    assert_eq!(post.status(), 405);
+    assert_eq!(put.status(), 405);
 }
 
 async fn the_audit_trail_by_user_time_and_count(backend: Backend) {

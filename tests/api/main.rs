@@ -26,6 +26,7 @@ mod email_change;
 mod email_revert;
 mod enumeration;
 mod hardening;
+mod invite;
 mod limits;
 mod login;
 mod login_pages;

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::fields::Field;
 use super::{ErrorPage, accept_form, csrf, render, see_other};
-use crate::domain::{Password, User};
+use crate::domain::{Password, User, UserStatus};
 use crate::flows::{self, FlowError};
 use crate::http::ApiError;
 use crate::http::meta::Meta;
@@ -104,6 +104,9 @@ pub(in crate::http) async fn request(
 /// The form behind a working link.
 struct ResetForm {
     token: String,
+    /// The account waits for its first password (an invitation, or a
+    /// sign-up nobody verified): nothing to sign out of.
+    first: bool,
     name: String,
     email: String,
     password: Field,
@@ -139,6 +142,7 @@ impl ResetForm {
     fn new(token: &str, user: &User) -> Self {
         Self {
             token: token.to_owned(),
+            first: user.status == UserStatus::Pending,
             name: user.name.as_str().to_owned(),
             email: user.email.as_str().to_owned(),
             password: Field::default(),

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::errors::unreadable_form;
 use super::fields::Field;
 use super::{ErrorPage, csrf, render, see_other};
-use crate::domain::Password;
+use crate::domain::{Password, RegistrationMode};
 use crate::flows::{self, FieldErrors, FlowError, RegisterInput};
 use crate::http::ApiError;
 use crate::http::meta::Meta;
@@ -32,6 +32,8 @@ struct SignupPage {
     password: Field,
     /// 409: the address has an account; the page offers log in and resend.
     email_taken: bool,
+    /// Sign-up is by invitation: the page says so instead of the form.
+    closed: bool,
 }
 
 impl SignupPage {
@@ -45,6 +47,7 @@ impl SignupPage {
             email: Field::default(),
             password: Field::default(),
             email_taken: false,
+            closed: state.registration == RegistrationMode::Invitation,
         }
     }
 }
@@ -90,6 +93,11 @@ pub(in crate::http) async fn submit(
         Ok(user) => return see_other(&state, "check-inbox", &[("email", user.email.as_str())]),
         Err(FlowError::Validation(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors, false),
         Err(FlowError::EmailTaken) => (StatusCode::CONFLICT, FieldErrors::default(), true),
+        Err(FlowError::RegistrationClosed) => {
+            let (jar, csrf) = csrf::ensure(&state, jar);
+            let page = SignupPage::new(&state, csrf);
+            return (jar, render(StatusCode::FORBIDDEN, &page)).into_response();
+        }
         Err(other) => return ErrorPage::from_api(&state, &ApiError::from(other)),
     };
     let mut password = Field::checked(None, &errors, "password");

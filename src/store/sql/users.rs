@@ -14,6 +14,43 @@ macro_rules! sql_users {
                 self.register_account(account, token, mail, meta, taken).await
             }
 
+            async fn invite(&self, account: &NewAccount<'_>, token: &NewToken, mail: &NewMessage, event: &AuditEvent) -> Result<Delivery, RegisterError> {
+                let user = account.user;
+                let mut tx = begin(self.writer()).await.map_err(StoreError::from)?;
+                // Unlike a sign-up, an invitation replaces nothing: the
+                // operator hears that the address is taken, whatever its state.
+                let inserted = sqlx::query(
+                    "INSERT INTO users (id, name, email, email_key, password_hash, status, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (email_key) DO NOTHING",
+                )
+                .bind(user.id.as_uuid())
+                .bind(user.name.as_str())
+                .bind(user.email.as_str())
+                .bind(user.email.unique_key())
+                .bind(account.password_hash.as_str())
+                .bind(user.status.as_str())
+                .bind(user.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?
+                .rows_affected();
+                if inserted == 0 {
+                    return Err(RegisterError::EmailTaken);
+                }
+                sqlx::query("INSERT INTO password_reset_tokens (id, user_id, digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(token.id)
+                    .bind(user.id.as_uuid())
+                    .bind(token.digest.as_bytes())
+                    .bind(token.created_at)
+                    .bind(token.expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
+                let delivery = insert_message_with(&mut tx, mail, &event.meta, Some(event)).await?;
+                tx.commit().await.map_err(StoreError::from)?;
+                Ok(delivery)
+            }
+
             async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<User>> {
                 let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email_key = $1");
                 let row = sqlx::query(&sql).bind(email.unique_key()).fetch_optional(self.reader()).await?;
