@@ -37,6 +37,8 @@ pub enum AuditKind {
     PasswordResetRequested,
     PasswordResetFailed,
     PasswordReset,
+    /// An operator voided the password and emailed a reset link.
+    PasswordResetForced,
     PasswordChanged,
     PasswordChangeFailed,
     /// A sign-in found the password's hash made with other parameters than
@@ -97,6 +99,7 @@ impl AuditKind {
             Self::PasswordResetRequested => "password.reset_requested",
             Self::PasswordResetFailed => "password.reset_failed",
             Self::PasswordReset => "password.reset",
+            Self::PasswordResetForced => "password.reset_forced",
             Self::PasswordChanged => "password.changed",
             Self::PasswordRehashed => "password.rehashed",
             Self::PasswordChangeFailed => "password.change_failed",

@@ -113,6 +113,11 @@ enum UsersCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Void an account's password (evidence it leaked): it stops working,
+    /// every session ends, and a link to choose a new one goes to the
+    /// account's address (a running instance sends it). As the admin API's
+    /// `POST /admin/users/{id}/password/reset`.
+    ResetPassword { email: String },
     /// Start a change of address for an owner who lost the old mailbox:
     /// a link goes to the new address and a notice to the current one, and
     /// the account moves only once the link is used (a running instance
@@ -270,6 +275,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Users(UsersCommand::Invite { email, name }) => {
             invite(&config, &email, name.as_deref(), &mut out).await?;
+        }
+        Command::Users(UsersCommand::ResetPassword { email }) => {
+            reset_password(&config, &email, &mut out).await?;
         }
         Command::Users(UsersCommand::ChangeEmail { email, new_email }) => {
             change_email(&config, &email, &new_email, &mut out).await?;
@@ -464,6 +472,45 @@ async fn invite(
         invitation.user.email,
         invitation.user.id,
         invitation
+            .until
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )?;
+    Ok(())
+}
+
+/// `users reset-password`: the admin API's forced reset, its link queued
+/// for a running instance to send and never printed.
+async fn reset_password(config: &Config, email: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).context("not an email address")?;
+    let store = open_store(config).await?;
+    let composer = composer(config, &store);
+    let sender = flows::LinkSender {
+        store: &*store,
+        composer: &composer,
+        now: SystemClock.now(),
+        ttl: config.password_reset_ttl,
+    };
+    let unusable = crate::hashing::decoy(
+        config.argon2_memory_kib,
+        config.argon2_iterations,
+        config.argon2_parallelism,
+    )?;
+    let reset = flows::force_password_reset_from_cli(&sender, unusable, &email)
+        .await
+        .map_err(|error| match error {
+            FlowError::NotFound => anyhow::anyhow!("no account has this email address"),
+            FlowError::AccountDisabled => {
+                anyhow::anyhow!("the account is disabled: enable it first")
+            }
+            other => anyhow::Error::new(other),
+        })?;
+    writeln!(
+        out,
+        "the password of {} ({}) no longer works; {} sessions ended; the link to choose a new one works until {}; a running instance sends it",
+        reset.user.email,
+        reset.user.id,
+        reset.sessions_ended,
+        reset
             .until
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )?;

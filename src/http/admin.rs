@@ -68,6 +68,10 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
             "/admin/users/{id}/email",
             post(change_email).fallback(method_not_allowed),
         )
+        .route(
+            "/admin/users/{id}/password/reset",
+            post(reset_password).fallback(method_not_allowed),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), gate))
 }
 
@@ -446,6 +450,52 @@ pub(super) async fn change_email(
     let open =
         flows::request_email_change_by_admin(&state, id, body.email.as_deref(), &meta).await?;
     Ok((StatusCode::ACCEPTED, Json(PendingEnvelope::from(open))))
+}
+
+/// `{"revoked": N, "expires_at"}`: the sessions an operator's reset ended,
+/// and when the link it emailed stops working.
+#[derive(Serialize, ToSchema)]
+pub(super) struct ForcedResetView {
+    revoked: u64,
+    expires_at: DateTime<Utc>,
+}
+
+/// `POST /admin/users/{id}/password/reset`: the password stops working now
+/// and its owner is emailed a link to choose a new one.
+#[utoipa::path(
+    post, path = "/admin/users/{id}/password/reset", tag = "admin",
+    description = "For evidence that the account's password leaked: it stops working at once \
+        (a hash no password matches takes its place), every session ends with its access \
+        tokens, open reset and change-of-address links and logins waiting for a second factor \
+        stop, and a single-use reset link (valid `LATCHKEY_PASSWORD_RESET_TTL`) goes to the \
+        account's address. Second factors stay. For a pending account, a fresh link to choose \
+        its first password. Records `password.reset_forced`. No body.",
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 202, description = "Done; the link is on its way", body = ForcedResetView),
+        (status = 401, description = "`invalid_admin_key`: no or the wrong key", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey-admin\"`"))),
+        (status = 403, description = "`account_disabled`: enable it first", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such account, or no admin key is configured", body = ErrorBody),
+    ),
+    security(("admin_key" = [])),
+)]
+pub(super) async fn reset_password(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<(StatusCode, Json<ForcedResetView>), ApiError> {
+    let id = uuid::Uuid::parse_str(&id)
+        .map(UserId::from_uuid)
+        .map_err(|_| ApiError::from(FlowError::NotFound))?;
+    let reset = flows::force_password_reset_by_admin(&state, id, &meta).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ForcedResetView {
+            revoked: reset.sessions_ended,
+            expires_at: reset.until,
+        }),
+    ))
 }
 
 async fn set_access(

@@ -68,6 +68,7 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::admin::disable_user,
         super::admin::enable_user,
         super::admin::change_email,
+        super::admin::reset_password,
         get,
     ),
     components(

@@ -75,13 +75,16 @@ pub(super) enum Kind {
     EmailChange,
     EmailChangeNotice,
     Invitation,
+    /// A reset link an operator sent: the same outbox kind as the owner's
+    /// (a newer link cancels it while unsent), counted as the account's.
+    PasswordResetForced,
 }
 
 impl Kind {
     pub(super) fn name(self) -> &'static str {
         match self {
             Self::VerifyEmail => VERIFICATION_MAIL,
-            Self::PasswordReset => PASSWORD_RESET_MAIL,
+            Self::PasswordReset | Self::PasswordResetForced => PASSWORD_RESET_MAIL,
             Self::SignupAttempt => "signup_attempt",
             Self::MfaCode => "mfa_code",
             Self::AccountActive => "account_active",
@@ -115,8 +118,9 @@ impl Kind {
             | Self::PasswordChanged
             | Self::AccountDeleted
             | Self::EmailChangeNotice
-            // Only an operator sends one.
-            | Self::Invitation => "account_messages_per_recipient",
+            // Only an operator sends these.
+            | Self::Invitation
+            | Self::PasswordResetForced => "account_messages_per_recipient",
         }
     }
 }

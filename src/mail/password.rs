@@ -1,5 +1,6 @@
 //! The emails of a forgotten, changed or first password: the reset link,
-//! an operator's invitation (a reset link for a new account), and the
+//! an operator's invitation (a reset link for a new account) and forced
+//! reset (one for a voided password), and the
 //! notice that the password changed (OWASP ASVS 5.0 6.2.3 asks to tell the
 //! owner about changes to authentication details).
 
@@ -48,6 +49,26 @@ struct InvitationText<'a> {
 #[derive(Template)]
 #[template(path = "email/invitation/body.html")]
 struct InvitationHtml<'a> {
+    name: &'a str,
+    link: &'a str,
+    ttl: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_reset_forced/subject.txt")]
+struct ForcedSubject;
+
+#[derive(Template)]
+#[template(path = "email/password_reset_forced/body.txt")]
+struct ForcedText<'a> {
+    name: &'a str,
+    link: &'a str,
+    ttl: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_reset_forced/body.html")]
+struct ForcedHtml<'a> {
     name: &'a str,
     link: &'a str,
     ttl: &'a str,
@@ -136,6 +157,27 @@ impl Composer {
             &InvitationSubject.render()?,
             InvitationText { name, link, ttl }.render()?,
             InvitationHtml { name, link, ttl }.render()?,
+            now,
+        ))
+    }
+
+    /// An operator voided the password: the owner's way back, a reset link.
+    pub fn forced_reset_email(
+        &self,
+        user: &User,
+        token: &ResetToken,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let link = self.password_reset_link(token);
+        let ttl = describe(ttl);
+        let (name, link, ttl) = (user.name.as_str(), link.as_str(), ttl.as_str());
+        Ok(self.email(
+            Kind::PasswordResetForced,
+            user,
+            &ForcedSubject.render()?,
+            ForcedText { name, link, ttl }.render()?,
+            ForcedHtml { name, link, ttl }.render()?,
             now,
         ))
     }

@@ -239,6 +239,21 @@ pub trait PasswordStore: Send + Sync {
         meta: &RequestMeta,
     ) -> StoreResult<bool>;
 
+    /// An operator voids the account's password (evidence it leaked): in
+    /// one transaction `unusable` (a hash no password matches) replaces it,
+    /// whatever rests on it stops (reset and change-of-address links, logins
+    /// waiting for a second factor), every session ends, and a fresh reset
+    /// link goes out with `mail` (stored only when its recipient's quota
+    /// lets the email go), with `password.reset_forced`. The sessions ended.
+    async fn force_password_reset(
+        &self,
+        user_id: UserId,
+        unusable: &PasswordHash,
+        token: &NewToken,
+        mail: &NewMessage,
+        meta: &RequestMeta,
+    ) -> StoreResult<u64>;
+
     /// Puts `new`, the same password hashed with the configured parameters,
     /// in place of `old` and records `event`, together; only while the
     /// account's hash is still `old`, so a password changed meanwhile stays.

@@ -25,6 +25,7 @@ mod disable;
 mod email_change;
 mod email_revert;
 mod enumeration;
+mod forced_reset;
 mod hardening;
 mod invite;
 mod limits;

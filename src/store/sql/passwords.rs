@@ -138,6 +138,30 @@ macro_rules! sql_passwords {
                 Ok(true)
             }
 
+            async fn force_password_reset(&self, user_id: UserId, unusable: &PasswordHash, token: &NewToken, mail: &NewMessage, meta: &RequestMeta) -> StoreResult<u64> {
+                let now = token.created_at;
+                let mut tx = begin(self.writer()).await?;
+                set_password_hash(&mut tx, user_id, unusable, now).await?;
+                retire_password_proofs(&mut tx, user_id, now).await?;
+                let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(user_id.as_uuid())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                // Held back by the recipient's quota, the link is not stored:
+                // the owner asks for one with "Forgot your password?".
+                let allowed = recipient_allows(&mut tx, mail).await?;
+                if allowed {
+                    replace_reset_link(&mut tx, user_id, token).await?;
+                }
+                let event = AuditEvent::new(now, AuditKind::PasswordResetForced, Outcome::Success, Some(user_id), meta)
+                    .with_detail(format!("by an operator; {ended} sessions ended"));
+                write_message(&mut tx, mail, meta, Some(&event), allowed).await?;
+                tx.commit().await?;
+                Ok(ended)
+            }
+
             async fn upgrade_password_hash(&self, user_id: UserId, old: &PasswordHash, new: &PasswordHash, event: &AuditEvent) -> StoreResult<bool> {
                 let mut tx = begin(self.writer()).await?;
                 let replaced = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
