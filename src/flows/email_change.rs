@@ -17,16 +17,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::link::{Refusal, Spent, later};
+use super::link::{LinkSender, Refusal, Spent, later};
 use super::password_change::prove_password;
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{
     EmailAddress, EmailChangeToken, EmailRevertToken, Password, User, UserId, UserStatus,
 };
-use crate::mail::{Composer, EmailChangeStep};
+use crate::mail::EmailChangeStep;
 use crate::state::AppState;
-use crate::store::{EmailChange, EmailChangeRecord, NewToken, Store};
+use crate::store::{EmailChange, EmailChangeRecord, NewToken};
 
 /// Sends the link to `raw_email` once the current password checks out; the
 /// address the link went to. `EmailTaken` when another account has the
@@ -186,28 +186,6 @@ async fn refuse_if_taken(
     .with_detail("the address has an account");
     sender.store.audit(&event).await?;
     Err(FlowError::EmailTaken)
-}
-
-/// What a change's link is queued with: the service's parts, or the
-/// command line's (it has no outbox worker: a running instance sends).
-#[derive(Debug)]
-pub struct LinkSender<'a> {
-    pub store: &'a dyn Store,
-    pub composer: &'a Composer,
-    pub now: DateTime<Utc>,
-    /// How long the link works.
-    pub ttl: Duration,
-}
-
-impl<'a> LinkSender<'a> {
-    pub fn of(state: &'a AppState) -> Self {
-        Self {
-            store: &*state.store,
-            composer: &state.composer,
-            now: state.clock.now(),
-            ttl: state.verify_ttl,
-        }
-    }
 }
 
 /// Wakes the outbox worker for a link just queued (and, with no SMTP

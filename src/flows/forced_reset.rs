@@ -13,8 +13,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::FlowError;
-use super::email_change::LinkSender;
-use super::link::later;
+use super::link::{LinkSender, later};
 use crate::audit::RequestMeta;
 use crate::domain::{EmailAddress, PasswordHash, ResetToken, User, UserId, UserStatus};
 use crate::state::AppState;

@@ -12,8 +12,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::email_change::LinkSender;
-use super::link::later;
+use super::link::{LinkSender, later};
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{

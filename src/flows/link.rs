@@ -1,13 +1,40 @@
 //! Emailed links: a verification link (made by sign-up and by resend
-//! alike), and what every single-use link's record says about its use.
+//! alike), what the others are queued with (`LinkSender`), and what every
+//! single-use link's record says about its use.
+
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::FlowError;
 use crate::domain::{User, VerificationToken};
+use crate::mail::Composer;
 use crate::state::AppState;
-use crate::store::{NewMessage, NewToken};
+use crate::store::{NewMessage, NewToken, Store};
+
+/// What an emailed link is queued with (a change of address, an
+/// invitation, an operator's reset): the service's parts, or the command
+/// line's (it has no outbox worker: a running instance sends).
+#[derive(Debug)]
+pub struct LinkSender<'a> {
+    pub store: &'a dyn Store,
+    pub composer: &'a Composer,
+    pub now: DateTime<Utc>,
+    /// How long the link works.
+    pub ttl: Duration,
+}
+
+impl<'a> LinkSender<'a> {
+    pub fn of(state: &'a AppState) -> Self {
+        Self {
+            store: &*state.store,
+            composer: &state.composer,
+            now: state.clock.now(),
+            ttl: state.verify_ttl,
+        }
+    }
+}
 
 /// A fresh link for one account: the secret, its stored form, and the email
 /// that carries it. Commit `stored` and `mail` together, then `announce`.

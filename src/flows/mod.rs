@@ -29,14 +29,15 @@ pub use access_token::{AccessIdentity, authenticate_access_token};
 pub use delete_account::{delete_account_by_admin, delete_account_by_email, delete_own_account};
 pub use disable::{Access, set_access};
 pub use email_change::{
-    LinkSender, OpenChange, REVERT_WINDOW, cancel_email_change, check_email_change_link,
-    confirm_email_change, open_email_change, request_email_change, request_email_change_by_admin,
+    OpenChange, REVERT_WINDOW, cancel_email_change, check_email_change_link, confirm_email_change,
+    open_email_change, request_email_change, request_email_change_by_admin,
     request_email_change_from_cli,
 };
 pub use email_revert::{check_email_revert_link, revert_email_change};
 pub use error::{FieldError, FieldErrors, FlowError};
 pub use forced_reset::{ForcedReset, force_password_reset_by_admin, force_password_reset_from_cli};
 pub use invite::{Invitation, invite, invite_by_admin};
+pub use link::LinkSender;
 pub use login::{LoginOutcome, login};
 pub use password::check_password;
 pub use password_change::change_password;
