@@ -1,5 +1,11 @@
 //! The command line: `serve` (the default), `migrate`, `users`, `audit`,
-//! `outbox`, `keys`, `prune`.
+//! `outbox`, `keys`, `prune`. This file parses and dispatches;
+//! `accounts.rs` acts on accounts as the admin API does, `audit.rs` prints
+//! the trail, `keys.rs` the signing keys.
+
+mod accounts;
+mod audit;
+mod keys;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,7 +16,6 @@ use clap::{Parser, Subcommand};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::crypto::Sealer;
 use crate::domain::EmailAddress;
 use crate::flows::admin::{self, AuditQuery, Since};
 use crate::flows::{self, Access, FlowError};
@@ -18,7 +23,6 @@ use crate::limits::Limiter;
 use crate::mail::Composer;
 use crate::startup::{App, housekeeping};
 use crate::store;
-use crate::tokens;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -268,19 +272,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
         }
         Command::Users(UsersCommand::Disable { email }) => {
-            set_access(&config, &email, Access::Disabled, &mut out).await?;
+            accounts::set_access(&config, &email, Access::Disabled, &mut out).await?;
         }
         Command::Users(UsersCommand::Enable { email }) => {
-            set_access(&config, &email, Access::Enabled, &mut out).await?;
+            accounts::set_access(&config, &email, Access::Enabled, &mut out).await?;
         }
         Command::Users(UsersCommand::Invite { email, name }) => {
-            invite(&config, &email, name.as_deref(), &mut out).await?;
+            accounts::invite(&config, &email, name.as_deref(), &mut out).await?;
         }
         Command::Users(UsersCommand::ResetPassword { email }) => {
-            reset_password(&config, &email, &mut out).await?;
+            accounts::reset_password(&config, &email, &mut out).await?;
         }
         Command::Users(UsersCommand::ChangeEmail { email, new_email }) => {
-            change_email(&config, &email, &new_email, &mut out).await?;
+            accounts::change_email(&config, &email, &new_email, &mut out).await?;
         }
         Command::Audit {
             user,
@@ -294,7 +298,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .transpose()
                 .context("--user is not an email address")?;
             let query = AuditQuery { user, since, limit };
-            audit(&config, &query, json, &mut out).await?;
+            audit::print(&config, &query, json, &mut out).await?;
         }
         Command::Outbox(OutboxCommand::List { limit }) => {
             let store = open_store(&config).await?;
@@ -317,7 +321,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )?;
             }
         }
-        Command::Keys(command) => keys(&config, command, &mut out).await?,
+        Command::Keys(command) => keys::run(&config, command, &mut out).await?,
         Command::Prune => {
             let store = open_store(&config).await?;
             let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(SystemClock);
@@ -328,192 +332,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(out, "deleted {report}")?;
         }
     }
-    Ok(())
-}
-
-async fn audit(
-    config: &Config,
-    query: &AuditQuery,
-    json: bool,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
-    let events = admin::audit_trail(&*store, SystemClock.now(), query)
-        .await
-        .map_err(|error| match error {
-            FlowError::Validation(fields) => anyhow::anyhow!("{fields}"),
-            other => anyhow::Error::new(other),
-        })?;
-    if json {
-        for event in &events {
-            writeln!(out, "{}", serde_json::to_string(event)?)?;
-        }
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "{:<20}  {:<25}  {:<7}  {:<32}  {:<15}  {:<52}  USER AGENT",
-        "TIME", "EVENT", "OUTCOME", "USER", "IP", "DETAIL"
-    )?;
-    for event in &events {
-        let user = event
-            .email
-            .clone()
-            .or_else(|| event.user_id.map(|id| id.to_string()));
-        writeln!(
-            out,
-            "{:<20}  {:<25}  {:<7}  {:<32}  {:<15}  {:<52}  {}",
-            event.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            event.event,
-            event.outcome,
-            user.as_deref().unwrap_or("-"),
-            event.ip.as_deref().unwrap_or("-"),
-            printable(event.detail.as_deref()),
-            printable(event.user_agent.as_deref()),
-        )?;
-    }
-    Ok(())
-}
-
-/// `users disable|enable`: the account of `email`, by the same flow as the
-/// admin API.
-async fn set_access(
-    config: &Config,
-    email: &str,
-    access: Access,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    let email = EmailAddress::parse(email).context("not an email address")?;
-    let store = open_store(config).await?;
-    let user = store
-        .user_by_email(&email)
-        .await?
-        .context("no account has this email address")?;
-    let meta = crate::audit::RequestMeta::internal();
-    let user = flows::set_access(&*store, SystemClock.now(), user.id, access, &meta).await?;
-    writeln!(
-        out,
-        "{} ({}) is {}",
-        user.email,
-        user.id,
-        user.status.as_str()
-    )?;
-    Ok(())
-}
-
-/// `users change-email`: the admin API's change of address, its link and
-/// notice queued for a running instance to send.
-async fn change_email(
-    config: &Config,
-    email: &str,
-    new_email: &str,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    let email = EmailAddress::parse(email).context("not an email address")?;
-    let store = open_store(config).await?;
-    let composer = composer(config, &store);
-    let sender = flows::LinkSender {
-        store: &*store,
-        composer: &composer,
-        now: SystemClock.now(),
-        ttl: config.verify_ttl,
-    };
-    let (user, open) = flows::request_email_change_from_cli(&sender, &email, new_email)
-        .await
-        .map_err(|error| match error {
-            FlowError::NotFound => anyhow::anyhow!("no account has this email address"),
-            FlowError::Validation(fields) => anyhow::anyhow!("{fields}"),
-            other => anyhow::Error::new(other),
-        })?;
-    writeln!(
-        out,
-        "{} ({}) moves to {} once the link sent there is used, until {}; a running instance sends it",
-        user.email,
-        user.id,
-        open.email,
-        open.until
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    )?;
-    Ok(())
-}
-
-/// `users invite`: the admin API's invitation, queued for a running
-/// instance to send; the link's token is never printed.
-async fn invite(
-    config: &Config,
-    email: &str,
-    name: Option<&str>,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
-    let composer = composer(config, &store);
-    let sender = flows::LinkSender {
-        store: &*store,
-        composer: &composer,
-        now: SystemClock.now(),
-        ttl: config.invitation_ttl,
-    };
-    let decoy = crate::hashing::decoy(
-        config.argon2_memory_kib,
-        config.argon2_iterations,
-        config.argon2_parallelism,
-    )?;
-    let meta = crate::audit::RequestMeta::internal();
-    let (invitation, _token) = flows::invite(&sender, decoy, Some(email), name, &meta)
-        .await
-        .map_err(|error| match error {
-            FlowError::EmailTaken => anyhow::anyhow!("an account already has this email address"),
-            FlowError::Validation(fields) => anyhow::anyhow!("{fields}"),
-            other => anyhow::Error::new(other),
-        })?;
-    writeln!(
-        out,
-        "invited {} ({}); the link to choose a password works until {}; a running instance sends it",
-        invitation.user.email,
-        invitation.user.id,
-        invitation
-            .until
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    )?;
-    Ok(())
-}
-
-/// `users reset-password`: the admin API's forced reset, its link queued
-/// for a running instance to send and never printed.
-async fn reset_password(config: &Config, email: &str, out: &mut impl Write) -> anyhow::Result<()> {
-    let email = EmailAddress::parse(email).context("not an email address")?;
-    let store = open_store(config).await?;
-    let composer = composer(config, &store);
-    let sender = flows::LinkSender {
-        store: &*store,
-        composer: &composer,
-        now: SystemClock.now(),
-        ttl: config.password_reset_ttl,
-    };
-    let unusable = crate::hashing::decoy(
-        config.argon2_memory_kib,
-        config.argon2_iterations,
-        config.argon2_parallelism,
-    )?;
-    let reset = flows::force_password_reset_from_cli(&sender, unusable, &email)
-        .await
-        .map_err(|error| match error {
-            FlowError::NotFound => anyhow::anyhow!("no account has this email address"),
-            FlowError::AccountDisabled => {
-                anyhow::anyhow!("the account is disabled: enable it first")
-            }
-            other => anyhow::Error::new(other),
-        })?;
-    writeln!(
-        out,
-        "the password of {} ({}) no longer works; {} sessions ended; the link to choose a new one works until {}; a running instance sends it",
-        reset.user.email,
-        reset.user.id,
-        reset.sessions_ended,
-        reset
-            .until
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    )?;
     Ok(())
 }
 
@@ -532,55 +350,4 @@ fn composer(config: &Config, store: &std::sync::Arc<dyn store::Store>) -> Compos
 /// commands run beside them, on the same server's connections.
 async fn open_store(config: &Config) -> store::StoreResult<std::sync::Arc<dyn store::Store>> {
     store::connect_with(&config.database_url, config.database_max_connections).await
-}
-
-/// Text a client chose (a user agent) may not move the cursor or recolour
-/// the terminal of whoever reads the trail.
-fn printable(text: Option<&str>) -> String {
-    match text {
-        Some(text) if !text.is_empty() => text
-            .chars()
-            .map(|c| if c.is_control() { '?' } else { c })
-            .collect(),
-        _ => "-".to_owned(),
-    }
-}
-
-async fn keys(config: &Config, command: KeysCommand, out: &mut impl Write) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
-    match command {
-        KeysCommand::Rotate => {
-            // Sealer::load would create a key file when there is none; a key
-            // the service does not share would make the new key useless to it.
-            anyhow::ensure!(
-                config.secret_key.is_some() || config.secret_key_file().exists(),
-                "no secret key: set LATCHKEY_SECRET_KEY to the service's (or run beside its key file {})",
-                config.secret_key_file().display()
-            );
-            let sealer = Sealer::load(config.secret_key.as_deref(), &config.secret_key_file())?;
-            let kid = tokens::rotate(&*store, &sealer, &SystemClock).await?;
-            writeln!(out, "new current key: {kid}")?;
-            writeln!(
-                out,
-                "running instances publish it within a second and sign with it a minute from now; the previous key stays in the JWKS until its tokens expire"
-            )?;
-        }
-        KeysCommand::List => {
-            writeln!(out, "{:<43}  {:<25}  RETIRED", "KID", "CREATED")?;
-            for key in store
-                .signing_keys(tokens::ALGORITHM, chrono::DateTime::UNIX_EPOCH)
-                .await?
-            {
-                writeln!(
-                    out,
-                    "{:<43}  {:<25}  {}",
-                    key.kid,
-                    key.created_at.to_rfc3339(),
-                    key.retired_at
-                        .map_or_else(|| "- (current)".to_owned(), |at| at.to_rfc3339())
-                )?;
-            }
-        }
-    }
-    Ok(())
 }
