@@ -115,3 +115,32 @@ pub async fn invite(
     let until = stored.expires_at;
     Ok((Invitation { user, until }, token))
 }
+
+/// Someone asked for an invited account's verification link again (`POST
+/// /verify/resend`): a verification link would activate the account
+/// without a password of its owner's, so the invitation goes again instead,
+/// with a fresh link (older ones stop working; held back, like any link,
+/// when the recipient's quota is spent).
+pub(super) async fn invite_again(
+    state: &AppState,
+    user: &User,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
+    let now = state.clock.now();
+    let ttl = state.invitation_ttl;
+    let token = ResetToken::generate();
+    let stored = NewToken {
+        id: Uuid::now_v7(),
+        digest: token.digest(),
+        created_at: now,
+        expires_at: later(now, ttl),
+    };
+    let mail = state.composer.invitation_email(user, &token, ttl, now)?;
+    state
+        .store
+        .replace_password_reset(user.id, &stored, &mail, meta)
+        .await?;
+    state.mail_wake.notify_one();
+    tracing::info!("resend for an invited account: the invitation went again");
+    Ok(())
+}

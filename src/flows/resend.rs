@@ -1,5 +1,6 @@
 //! POST /verify/resend: a fresh link for a pending account; every older link
-//! of that account stops working. The answer never says whether the address
+//! of that account stops working. An account an operator invited gets its
+//! invitation again instead (`invite::invite_again`). The answer never says whether the address
 //! has an account, by its content or by how long it takes.
 
 use super::FlowError;
@@ -51,6 +52,9 @@ async fn send_fresh_link(
         return Ok(());
     }
     tracing::Span::current().record("user.id", tracing::field::display(user.id));
+    if state.store.waits_for_invitation(user.id).await? {
+        return super::invite::invite_again(state, &user, meta).await;
+    }
     let now = state.clock.now();
     let link = new_link(state, &user, now)?;
     let event = AuditEvent::new(

@@ -111,6 +111,10 @@ pub trait UserStore: Send + Sync {
         event: &AuditEvent,
     ) -> Result<Delivery, RegisterError>;
 
+    /// Whether the account is pending because an operator invited it (and
+    /// no sign-up has replaced it since): its owner has chosen no password.
+    async fn waits_for_invitation(&self, user_id: UserId) -> StoreResult<bool>;
+
     async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<User>>;
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;

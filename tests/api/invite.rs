@@ -12,6 +12,7 @@ both_backends!(
     an_invitation_refuses_a_taken_or_malformed_address,
     the_cli_invites_without_showing_the_link,
     closed_sign_up_leaves_invitations_the_only_way_in,
+    a_sign_up_over_a_waiting_invitation_is_a_sign_up_like_any,
 );
 
 const SUBJECT: &str = "You are invited: choose your password";
@@ -72,7 +73,33 @@ async fn an_invited_person_chooses_a_password_and_signs_in(backend: Backend) {
         assert_eq!(app.login("grace@example.com", password).await.status(), 401);
     }
 
-    let token = invitation_token(&app, "grace@example.com", 1).await;
+    // Asking for the verification link again sends the invitation again: a
+    // verification link would activate the account without a password.
+    let first = invitation_token(&app, "grace@example.com", 1).await;
+    let resent = app
+        .post_json("/verify/resend", &json!({ "email": "grace@example.com" }))
+        .await;
+    assert_eq!(resent.status(), 202);
+    let token = invitation_token(&app, "grace@example.com", 2).await;
+    assert_ne!(token, first);
+    app.outbox_settled().await;
+    assert!(
+        app.sink()
+            .received_for("grace@example.com")
+            .iter()
+            .all(|mail| mail.subject() == SUBJECT),
+        "no verification link"
+    );
+    assert_eq!(
+        app.post_json(
+            "/password/reset/confirm",
+            &json!({ "token": first, "password": PASSWORD }),
+        )
+        .await
+        .status(),
+        400,
+        "the first link stopped working"
+    );
     let page = app
         .client
         .get(app.url(&format!("/password/reset?token={token}")))
@@ -235,4 +262,52 @@ async fn closed_sign_up_leaves_invitations_the_only_way_in(backend: Backend) {
         .await;
     assert_eq!(chosen.status(), 200);
     assert_eq!(app.login("ada@example.com", PASSWORD).await.status(), 200);
+}
+
+/// Where sign-up is open, a sign-up of an invited address that nobody took
+/// up replaces the waiting account, as it replaces any that nobody
+/// verified: from then on a resend sends its verification link.
+async fn a_sign_up_over_a_waiting_invitation_is_a_sign_up_like_any(backend: Backend) {
+    let app = with_key(backend).await;
+    assert_eq!(
+        invite(&app, &json!({ "email": "dora@example.com" }))
+            .await
+            .status(),
+        201
+    );
+    invitation_token(&app, "dora@example.com", 1).await;
+    let signed_up = app.register("Dora", "dora@example.com", PASSWORD).await;
+    assert_eq!(signed_up.status(), 201);
+    app.post_json("/verify/resend", &json!({ "email": "dora@example.com" }))
+        .await;
+    // The sign-up's own email may have been cancelled unsent by the
+    // resend: the newest verification link is the one that works.
+    app.outbox_settled().await;
+    let links: Vec<_> = app
+        .sink()
+        .received_for("dora@example.com")
+        .into_iter()
+        .filter(|mail| mail.subject() == "Confirm your email address")
+        .collect();
+    assert!(
+        !links.is_empty(),
+        "a verification link, not the invitation again"
+    );
+    let response = app
+        .get_json(&format!(
+            "/verify?token={}",
+            token_of(&links.last().unwrap().link())
+        ))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.login("dora@example.com", PASSWORD).await.status(), 200);
+    assert_eq!(
+        app.sink()
+            .received_for("dora@example.com")
+            .iter()
+            .filter(|mail| mail.subject() == SUBJECT)
+            .count(),
+        1,
+        "the invitation was not sent again"
+    );
 }

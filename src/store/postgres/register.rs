@@ -54,7 +54,7 @@ WITH account AS (
     ON CONFLICT (email_key) DO UPDATE
         SET name = EXCLUDED.name, email = EXCLUDED.email, password_hash = EXCLUDED.password_hash,
             created_at = GREATEST(EXCLUDED.created_at, users.created_at + interval '1 microsecond'),
-            updated_at = EXCLUDED.updated_at
+            updated_at = EXCLUDED.updated_at, invited_at = NULL
         WHERE users.status = 'pending' AND users.disabled_at IS NULL
     RETURNING id, email, CASE WHEN id = $1 THEN 'new' ELSE 'replaced' END AS variant, created_at
 ), owner AS (

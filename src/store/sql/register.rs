@@ -13,7 +13,7 @@ macro_rules! sql_register_in_steps {
             INSERT INTO users (id, name, email, email_key, password_hash, status, created_at, updated_at) \
             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
             ON CONFLICT (email_key) DO UPDATE SET name = excluded.name, email = excluded.email, \
-                password_hash = excluded.password_hash, created_at = excluded.created_at, updated_at = excluded.updated_at \
+                password_hash = excluded.password_hash, created_at = excluded.created_at, updated_at = excluded.updated_at, invited_at = NULL \
             WHERE users.status = 'pending' AND users.disabled_at IS NULL \
             RETURNING id";
 

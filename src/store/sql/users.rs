@@ -20,8 +20,8 @@ macro_rules! sql_users {
                 // Unlike a sign-up, an invitation replaces nothing: the
                 // operator hears that the address is taken, whatever its state.
                 let inserted = sqlx::query(
-                    "INSERT INTO users (id, name, email, email_key, password_hash, status, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (email_key) DO NOTHING",
+                    "INSERT INTO users (id, name, email, email_key, password_hash, status, created_at, updated_at, invited_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) ON CONFLICT (email_key) DO NOTHING",
                 )
                 .bind(user.id.as_uuid())
                 .bind(user.name.as_str())
@@ -49,6 +49,14 @@ macro_rules! sql_users {
                 let delivery = insert_message_with(&mut tx, mail, &event.meta, Some(event)).await?;
                 tx.commit().await.map_err(StoreError::from)?;
                 Ok(delivery)
+            }
+
+            async fn waits_for_invitation(&self, user_id: UserId) -> StoreResult<bool> {
+                let invited: Option<bool> = sqlx::query_scalar("SELECT invited_at IS NOT NULL FROM users WHERE id = $1 AND status = 'pending'")
+                    .bind(user_id.as_uuid())
+                    .fetch_optional(self.reader())
+                    .await?;
+                Ok(invited.unwrap_or(false))
             }
 
             async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<User>> {
