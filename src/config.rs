@@ -55,6 +55,9 @@ pub struct Config {
     /// `open`: anyone may sign up; `invitation`: only the people an
     /// operator invites (`POST /register` answers 403).
     pub registration: RegistrationMode,
+    /// The only domains whose addresses may sign up (or move an account to
+    /// them), comma-separated; empty: every domain.
+    pub registration_domains: String,
     /// How long the outbox keeps retrying a message before giving up.
     #[serde(with = "humantime_serde")]
     pub mail_retry_for: Duration,
@@ -156,6 +159,7 @@ impl std::fmt::Debug for Config {
             .field("password_reset_ttl", &self.password_reset_ttl)
             .field("invitation_ttl", &self.invitation_ttl)
             .field("registration", &self.registration)
+            .field("registration_domains", &self.registration_domains)
             .field("mail_retry_for", &self.mail_retry_for)
             .field("session_idle_timeout", &self.session_idle_timeout)
             .field("session_absolute_timeout", &self.session_absolute_timeout)
@@ -224,6 +228,7 @@ impl Default for Config {
             password_reset_ttl: Duration::from_secs(3600),
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
             registration: RegistrationMode::Open,
+            registration_domains: String::new(),
             mail_retry_for: Duration::from_secs(24 * 3600),
             session_idle_timeout: Duration::from_secs(3600),
             session_absolute_timeout: Duration::from_secs(24 * 3600),

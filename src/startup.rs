@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::Sealer;
-use crate::domain::Blocklist;
+use crate::domain::{AllowedDomains, Blocklist};
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::limits::Limiter;
@@ -128,6 +128,8 @@ impl App {
                 .contains(&config.invitation_ttl),
             "LATCHKEY_INVITATION_TTL must be between 1 hour and 30 days"
         );
+        let signup_domains = AllowedDomains::parse(&config.registration_domains)
+            .map_err(|error| anyhow::anyhow!("LATCHKEY_REGISTRATION_DOMAINS: {error}"))?;
         let limits = Limiter::new(store.clone(), clock.clone(), &config.limits);
         let housekeeping = housekeeping(config, store.clone(), clock.clone(), limits.clone())?;
         let trusted_proxies = config.trusted_proxies().map_err(anyhow::Error::msg)?;
@@ -145,6 +147,7 @@ impl App {
             password_reset_ttl: config.password_reset_ttl,
             invitation_ttl: config.invitation_ttl,
             registration: config.registration,
+            signup_domains,
             sessions: SessionPolicy {
                 idle: config.session_idle_timeout,
                 absolute: config.session_absolute_timeout,

@@ -9,7 +9,7 @@ use tokio::sync::{Notify, Semaphore};
 use crate::clock::Clock;
 use crate::crypto::Sealer;
 use crate::domain::{
-    AdminKey, FactorKind, MfaPolicy, PasswordHash, PasswordPolicy, RegistrationMode,
+    AdminKey, AllowedDomains, FactorKind, MfaPolicy, PasswordHash, PasswordPolicy, RegistrationMode,
 };
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
@@ -34,6 +34,8 @@ pub struct AppState {
     pub invitation_ttl: Duration,
     /// Whether anyone may sign up, or only the people operators invite.
     pub registration: RegistrationMode,
+    /// The domains whose addresses may sign up, or move an account to them.
+    pub signup_domains: AllowedDomains,
     pub sessions: SessionPolicy,
     /// The public URL is https: cookies are `Secure` and `__Host-` prefixed.
     pub secure_cookies: bool,

@@ -2,6 +2,7 @@
 //! of the crate can trust it ("parse, don't validate").
 
 mod admin_key;
+mod allowed_domains;
 mod blocklist;
 mod codes;
 mod email;
@@ -15,6 +16,7 @@ mod totp;
 mod user;
 
 pub use admin_key::{AdminKey, AdminKeyError, MIN_ADMIN_KEY_CHARS};
+pub use allowed_domains::AllowedDomains;
 pub use blocklist::Blocklist;
 pub use codes::{EnteredCode, OneTimeCode, RecoveryCode};
 pub use email::{EmailAddress, EmailError};

@@ -49,7 +49,8 @@ pub async fn request_email_change(
             "Enter your current password.",
         );
     }
-    let email = new_address(user, raw_email, &mut errors);
+    let email = new_address(user, raw_email, &mut errors)
+        .filter(|email| super::register::admitted(state, email, &mut errors));
     let (Some(email), true) = (email, errors.is_empty()) else {
         return Err(FlowError::Validation(errors));
     };

@@ -39,7 +39,8 @@ pub async fn register(
         .ok();
     let email = EmailAddress::parse(input.email.as_deref().unwrap_or_default())
         .map_err(|error| errors.add("email", error.code(), error.to_string()))
-        .ok();
+        .ok()
+        .filter(|email| admitted(state, email, &mut errors));
     let password = input.password.unwrap_or_else(|| Password::new(""));
     let verdict = admission
         .assess(
@@ -139,4 +140,18 @@ pub async fn register(
             Ok(user)
         }
     }
+}
+
+/// Whether `email`'s domain may sign up (`LATCHKEY_REGISTRATION_DOMAINS`);
+/// the reason in `errors` when not. A change of address is held to it too.
+pub(super) fn admitted(state: &AppState, email: &EmailAddress, errors: &mut FieldErrors) -> bool {
+    let admitted = state.signup_domains.admit(email);
+    if !admitted {
+        errors.add(
+            "email",
+            "domain_not_allowed",
+            state.signup_domains.refusal(),
+        );
+    }
+    admitted
 }

@@ -53,6 +53,7 @@ mod retention;
 mod scale_out;
 mod session;
 mod signing_keys;
+mod signup_domains;
 mod timing;
 mod token_renewal;
 mod tokens;
