@@ -130,6 +130,9 @@ pub async fn audit_trail(
 /// A filter of the accounts, and where the page starts.
 #[derive(Debug, Clone)]
 pub struct UserQuery {
+    /// Only the account with this address (any letter case): how an
+    /// operator finds the id the other endpoints take.
+    pub email: Option<EmailAddress>,
     pub status: Option<UserStatus>,
     pub after: Option<UserId>,
     pub limit: i64,
@@ -137,11 +140,17 @@ pub struct UserQuery {
 
 impl UserQuery {
     pub fn parse(
+        email: Option<&str>,
         status: Option<&str>,
         after: Option<&str>,
         limit: Option<&str>,
     ) -> Result<Self, FlowError> {
         let mut errors = FieldErrors::default();
+        let email = present(email).and_then(|raw| {
+            EmailAddress::parse(raw)
+                .map_err(|error| errors.add("email", error.code(), error.to_string()))
+                .ok()
+        });
         let status = present(status).and_then(|raw| {
             let status = UserStatus::parse(raw);
             if status.is_none() {
@@ -168,6 +177,7 @@ impl UserQuery {
         let limit = parse_limit(limit, &mut errors);
         errors.into_result()?;
         Ok(Self {
+            email,
             status,
             after,
             limit,
@@ -188,6 +198,7 @@ pub async fn list_users(store: &dyn Store, query: &UserQuery) -> Result<UserPage
     // One more than asked: whether it comes back says if there is a next page.
     let mut users = store
         .user_summaries(&UserFilter {
+            email: query.email.as_ref(),
             status: query.status,
             after: query.after,
             limit: query.limit.saturating_add(1),
@@ -292,14 +303,14 @@ mod tests {
             assert!(errors.get(field).is_some(), "{field}");
         }
         let Err(FlowError::Validation(errors)) =
-            UserQuery::parse(Some("banned"), Some("x"), Some("1001"))
+            UserQuery::parse(None, Some("banned"), Some("x"), Some("1001"))
         else {
             panic!("three problems");
         };
         for field in ["status", "after", "limit"] {
             assert!(errors.get(field).is_some(), "{field}");
         }
-        let query = UserQuery::parse(Some(""), None, Some(" 5 ")).unwrap();
+        let query = UserQuery::parse(Some(""), Some(""), None, Some(" 5 ")).unwrap();
         assert_eq!((query.status, query.after, query.limit), (None, None, 5));
         assert_eq!(AuditQuery::parse(None, None, None).unwrap().limit, 100);
     }

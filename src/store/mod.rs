@@ -139,7 +139,7 @@ pub trait UserStore: Send + Sync {
 
     /// A page of accounts, newest first (by id: UUIDv7, so creation order),
     /// with their confirmed factors.
-    async fn user_summaries(&self, filter: &UserFilter) -> StoreResult<Vec<UserSummary>>;
+    async fn user_summaries(&self, filter: &UserFilter<'_>) -> StoreResult<Vec<UserSummary>>;
 
     async fn token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;
 

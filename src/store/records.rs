@@ -337,7 +337,9 @@ pub struct AuditFilter {
 /// Which accounts to list, newest first: `limit` of them, from just after
 /// the account `after` (the last one of the previous page).
 #[derive(Debug, Clone)]
-pub struct UserFilter {
+pub struct UserFilter<'a> {
+    /// Only the account with this address.
+    pub email: Option<&'a EmailAddress>,
     pub status: Option<UserStatus>,
     pub after: Option<UserId>,
     pub limit: i64,

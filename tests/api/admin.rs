@@ -313,6 +313,15 @@ async fn users_are_listed_by_status_a_page_at_a_time(backend: Backend) {
         .map(|u| u["email"].as_str().unwrap())
         .collect();
     assert_eq!(rest, ["u3@example.com", "u2@example.com"]);
+
+    // By address, in any letter case: how an operator finds an id.
+    let one = ok(admin_get(&app, "/admin/users?email=U3%40Example.com", Some(KEY)).await).await;
+    assert_eq!(one["users"].as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(one["users"][0]["email"], "u3@example.com");
+    assert_eq!(one["next"], Value::Null);
+    let none =
+        ok(admin_get(&app, "/admin/users?email=nobody%40example.com", Some(KEY)).await).await;
+    assert_eq!(none["users"], json!([]));
 }
 
 async fn unknown_query_values_are_400(backend: Backend) {
@@ -325,6 +334,7 @@ async fn unknown_query_values_are_400(backend: Backend) {
         ("/admin/users?limit=ten", Some("limit")),
         ("/admin/users?limit=-1", Some("limit")),
         ("/admin/users?after=not-a-cursor", Some("after")),
+        ("/admin/users?email=not-an-email", Some("email")),
         ("/admin/users?sort=name", None),
         ("/admin/users?limit=1&limit=2", None),
         ("/admin/audit?since=soon", Some("since")),

@@ -33,6 +33,8 @@ pub(in crate::http) struct AuditParams {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(in crate::http) struct UserParams {
+    /// Only the account with this address (any letter case).
+    email: Option<String>,
     /// `pending`, `active` or `disabled`.
     status: Option<String>,
     /// The `next` of the previous page.
@@ -102,6 +104,7 @@ pub(in crate::http) async fn users(
 ) -> Result<Json<Value>, ApiError> {
     let Query(params) = params.map_err(|rejection| malformed_query(&rejection))?;
     let query = UserQuery::parse(
+        params.email.as_deref(),
         params.status.as_deref(),
         params.after.as_deref(),
         params.limit.as_deref(),

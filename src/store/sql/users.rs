@@ -131,14 +131,14 @@ macro_rules! sql_users {
                 rows.iter().map(user_from_row).collect()
             }
 
-            async fn user_summaries(&self, filter: &UserFilter) -> StoreResult<Vec<UserSummary>> {
+            async fn user_summaries(&self, filter: &UserFilter<'_>) -> StoreResult<Vec<UserSummary>> {
                 // The page of accounts first, then their factors: a LIMIT over
                 // the join would count factors, not accounts.
                 let sql = format!(
                     "SELECT {USER_COLUMNS}, f.kind AS factor FROM \
                      (SELECT id, name, email, status, created_at, verified_at, disabled_at FROM users \
                       WHERE ($1 IS NULL OR (CASE WHEN disabled_at IS NULL THEN status ELSE 'disabled' END) = $1) \
-                      AND ($2 IS NULL OR id < $2) \
+                      AND ($2 IS NULL OR id < $2) AND ($4 IS NULL OR email_key = $4) \
                       ORDER BY id DESC LIMIT $3) u \
                      LEFT JOIN mfa_factors f ON f.user_id = u.id AND f.confirmed_at IS NOT NULL \
                      ORDER BY u.id DESC, f.kind"
@@ -147,6 +147,7 @@ macro_rules! sql_users {
                     .bind(filter.status.map(|status| status.as_str()))
                     .bind(filter.after.map(|id| id.as_uuid()))
                     .bind(filter.limit)
+                    .bind(filter.email.map(EmailAddress::unique_key))
                     .fetch_all(self.reader())
                     .await?;
                 let mut summaries: Vec<UserSummary> = Vec::new();
