@@ -237,9 +237,16 @@ pub async fn reset_password(
     errors.into_result()?;
     let hash = admission.hash(password).await?;
     drop(admission);
-    let notice = state
-        .composer
-        .password_changed_email(&user, PasswordChange::Reset, meta, now)?;
+    // A pending account (an invitation taken up, or a sign-up nobody
+    // verified) is activated by the link, which proved the address: its
+    // owner hears that it is active, as after a verification link.
+    let notice = if user.status == UserStatus::Pending {
+        state.composer.account_active_email(&user, now)?
+    } else {
+        state
+            .composer
+            .password_changed_email(&user, PasswordChange::Reset, meta, now)?
+    };
     if !state
         .store
         .reset_password(record.id, user.id, &hash, &notice, meta)

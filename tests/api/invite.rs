@@ -118,6 +118,10 @@ async fn an_invited_person_chooses_a_password_and_signs_in(backend: Backend) {
     assert_eq!(chosen.status(), 200);
     let login = app.login("grace@example.com", PASSWORD).await;
     assert_eq!(login.status(), 200);
+    // Taken up, the invitation's notice says the account is active.
+    app.sink()
+        .wait_for_subject("grace@example.com", "Your account is active", 1)
+        .await;
     assert_eq!(json_body(login).await["user"]["status"], "active");
 
     let events = events_of(&app).await;
