@@ -49,12 +49,7 @@ pub(super) async fn change_email(
     let email = EmailAddress::parse(email).context("not an email address")?;
     let store = open_store(config).await?;
     let composer = composer(config, &store);
-    let sender = flows::LinkSender {
-        store: &*store,
-        composer: &composer,
-        now: SystemClock.now(),
-        ttl: config.verify_ttl,
-    };
+    let sender = link_sender(&*store, &composer, config.verify_ttl);
     let (user, open) = flows::request_email_change_from_cli(&sender, &email, new_email)
         .await
         .map_err(|error| match error {
@@ -84,17 +79,8 @@ pub(super) async fn invite(
 ) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let composer = composer(config, &store);
-    let sender = flows::LinkSender {
-        store: &*store,
-        composer: &composer,
-        now: SystemClock.now(),
-        ttl: config.invitation_ttl,
-    };
-    let decoy = crate::hashing::decoy(
-        config.argon2_memory_kib,
-        config.argon2_iterations,
-        config.argon2_parallelism,
-    )?;
+    let sender = link_sender(&*store, &composer, config.invitation_ttl);
+    let decoy = unusable_hash(config)?;
     let meta = crate::audit::RequestMeta::internal();
     let (invitation, _token) = flows::invite(&sender, decoy, Some(email), name, &meta)
         .await
@@ -125,17 +111,8 @@ pub(super) async fn reset_password(
     let email = EmailAddress::parse(email).context("not an email address")?;
     let store = open_store(config).await?;
     let composer = composer(config, &store);
-    let sender = flows::LinkSender {
-        store: &*store,
-        composer: &composer,
-        now: SystemClock.now(),
-        ttl: config.password_reset_ttl,
-    };
-    let unusable = crate::hashing::decoy(
-        config.argon2_memory_kib,
-        config.argon2_iterations,
-        config.argon2_parallelism,
-    )?;
+    let sender = link_sender(&*store, &composer, config.password_reset_ttl);
+    let unusable = unusable_hash(config)?;
     let reset = flows::force_password_reset_from_cli(&sender, unusable, &email)
         .await
         .map_err(|error| match error {
@@ -156,4 +133,29 @@ pub(super) async fn reset_password(
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )?;
     Ok(())
+}
+
+/// What a command queues a link with: the instances' composer, the time
+/// now, and how long the link works.
+fn link_sender<'a>(
+    store: &'a dyn crate::store::Store,
+    composer: &'a crate::mail::Composer,
+    ttl: std::time::Duration,
+) -> flows::LinkSender<'a> {
+    flows::LinkSender {
+        store,
+        composer,
+        now: SystemClock.now(),
+        ttl,
+    }
+}
+
+/// A hash of the configured parameters that no password matches: an
+/// invited account's, or a voided password's.
+fn unusable_hash(config: &Config) -> anyhow::Result<crate::domain::PasswordHash> {
+    Ok(crate::hashing::decoy(
+        config.argon2_memory_kib,
+        config.argon2_iterations,
+        config.argon2_parallelism,
+    )?)
 }

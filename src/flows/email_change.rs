@@ -15,9 +15,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
-use super::link::{LinkSender, Refusal, Spent, later};
+use super::link::{LinkSender, Refusal, Spent, later, stored_token};
 use super::password_change::prove_password;
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
@@ -26,7 +25,7 @@ use crate::domain::{
 };
 use crate::mail::EmailChangeStep;
 use crate::state::AppState;
-use crate::store::{EmailChange, EmailChangeRecord, NewToken};
+use crate::store::{EmailChange, EmailChangeRecord};
 
 /// Sends the link to `raw_email` once the current password checks out; the
 /// address the link went to. `EmailTaken` when another account has the
@@ -214,12 +213,7 @@ async fn queue_link(
 ) -> Result<(EmailChangeToken, DateTime<Utc>), FlowError> {
     let (now, ttl) = (sender.now, sender.ttl);
     let token = EmailChangeToken::generate();
-    let stored = NewToken {
-        id: Uuid::now_v7(),
-        digest: token.digest(),
-        created_at: now,
-        expires_at: later(now, ttl),
-    };
+    let stored = stored_token(token.digest(), now, ttl);
     let link = sender
         .composer
         .email_change_email(user, email, &token, ttl, now)?;

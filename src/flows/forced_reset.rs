@@ -10,14 +10,12 @@
 //! not yet taken up) it sends a fresh link the same way.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use super::FlowError;
-use super::link::{LinkSender, later};
+use super::link::{LinkSender, stored_token};
 use crate::audit::RequestMeta;
 use crate::domain::{EmailAddress, PasswordHash, ResetToken, User, UserId, UserStatus};
 use crate::state::AppState;
-use crate::store::NewToken;
 
 /// What an operator's reset did.
 #[derive(Debug, Clone)]
@@ -86,12 +84,7 @@ async fn force_password_reset(
     }
     let now = sender.now;
     let token = ResetToken::generate();
-    let stored = NewToken {
-        id: Uuid::now_v7(),
-        digest: token.digest(),
-        created_at: now,
-        expires_at: later(now, sender.ttl),
-    };
+    let stored = stored_token(token.digest(), now, sender.ttl);
     let mail = sender
         .composer
         .forced_reset_email(&user, &token, sender.ttl, now)?;

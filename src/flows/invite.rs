@@ -10,16 +10,15 @@
 //! password of the account but its owner.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
-use super::link::{LinkSender, later};
+use super::link::{LinkSender, stored_token};
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{
     DisplayName, EmailAddress, PasswordHash, ResetToken, User, UserId, UserStatus,
 };
 use crate::state::AppState;
-use crate::store::{NewAccount, NewToken};
+use crate::store::NewAccount;
 
 /// An account an operator made, and until when its link works.
 #[derive(Debug, Clone)]
@@ -87,12 +86,7 @@ pub async fn invite(
         verified_at: None,
     };
     let token = ResetToken::generate();
-    let stored = NewToken {
-        id: Uuid::now_v7(),
-        digest: token.digest(),
-        created_at: now,
-        expires_at: later(now, sender.ttl),
-    };
+    let stored = stored_token(token.digest(), now, sender.ttl);
     let mail = sender
         .composer
         .invitation_email(&user, &token, sender.ttl, now)?;
@@ -129,12 +123,7 @@ pub(super) async fn invite_again(
     let now = state.clock.now();
     let ttl = state.invitation_ttl;
     let token = ResetToken::generate();
-    let stored = NewToken {
-        id: Uuid::now_v7(),
-        digest: token.digest(),
-        created_at: now,
-        expires_at: later(now, ttl),
-    };
+    let stored = stored_token(token.digest(), now, ttl);
     let mail = state.composer.invitation_email(user, &token, ttl, now)?;
     state
         .store

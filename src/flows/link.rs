@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::FlowError;
-use crate::domain::{User, VerificationToken};
+use crate::domain::{TokenDigest, User, VerificationToken};
 use crate::mail::Composer;
 use crate::state::AppState;
 use crate::store::{NewMessage, NewToken, Store};
@@ -50,12 +50,7 @@ pub(super) fn new_link(
     now: DateTime<Utc>,
 ) -> Result<NewLink, FlowError> {
     let token = VerificationToken::generate();
-    let stored = NewToken {
-        id: Uuid::now_v7(),
-        digest: token.digest(),
-        created_at: now,
-        expires_at: later(now, state.verify_ttl),
-    };
+    let stored = stored_token(token.digest(), now, state.verify_ttl);
     let mail = state
         .composer
         .verification_email(user, &token, state.verify_ttl, now)?;
@@ -77,6 +72,17 @@ impl NewLink {
                 "verification link (no SMTP configured: the email is in the mail folder)"
             );
         }
+    }
+}
+
+/// The stored form of a link's token (its digest) made at `now` to last
+/// `ttl`.
+pub(super) fn stored_token(digest: TokenDigest, now: DateTime<Utc>, ttl: Duration) -> NewToken {
+    NewToken {
+        id: Uuid::now_v7(),
+        digest,
+        created_at: now,
+        expires_at: later(now, ttl),
     }
 }
 

@@ -15,10 +15,9 @@
 //! still asked for.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use super::after_answer::{email_field, run_after_answer};
-use super::link::{Refusal, Spent, later};
+use super::link::{Refusal, Spent, stored_token};
 use super::{FieldErrors, FlowError};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{EmailAddress, Password, ResetToken, User, UserStatus};
@@ -129,12 +128,7 @@ pub(super) fn new_reset_link(
 ) -> Result<(NewToken, NewMessage), FlowError> {
     let token = ResetToken::generate();
     let ttl = state.password_reset_ttl;
-    let stored = NewToken {
-        id: Uuid::now_v7(),
-        digest: token.digest(),
-        created_at: now,
-        expires_at: later(now, ttl),
-    };
+    let stored = stored_token(token.digest(), now, ttl);
     let mail = state
         .composer
         .password_reset_email(user, &token, ttl, now)?;
