@@ -146,12 +146,17 @@ fn decoy_with(params: &Params) -> Result<PasswordHash, HashError> {
     let salt = SaltString::generate(&mut OsRng);
     let mut output = vec![0_u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
     rand::RngCore::fill_bytes(&mut OsRng, &mut output);
+    phc(params, &salt, &output)
+}
+
+/// The PHC string of an argon2id (0x13) hash with `params`.
+fn phc(params: &Params, salt: &SaltString, output: &[u8]) -> Result<PasswordHash, HashError> {
     let phc = argon2::PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
         params: ParamsString::try_from(params)?,
         salt: Some(salt.as_salt()),
-        hash: Some(Output::new(&output)?),
+        hash: Some(Output::new(output)?),
     };
     Ok(PasswordHash::from_phc(phc.to_string()))
 }
@@ -200,8 +205,11 @@ impl Admission {
     ) -> Result<bool, HashError> {
         let password = password.clone();
         let hash = hash.clone();
-        self.run(move |worker| worker.verify(password.expose().as_bytes(), hash.as_str()))
-            .await
+        self.run(move |worker| {
+            let parsed = argon2::PasswordHash::new(hash.as_str())?;
+            worker.verify(password.expose().as_bytes(), &parsed)
+        })
+        .await
     }
 
     /// `verify`, and when the password is right but `hash` was made with
@@ -218,10 +226,12 @@ impl Admission {
         let params = self.hasher.params.clone();
         self.run(move |worker| {
             let password = password.expose().as_bytes();
-            if !worker.verify(password, hash.as_str())? {
+            // Parsed once, for the check and the parameters' comparison.
+            let parsed = argon2::PasswordHash::new(hash.as_str())?;
+            if !worker.verify(password, &parsed)? {
                 return Ok(Verdict::Wrong);
             }
-            if upgrade::is_current(&params, hash.as_str()) {
+            if upgrade::is_current(&params, &parsed) {
                 return Ok(Verdict::Right { upgrade: None });
             }
             let rehashed = worker.hash(&params, password)?;
@@ -295,18 +305,14 @@ impl Worker {
             &mut output,
             self.blocks(params),
         )?;
-        let phc = argon2::PasswordHash {
-            algorithm: Algorithm::Argon2id.ident(),
-            version: Some(Version::V0x13.into()),
-            params: ParamsString::try_from(params)?,
-            salt: Some(salt.as_salt()),
-            hash: Some(Output::new(&output)?),
-        };
-        Ok(PasswordHash::from_phc(phc.to_string()))
+        phc(params, &salt, &output)
     }
 
-    fn verify(&mut self, password: &[u8], phc: &str) -> Result<bool, HashError> {
-        let parsed = argon2::PasswordHash::new(phc)?;
+    fn verify(
+        &mut self,
+        password: &[u8],
+        parsed: &argon2::PasswordHash<'_>,
+    ) -> Result<bool, HashError> {
         let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
             return Ok(false);
         };
@@ -316,7 +322,7 @@ impl Worker {
             .map(Version::try_from)
             .transpose()?
             .unwrap_or_default();
-        let params = Params::try_from(&parsed)?;
+        let params = Params::try_from(parsed)?;
         let mut salt_bytes = [0_u8; 64];
         let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
         let mut output = vec![0_u8; expected.len()];
