@@ -1,6 +1,7 @@
 //! The HTTP edge: thin handlers that decode a request, call a flow and
 //! render its answer. One error type (`ApiError`) shapes every failure.
 
+mod activity;
 mod admin;
 mod bearer;
 mod cross_site;
@@ -58,6 +59,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/verify", get(verify::get))
         .route("/verify/resend", form_or_json(pages::resend::submit, resend::post))
         .route("/me", get(me::get).patch(me::patch).delete(me::delete))
+        .route("/me/activity", get(activity::get))
         .route("/logout", form_or_json(pages::dashboard::logout, me::logout))
         .route("/token", post(token::post))
         .route("/login", form_or_json(pages::login::submit, login::post))

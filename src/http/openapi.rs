@@ -38,6 +38,7 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::token::post,
         super::me::patch,
         super::me::delete,
+        super::activity::get,
         super::sessions::list,
         super::sessions::revoke_others,
         super::sessions::revoke,

@@ -13,6 +13,7 @@
 mod browser;
 mod helpers;
 
+mod activity;
 mod admin;
 mod audit;
 mod cancellation;

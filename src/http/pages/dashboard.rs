@@ -1,6 +1,6 @@
 //! `GET /dashboard`: profile, two-step verification (methods with Remove
 //! buttons, recovery codes, buttons to set up more), the sessions with
-//! Revoke buttons, and the Log out form; `POST /logout` as a form, which
+//! Revoke buttons, the recent activity, and the Log out form; `POST /logout` as a form, which
 //! ends the session and goes back to sign-up. (The Remove and Revoke forms
 //! are `manage.rs`.)
 
@@ -37,6 +37,10 @@ struct Account {
     /// A change of address waiting for its link: where it went, and until.
     pending_email: Option<(String, Moment)>,
     sessions: Vec<Session>,
+    /// The newest entries of the account's activity, newest first.
+    activity: Vec<Event>,
+    /// The ones before, folded under "Older activity".
+    older_activity: Vec<Event>,
 }
 
 /// A time as the page shows it (a date, and the time of day in UTC), and
@@ -74,6 +78,19 @@ struct Session {
     last_seen: Moment,
     current: bool,
 }
+
+/// One entry of the account's recent activity.
+struct Event {
+    at: Moment,
+    /// "Signed in", or "Two-step verification method added: Text message".
+    description: String,
+    refused: bool,
+    device: String,
+    ip: String,
+}
+
+/// Entries of the activity shown before "Older activity".
+const RECENT_SHOWN: usize = 10;
 
 #[derive(Template)]
 #[template(path = "pages/dashboard.html")]
@@ -215,6 +232,24 @@ async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, 
     let (factors, recovery_codes_left) = mfa::factors(state, user).await?;
     let enrolled: Vec<FactorKind> = factors.iter().map(|factor| factor.kind).collect();
     let sessions = flows::list_sessions(state, session).await?;
+    let mut activity: Vec<Event> = flows::activity(state, user)
+        .await?
+        .into_iter()
+        .map(|entry| Event {
+            at: Moment::new(entry.at),
+            description: match entry.factor {
+                Some(kind) => format!("{}: {}", entry.description, label(kind)),
+                None => entry.description.to_owned(),
+            },
+            refused: !entry.succeeded,
+            device: entry
+                .user_agent
+                .as_deref()
+                .map_or_else(|| "Unknown device".to_owned(), device),
+            ip: entry.ip.unwrap_or_else(|| "unknown".to_owned()),
+        })
+        .collect();
+    let older_activity = activity.split_off(RECENT_SHOWN.min(activity.len()));
     Ok(Account {
         name: user.name.as_str().to_owned(),
         email: user.email.as_str().to_owned(),
@@ -246,6 +281,8 @@ async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, 
                 current: record.id == session.id,
             })
             .collect(),
+        activity,
+        older_activity,
     })
 }
 

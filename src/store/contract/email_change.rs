@@ -5,9 +5,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Delivery, EmailChangeRecord, EmailRevertRecord, NewMessage, NewToken, StoreResult};
 use crate::audit::AuditEvent;
 use crate::domain::{EmailAddress, TokenDigest, UserId};
+use crate::store::{
+    Delivery, EmailChangeRecord, EmailRevertRecord, NewMessage, NewToken, StoreResult,
+};
 
 /// The outbox kind of the email that carries an email change link: a newer
 /// request or the change itself cancels such emails while still unsent.

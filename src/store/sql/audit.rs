@@ -27,19 +27,33 @@ macro_rules! sql_audit {
                 .bind(limit)
                 .fetch_all(self.reader())
                 .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(AuditRecord {
-                            at: row.try_get("at")?,
-                            event: row.try_get("event")?,
-                            outcome: row.try_get("outcome")?,
-                            user_id: row.try_get("user_id")?,
-                            ip: row.try_get("ip")?,
-                            user_agent: row.try_get("user_agent")?,
-                            detail: row.try_get("detail")?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(audit_record).collect()
+            }
+
+            async fn account_activity(
+                &self,
+                user_id: UserId,
+                events: &[&'static str],
+                limit: i64,
+            ) -> StoreResult<Vec<AuditRecord>> {
+                if events.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // `audit_log_user` (user_id, at) finds the account's rows in
+                // time order; `id` orders what happened in the same instant.
+                let mut query = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT at, event, outcome, user_id, ip, user_agent, detail FROM audit_log \
+                     WHERE user_id = ",
+                );
+                query.push_bind(user_id.as_uuid()).push(" AND event IN (");
+                let mut list = query.separated(", ");
+                for event in events {
+                    list.push_bind(*event);
+                }
+                list.push_unseparated(") ORDER BY at DESC, id DESC LIMIT ");
+                query.push_bind(limit);
+                let rows = query.build().fetch_all(self.reader()).await?;
+                rows.iter().map(audit_record).collect()
             }
 
             async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
@@ -75,6 +89,18 @@ macro_rules! sql_audit {
                 entries.reverse();
                 Ok(entries)
             }
+        }
+
+        fn audit_record(row: &<Db as sqlx::Database>::Row) -> StoreResult<AuditRecord> {
+            Ok(AuditRecord {
+                at: row.try_get("at")?,
+                event: row.try_get("event")?,
+                outcome: row.try_get("outcome")?,
+                user_id: row.try_get("user_id")?,
+                ip: row.try_get("ip")?,
+                user_agent: row.try_get("user_agent")?,
+                detail: row.try_get("detail")?,
+            })
         }
     };
 }

@@ -1,0 +1,137 @@
+//! What the owner is shown of the account's trail: sign-ins, failed
+//! attempts and every change to how the account is protected, newest first,
+//! worded for people. An owner who sees a sign-in or a change they did not
+//! make knows to act; operational entries (emails queued and sent, a hash
+//! upgraded, a password step waiting for its second factor) stay for
+//! operators.
+
+use chrono::{DateTime, Utc};
+
+use super::FlowError;
+use crate::audit::{AuditKind, Outcome};
+use crate::domain::{FactorKind, User};
+use crate::state::AppState;
+
+/// The newest entries an owner is shown at most.
+pub const ACTIVITY_SHOWN: i64 = 50;
+
+/// The kinds an owner is shown, each with how it reads.
+const SHOWN: [(AuditKind, &str); 27] = [
+    (AuditKind::UserRegistered, "Account created"),
+    (AuditKind::UserInvited, "Invited by an administrator"),
+    (AuditKind::VerificationSucceeded, "Email address confirmed"),
+    (
+        AuditKind::SignupWithTakenAddress,
+        "Someone tried to sign up with your email address",
+    ),
+    (AuditKind::SessionStarted, "Signed in"),
+    (AuditKind::SessionEnded, "Session ended"),
+    (
+        AuditKind::SessionsRevokedByAdmin,
+        "Signed out by an administrator",
+    ),
+    (AuditKind::LoginFailed, "Failed sign-in"),
+    (
+        AuditKind::LoginLocked,
+        "Sign-in locked after failed attempts",
+    ),
+    (AuditKind::LoginUnlocked, "Sign-in unlocked"),
+    (AuditKind::MfaFailed, "Wrong two-step verification code"),
+    (AuditKind::FactorAdded, "Two-step verification method added"),
+    (
+        AuditKind::FactorRemoved,
+        "Two-step verification method removed",
+    ),
+    (AuditKind::RecoveryCodesIssued, "New recovery codes made"),
+    (
+        AuditKind::PasswordResetRequested,
+        "Password reset asked for",
+    ),
+    (AuditKind::PasswordReset, "Password reset"),
+    (
+        AuditKind::PasswordResetForced,
+        "Password reset by an administrator",
+    ),
+    (AuditKind::PasswordChanged, "Password changed"),
+    (AuditKind::PasswordChangeFailed, "Password change refused"),
+    (AuditKind::UserRenamed, "Name changed"),
+    (
+        AuditKind::EmailChangeRequested,
+        "Change of email address asked for",
+    ),
+    (
+        AuditKind::EmailChangeFailed,
+        "Change of email address refused",
+    ),
+    (
+        AuditKind::EmailChangeCancelled,
+        "Change of email address cancelled",
+    ),
+    (AuditKind::EmailChanged, "Email address changed"),
+    (AuditKind::EmailReverted, "Change of email address undone"),
+    (
+        AuditKind::AccountDisabled,
+        "Account disabled by an administrator",
+    ),
+    (
+        AuditKind::AccountEnabled,
+        "Account enabled by an administrator",
+    ),
+];
+
+/// One entry as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    pub at: DateTime<Utc>,
+    pub kind: AuditKind,
+    pub description: &'static str,
+    pub succeeded: bool,
+    /// The method added or removed, for those entries.
+    pub factor: Option<FactorKind>,
+    /// Where the request came from: for a failed sign-in, whoever tried.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The account's newest entries worth its owner's eye, newest first. The
+/// trail's free-text detail is not passed on: it is written for operators.
+pub async fn activity(state: &AppState, user: &User) -> Result<Vec<Activity>, FlowError> {
+    let names = SHOWN.map(|(kind, _)| kind.as_str());
+    let records = state
+        .store
+        .account_activity(user.id, &names, ACTIVITY_SHOWN)
+        .await?;
+    Ok(records
+        .into_iter()
+        .filter_map(|record| {
+            let (kind, description) = SHOWN
+                .into_iter()
+                .find(|(kind, _)| kind.as_str() == record.event)?;
+            let factor = matches!(kind, AuditKind::FactorAdded | AuditKind::FactorRemoved)
+                .then(|| record.detail.as_deref().and_then(FactorKind::parse))
+                .flatten();
+            Some(Activity {
+                at: record.at,
+                kind,
+                description,
+                succeeded: record.outcome == Outcome::Success.as_str(),
+                factor,
+                ip: record.ip,
+                user_agent: record.user_agent,
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SHOWN;
+
+    #[test]
+    fn each_kind_is_worded_once() {
+        let mut names: Vec<&str> = SHOWN.iter().map(|(kind, _)| kind.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SHOWN.len());
+    }
+}

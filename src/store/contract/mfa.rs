@@ -1,0 +1,79 @@
+//! Second factors, recovery codes and login challenges. Queries in
+//! `sql/mfa.rs`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::{FactorKind, TokenDigest, UserId};
+use crate::store::{
+    ChallengeRecord, EnrolError, FactorRecord, NewChallenge, PendingFactor, StoreResult,
+};
+
+/// Second factors, recovery codes and login challenges.
+#[async_trait]
+pub trait MfaStore: Send + Sync {
+    async fn factors_of(&self, user_id: UserId) -> StoreResult<Vec<FactorRecord>>;
+
+    /// Starts (or restarts) an enrolment; refused while a confirmed factor of
+    /// that kind exists.
+    async fn begin_enrolment(&self, factor: &PendingFactor) -> Result<(), EnrolError>;
+
+    /// Counts one wrong enrolment code; returns the attempts so far.
+    async fn count_enrolment_attempt(&self, user_id: UserId, kind: FactorKind) -> StoreResult<i32>;
+
+    /// Confirms a pending enrolment; false when there was none.
+    async fn confirm_factor(
+        &self,
+        user_id: UserId,
+        kind: FactorKind,
+        last_step: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Records `step` as the last TOTP step used, only if it is later than
+    /// the one recorded: two requests with one code cannot both pass.
+    async fn advance_totp_step(&self, user_id: UserId, step: i64) -> StoreResult<bool>;
+
+    /// Removes a confirmed factor (and the recovery codes with the last one).
+    async fn delete_factor(&self, user_id: UserId, kind: FactorKind) -> StoreResult<bool>;
+
+    async fn replace_recovery_codes(
+        &self,
+        user_id: UserId,
+        digests: &[[u8; 32]],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Uses an unused recovery code; false when it is unknown or used.
+    async fn use_recovery_code(
+        &self,
+        user_id: UserId,
+        digest: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    async fn recovery_codes_left(&self, user_id: UserId) -> StoreResult<i64>;
+
+    async fn create_challenge(&self, challenge: &NewChallenge) -> StoreResult<()>;
+
+    async fn challenge_by_digest(
+        &self,
+        digest: &TokenDigest,
+    ) -> StoreResult<Option<ChallengeRecord>>;
+
+    /// Stores a fresh delivered code; the attempt count is kept.
+    async fn set_challenge_code(
+        &self,
+        id: Uuid,
+        method: FactorKind,
+        digest: &[u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Counts one wrong code; returns the attempts so far.
+    async fn count_challenge_attempt(&self, id: Uuid) -> StoreResult<i32>;
+
+    /// Marks the challenge done, once; false when it already was.
+    async fn complete_challenge(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+}
