@@ -33,6 +33,9 @@ pub enum AuditKind {
     MfaFailed,
     FactorAdded,
     FactorRemoved,
+    /// An operator removed every second factor and the recovery codes
+    /// (their owner lost them), and ended the sessions.
+    FactorsReset,
     RecoveryCodesIssued,
     PasswordResetRequested,
     PasswordResetFailed,
@@ -95,6 +98,7 @@ impl AuditKind {
             Self::MfaFailed => "mfa.failed",
             Self::FactorAdded => "mfa.factor_added",
             Self::FactorRemoved => "mfa.factor_removed",
+            Self::FactorsReset => "mfa.reset",
             Self::RecoveryCodesIssued => "mfa.recovery_codes_issued",
             Self::PasswordResetRequested => "password.reset_requested",
             Self::PasswordResetFailed => "password.reset_failed",

@@ -1,4 +1,4 @@
-//! `latchkey users disable|enable|change-email|invite|reset-password`: the
+//! `latchkey users disable|enable|change-email|invite|reset-password|reset-mfa`: the
 //! admin API's actions on an account, from the command line. Links are
 //! queued for a running instance to send, and never printed.
 
@@ -132,6 +132,42 @@ pub(super) async fn reset_password(
             .until
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )?;
+    Ok(())
+}
+
+/// `users reset-mfa`: the second factors of the account of `email`
+/// removed, by the same flow as the admin API.
+pub(super) async fn reset_mfa(
+    config: &Config,
+    email: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).context("not an email address")?;
+    let store = open_store(config).await?;
+    let composer = composer(config, &store);
+    let reset = flows::mfa::reset_factors_from_cli(&*store, &composer, SystemClock.now(), &email)
+        .await
+        .map_err(|error| match error {
+            FlowError::NotFound => anyhow::anyhow!("no account has this email address"),
+            other => anyhow::Error::new(other),
+        })?;
+    if reset.removed.is_empty() {
+        writeln!(
+            out,
+            "{} ({}) has no second factor; nothing changed",
+            reset.user.email, reset.user.id
+        )?;
+    } else {
+        let removed: Vec<&str> = reset.removed.iter().map(|kind| kind.as_str()).collect();
+        writeln!(
+            out,
+            "removed {} and the recovery codes of {} ({}); {} sessions ended; a running instance emails the owner",
+            removed.join(", "),
+            reset.user.email,
+            reset.user.id,
+            reset.sessions_ended
+        )?;
+    }
     Ok(())
 }
 

@@ -122,6 +122,12 @@ enum UsersCommand {
     /// account's address (a running instance sends it). As the admin API's
     /// `POST /admin/users/{id}/password/reset`.
     ResetPassword { email: String },
+    /// Turn two-step verification off for an owner who lost every factor
+    /// and the recovery codes (check who is asking first): they are
+    /// removed, every session ends, and the owner is emailed (a running
+    /// instance sends it). The password stays. As the admin API's `DELETE
+    /// /admin/users/{id}/mfa`.
+    ResetMfa { email: String },
     /// Start a change of address for an owner who lost the old mailbox:
     /// a link goes to the new address and a notice to the current one, and
     /// the account moves only once the link is used (a running instance
@@ -282,6 +288,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Users(UsersCommand::ResetPassword { email }) => {
             accounts::reset_password(&config, &email, &mut out).await?;
+        }
+        Command::Users(UsersCommand::ResetMfa { email }) => {
+            accounts::reset_mfa(&config, &email, &mut out).await?;
         }
         Command::Users(UsersCommand::ChangeEmail { email, new_email }) => {
             accounts::change_email(&config, &email, &new_email, &mut out).await?;

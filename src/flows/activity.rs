@@ -16,7 +16,7 @@ use crate::state::AppState;
 pub const ACTIVITY_SHOWN: i64 = 50;
 
 /// The kinds an owner is shown, each with how it reads.
-const SHOWN: [(AuditKind, &str); 27] = [
+const SHOWN: [(AuditKind, &str); 28] = [
     (AuditKind::UserRegistered, "Account created"),
     (AuditKind::UserInvited, "Invited by an administrator"),
     (AuditKind::VerificationSucceeded, "Email address confirmed"),
@@ -41,6 +41,10 @@ const SHOWN: [(AuditKind, &str); 27] = [
     (
         AuditKind::FactorRemoved,
         "Two-step verification method removed",
+    ),
+    (
+        AuditKind::FactorsReset,
+        "Two-step verification turned off by an administrator",
     ),
     (AuditKind::RecoveryCodesIssued, "New recovery codes made"),
     (

@@ -70,6 +70,7 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::admin::accounts::enable_user,
         super::admin::accounts::change_email,
         super::admin::accounts::reset_password,
+        super::admin::factors::reset_factors,
         get,
     ),
     components(

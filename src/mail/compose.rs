@@ -78,6 +78,8 @@ pub(super) enum Kind {
     /// A reset link an operator sent: the same outbox kind as the owner's
     /// (a newer link cancels it while unsent), counted as the account's.
     PasswordResetForced,
+    /// An operator removed every second factor (the owner lost them).
+    FactorsReset,
 }
 
 impl Kind {
@@ -96,6 +98,7 @@ impl Kind {
             Self::EmailChange => EMAIL_CHANGE_MAIL,
             Self::EmailChangeNotice => "email_change_notice",
             Self::Invitation => "invitation",
+            Self::FactorsReset => "factors_reset",
         }
     }
 
@@ -120,7 +123,8 @@ impl Kind {
             | Self::EmailChangeNotice
             // Only an operator sends these.
             | Self::Invitation
-            | Self::PasswordResetForced => "account_messages_per_recipient",
+            | Self::PasswordResetForced
+            | Self::FactorsReset => "account_messages_per_recipient",
         }
     }
 }

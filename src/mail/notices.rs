@@ -35,6 +35,24 @@ struct FactorHtml<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "email/factors_reset/subject.txt")]
+struct FactorsResetSubject;
+
+#[derive(Template)]
+#[template(path = "email/factors_reset/body.txt")]
+struct FactorsResetText<'a> {
+    name: &'a str,
+    login: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/factors_reset/body.html")]
+struct FactorsResetHtml<'a> {
+    name: &'a str,
+    login: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "email/new_device/subject.txt")]
 struct NewDeviceSubject;
 
@@ -146,11 +164,7 @@ impl Composer {
         now: DateTime<Utc>,
     ) -> Result<NewMessage, askama::Error> {
         let name = user.name.as_str();
-        let method = match kind {
-            FactorKind::Totp => "authenticator app",
-            FactorKind::Sms => "text message (SMS) codes",
-            FactorKind::Email => "email codes",
-        };
+        let method = method_name(kind);
         Ok(self.email(
             Kind::FactorChanged,
             user,
@@ -167,6 +181,25 @@ impl Composer {
                 added,
             }
             .render()?,
+            now,
+        ))
+    }
+
+    /// "Two-step verification was turned off": an operator removed every
+    /// factor and the recovery codes, and ended the sessions.
+    pub fn factors_reset_email(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let login = self.public_link("login");
+        let (name, login) = (user.name.as_str(), login.as_str());
+        Ok(self.email(
+            Kind::FactorsReset,
+            user,
+            &FactorsResetSubject.render()?,
+            FactorsResetText { name, login }.render()?,
+            FactorsResetHtml { name, login }.render()?,
             now,
         ))
     }
@@ -280,5 +313,14 @@ impl Composer {
             .render()?,
             now,
         ))
+    }
+}
+
+/// A factor as the owner's emails name it.
+fn method_name(kind: FactorKind) -> &'static str {
+    match kind {
+        FactorKind::Totp => "authenticator app",
+        FactorKind::Sms => "text message (SMS) codes",
+        FactorKind::Email => "email codes",
     }
 }

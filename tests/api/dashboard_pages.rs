@@ -76,7 +76,11 @@ async fn the_dashboard_shows_profile_factors_and_sessions(backend: Backend) {
         .and_then(|(_, rest)| rest.split_once("</section>"))
         .map(|(section, _)| section)
         .expect("the sessions section");
-    assert_eq!(sessions.matches("<tr").count(), 3, "a header and two sessions");
+    assert_eq!(
+        sessions.matches("<tr").count(),
+        3,
+        "a header and two sessions"
+    );
     assert_eq!(html.matches("/revoke\"").count(), 1, "only the other one");
 
     enrol_totp(&app, &session).await;

@@ -36,6 +36,7 @@ mod login_throttle;
 mod logs;
 mod mfa;
 mod mfa_pages;
+mod mfa_reset;
 mod naughty;
 mod openapi;
 mod outbox;

@@ -5,6 +5,7 @@ mod challenge;
 mod describe;
 mod enroll;
 mod manage;
+mod reset;
 mod verify;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -19,6 +20,7 @@ pub use enroll::{
 };
 pub(crate) use manage::require_recent;
 pub use manage::{FactorSummary, factors, new_recovery_codes, remove_factor};
+pub use reset::{FactorsReset, reset_factors_by_admin, reset_factors_from_cli};
 pub use verify::verify_login_code;
 
 use super::FlowError;

@@ -1,14 +1,17 @@
 //! The admin API: the audit trail, accounts (listed, invited, disabled,
-//! deleted, moved to a new address, their password voided) and sessions,
+//! deleted, moved to a new address, their password voided, their second
+//! factors removed) and sessions,
 //! JSON for an operator's tools. It exists only when
 //! `LATCHKEY_ADMIN_API_KEY` is set (the router leaves the paths out
 //! otherwise, so they answer 404 like any unknown path), and every request
 //! must carry that key as `Authorization: Bearer`.
 //!
 //! `read.rs` lists (the trail, the accounts), `invite.rs` makes an account,
-//! `accounts.rs` acts on one, `sessions.rs` ends sessions.
+//! `accounts.rs` acts on one, `factors.rs` removes its second factors,
+//! `sessions.rs` ends sessions.
 
 pub(super) mod accounts;
+pub(super) mod factors;
 pub(super) mod invite;
 pub(super) mod read;
 pub(super) mod sessions;
@@ -28,6 +31,7 @@ use crate::flows::FlowError;
 use crate::state::AppState;
 
 use accounts::{change_email, delete_user, disable_user, enable_user, reset_password};
+use factors::reset_factors;
 use invite::invite;
 use read::{audit, users};
 use sessions::{revoke_all, revoke_of};
@@ -73,6 +77,10 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/admin/users/{id}/password/reset",
             post(reset_password).fallback(method_not_allowed),
+        )
+        .route(
+            "/admin/users/{id}/mfa",
+            delete(reset_factors).fallback(method_not_allowed),
         )
         .layer(middleware::from_fn_with_state(state.clone(), gate))
 }

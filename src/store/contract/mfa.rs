@@ -5,9 +5,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::audit::RequestMeta;
 use crate::domain::{FactorKind, TokenDigest, UserId};
 use crate::store::{
-    ChallengeRecord, EnrolError, FactorRecord, NewChallenge, PendingFactor, StoreResult,
+    ChallengeRecord, EnrolError, FactorRecord, NewChallenge, NewMessage, PendingFactor, StoreResult,
 };
 
 /// Second factors, recovery codes and login challenges.
@@ -37,6 +38,19 @@ pub trait MfaStore: Send + Sync {
 
     /// Removes a confirmed factor (and the recovery codes with the last one).
     async fn delete_factor(&self, user_id: UserId, kind: FactorKind) -> StoreResult<bool>;
+
+    /// An operator's reset for an owner who lost every factor: in one
+    /// transaction the factors (pending enrolments too) and recovery codes
+    /// go, every session ends, logins waiting for a second factor expire,
+    /// and `notice` is queued with `mfa.reset` (`meta`'s). Nothing at all
+    /// when no factor was confirmed: `None`. Else the kinds removed and the
+    /// sessions ended.
+    async fn reset_factors(
+        &self,
+        user_id: UserId,
+        notice: &NewMessage,
+        meta: &RequestMeta,
+    ) -> StoreResult<Option<(Vec<FactorKind>, u64)>>;
 
     async fn replace_recovery_codes(
         &self,

@@ -121,6 +121,35 @@ macro_rules! sql_mfa {
                 Ok(deleted.rows_affected() == 1)
             }
 
+            async fn reset_factors(&self, user_id: UserId, notice: &NewMessage, meta: &RequestMeta) -> StoreResult<Option<(Vec<FactorKind>, u64)>> {
+                let now = notice.created_at;
+                let mut tx = begin(self.writer()).await?;
+                let kinds: Vec<String> = sqlx::query_scalar(
+                    "SELECT kind FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL ORDER BY kind",
+                )
+                .bind(user_id.as_uuid())
+                .fetch_all(&mut *tx)
+                .await?;
+                if kinds.is_empty() {
+                    return Ok(None);
+                }
+                let kinds = kinds
+                    .iter()
+                    .map(|kind| FactorKind::parse(kind).ok_or(StoreError::Corrupt("unknown factor kind")))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                for statement in ["DELETE FROM mfa_factors WHERE user_id = $1", "DELETE FROM recovery_codes WHERE user_id = $1"] {
+                    sqlx::query(statement).bind(user_id.as_uuid()).execute(&mut *tx).await?;
+                }
+                let ended = end_sign_ins(&mut tx, user_id, now).await?;
+                let names: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
+                let event = AuditEvent::new(now, AuditKind::FactorsReset, Outcome::Success, Some(user_id), meta)
+                    .with_detail(format!("by an operator; removed {}; {ended} sessions ended", names.join(", ")));
+                let allowed = recipient_allows(&mut tx, notice).await?;
+                write_message(&mut tx, notice, meta, Some(&event), allowed).await?;
+                tx.commit().await?;
+                Ok(Some((kinds, ended)))
+            }
+
             async fn replace_recovery_codes(&self, user_id: UserId, digests: &[[u8; 32]], now: DateTime<Utc>) -> StoreResult<()> {
                 let mut tx = begin(self.writer()).await?;
                 sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id.as_uuid()).execute(&mut *tx).await?;

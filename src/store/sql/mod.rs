@@ -295,15 +295,21 @@ macro_rules! sql_common {
         }
 
         /// Nobody stays signed in to the account: its sessions (and so their
-        /// access tokens) end, and logins waiting for its second factor expire.
-        async fn end_sign_ins(tx: &mut Tx, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
-            for statement in [
-                "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-                "UPDATE mfa_challenges SET expires_at = $1 WHERE user_id = $2 AND completed_at IS NULL AND expires_at > $1",
-            ] {
-                sqlx::query(statement).bind(now).bind(user_id.as_uuid()).execute(&mut **tx).await?;
-            }
-            Ok(())
+        /// access tokens) end, and logins waiting for its second factor
+        /// expire. The sessions ended.
+        async fn end_sign_ins(tx: &mut Tx, user_id: UserId, now: DateTime<Utc>) -> StoreResult<u64> {
+            let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(user_id.as_uuid())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            sqlx::query("UPDATE mfa_challenges SET expires_at = $1 WHERE user_id = $2 AND completed_at IS NULL AND expires_at > $1")
+                .bind(now)
+                .bind(user_id.as_uuid())
+                .execute(&mut **tx)
+                .await?;
+            Ok(ended)
         }
 
         /// Recovery codes stand in for factors; with no confirmed factor
