@@ -1,5 +1,5 @@
 //! The notices an account's owner gets about it: active, a factor added or
-//! removed, a sign-in from a new device, sign-in locked, and someone signing
+//! removed, every factor removed by an operator, a sign-in from a new device, sign-in locked, and someone signing
 //! up with the address (OWASP ASVS 5.0 6.3.5 and 6.3.7 ask to tell the owner
 //! about changes to authentication details and about suspicious sign-ins).
 
