@@ -115,6 +115,11 @@ pub struct Config {
     /// Unset: there is no admin API (its paths answer 404). Set: the Bearer
     /// key of `/admin/*`, at least 32 printable ASCII characters.
     pub admin_api_key: Option<String>,
+    /// Unset: there is no `GET /metrics` (it answers 404). Set: the Bearer
+    /// token Prometheus scrapes it with, at least 32 printable ASCII
+    /// characters; apart from the admin key, so a scraper holds no power
+    /// over accounts.
+    pub metrics_token: Option<String>,
     /// `POST /register` answers a taken address exactly as a new one (201)
     /// and emails its owner instead, so sign-up cannot tell who has an
     /// account. Off by default: the seed flow asks for `409 email_taken`.
@@ -184,6 +189,10 @@ impl std::fmt::Debug for Config {
                 "admin_api_key",
                 &self.admin_api_key.as_ref().map(|_| REDACTED),
             )
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| REDACTED),
+            )
             .field("enumeration_protection", &self.enumeration_protection)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("request_timeout", &self.request_timeout)
@@ -250,6 +259,7 @@ impl Default for Config {
             trusted_proxies: String::new(),
             limits: LimitSettings::default(),
             admin_api_key: None,
+            metrics_token: None,
             enumeration_protection: false,
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
@@ -327,6 +337,14 @@ impl Config {
         self.admin_api_key
             .as_deref()
             .map(AdminKey::parse)
+            .transpose()
+    }
+
+    /// The metrics scrape token, checked like the admin key.
+    pub fn metrics_key(&self) -> Result<Option<AdminKey>, AdminKeyError> {
+        self.metrics_token
+            .as_deref()
+            .map(|raw| AdminKey::parse_setting(raw, "LATCHKEY_METRICS_TOKEN"))
             .transpose()
     }
 

@@ -15,6 +15,7 @@ pub mod hashing;
 pub mod http;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod retention;
 pub mod startup;
 pub mod state;

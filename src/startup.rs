@@ -20,6 +20,7 @@ use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::limits::Limiter;
 use crate::mail::{Composer, OutboxWorker, SmsTransport, Transport, WorkerSettings};
+use crate::metrics::Metrics;
 use crate::retention::{self, Housekeeping, KeepFor};
 use crate::state::{AppState, MfaSettings};
 use crate::store;
@@ -53,6 +54,8 @@ impl App {
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         // A configuration error is reported before anything is opened.
         let admin_key = config.admin_key()?;
+        let metrics_key = config.metrics_key()?;
+        let metrics = Metrics::new();
         let store = store::connect_with(&config.database_url, config.database_max_connections)
             .await
             .context("cannot open the database")?;
@@ -161,6 +164,8 @@ impl App {
             limits,
             trusted_proxies: trusted_proxies.into(),
             admin_key,
+            metrics: metrics.clone(),
+            metrics_key,
             enumeration_protection: config.enumeration_protection,
             background: Arc::new(tokio::sync::Semaphore::new(BACKGROUND_TASKS)),
         };
@@ -176,6 +181,7 @@ impl App {
             clock,
             settings,
             wake: mail_wake,
+            metrics,
         };
         let listener = TcpListener::bind(config.listen)
             .await

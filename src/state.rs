@@ -15,6 +15,7 @@ use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::limits::Limiter;
 use crate::mail::Composer;
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::tokens::AccessTokens;
 
@@ -56,6 +57,10 @@ pub struct AppState {
     pub trusted_proxies: Arc<[IpNet]>,
     /// The admin API's key; `None`: there is no admin API.
     pub admin_key: Option<AdminKey>,
+    /// What `GET /metrics` shows, counted by the HTTP layer and the outbox.
+    pub metrics: Metrics,
+    /// The metrics scrape token; `None`: there is no `GET /metrics`.
+    pub metrics_key: Option<AdminKey>,
     /// A taken address at sign-up answers like a new one; its owner gets an
     /// email instead (`LATCHKEY_ENUMERATION_PROTECTION`).
     pub enumeration_protection: bool,

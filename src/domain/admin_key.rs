@@ -7,7 +7,8 @@ use subtle::ConstantTimeEq;
 /// -base64 32` carry about 190 bits.
 pub const MIN_ADMIN_KEY_CHARS: usize = 32;
 
-/// The configured admin API key, kept only as its SHA-256 digest. Comparing
+/// A configured Bearer key (the admin API's, or the metrics scrape token),
+/// kept only as its SHA-256 digest. Comparing
 /// digests of equal length in constant time tells an attacker nothing about
 /// the key's length or its first differing byte.
 #[derive(Clone)]
@@ -18,24 +19,30 @@ pub struct AdminKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AdminKeyError {
     #[error(
-        "LATCHKEY_ADMIN_API_KEY is too short: use at least {MIN_ADMIN_KEY_CHARS} characters (openssl rand -base64 32 makes one)"
+        "{setting} is too short: use at least {MIN_ADMIN_KEY_CHARS} characters (openssl rand -base64 32 makes one)"
     )]
-    TooShort,
+    TooShort { setting: &'static str },
     #[error(
-        "LATCHKEY_ADMIN_API_KEY may hold only printable ASCII characters, no spaces: an Authorization header could not carry it"
+        "{setting} may hold only printable ASCII characters, no spaces: an Authorization header could not carry it"
     )]
-    Unprintable,
+    Unprintable { setting: &'static str },
 }
 
 impl AdminKey {
+    /// `LATCHKEY_ADMIN_API_KEY`'s value.
     pub fn parse(raw: &str) -> Result<Self, AdminKeyError> {
+        Self::parse_setting(raw, "LATCHKEY_ADMIN_API_KEY")
+    }
+
+    /// The value of `setting`, which errors name.
+    pub fn parse_setting(raw: &str, setting: &'static str) -> Result<Self, AdminKeyError> {
         // A header value is visible ASCII; a key with anything else could
         // never be presented, and a trailing newline is a copy-paste slip.
         if !raw.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(AdminKeyError::Unprintable);
+            return Err(AdminKeyError::Unprintable { setting });
         }
         if raw.len() < MIN_ADMIN_KEY_CHARS {
-            return Err(AdminKeyError::TooShort);
+            return Err(AdminKeyError::TooShort { setting });
         }
         Ok(Self {
             digest: Sha256::digest(raw.as_bytes()).into(),
@@ -65,20 +72,33 @@ mod tests {
     fn short_or_unprintable_keys_are_refused() {
         assert_eq!(
             AdminKey::parse(&KEY[1..]).unwrap_err(),
-            AdminKeyError::TooShort
+            AdminKeyError::TooShort {
+                setting: "LATCHKEY_ADMIN_API_KEY"
+            }
         );
-        assert_eq!(AdminKey::parse("").unwrap_err(), AdminKeyError::TooShort);
+        assert_eq!(
+            AdminKey::parse_setting("", "LATCHKEY_METRICS_TOKEN")
+                .unwrap_err()
+                .to_string(),
+            "LATCHKEY_METRICS_TOKEN is too short: use at least 32 characters (openssl rand -base64 32 makes one)"
+        );
         assert_eq!(
             AdminKey::parse(&format!("{KEY}\n")).unwrap_err(),
-            AdminKeyError::Unprintable
+            AdminKeyError::Unprintable {
+                setting: "LATCHKEY_ADMIN_API_KEY"
+            }
         );
         assert_eq!(
             AdminKey::parse(&format!("{KEY} x")).unwrap_err(),
-            AdminKeyError::Unprintable
+            AdminKeyError::Unprintable {
+                setting: "LATCHKEY_ADMIN_API_KEY"
+            }
         );
         assert_eq!(
             AdminKey::parse("ééééééééééééééééééééééééééééééééé").unwrap_err(),
-            AdminKeyError::Unprintable
+            AdminKeyError::Unprintable {
+                setting: "LATCHKEY_ADMIN_API_KEY"
+            }
         );
     }
 

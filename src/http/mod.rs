@@ -14,6 +14,7 @@ mod jwks;
 mod login;
 mod me;
 mod meta;
+mod metrics;
 mod mfa;
 mod openapi;
 mod pages;
@@ -88,6 +89,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(pages::routes())
         // Empty without a configured key: the admin paths do not exist at all.
         .merge(admin::routes(&state))
+        // Likewise without a metrics token.
+        .merge(metrics::routes(&state))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), cross_site::guard))
@@ -103,5 +106,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 // real failures are logged where they happen, with their cause.
                 .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
         )
+        // Outermost: every answer is counted, the layers' own (408, 413,
+        // a cross-site 403) included.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
         .with_state(state)
 }

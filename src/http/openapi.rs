@@ -50,6 +50,7 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::mfa::remove,
         super::mfa::recovery_codes,
         super::health::get,
+        super::metrics::get,
         super::jwks::get,
         super::unlock::get,
         super::password_reset::request,
@@ -183,6 +184,15 @@ impl Modify for SecuritySchemes {
                 "The `mfa_token` of a login's second step or enrolment, as a 10-minute cookie \
                  (`__Host-latchkey_mfa` over https); the body's `mfa_token` may stand in",
             ))),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("`LATCHKEY_METRICS_TOKEN`, as a Bearer token"))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "admin_key",

@@ -1,7 +1,8 @@
 //! The notices an account's owner gets about it: active, a factor added or
-//! removed, every factor removed by an operator, a sign-in from a new device, sign-in locked, and someone signing
-//! up with the address (OWASP ASVS 5.0 6.3.5 and 6.3.7 ask to tell the owner
-//! about changes to authentication details and about suspicious sign-ins).
+//! removed, every factor removed by an operator, a sign-in from a new
+//! device, sign-in locked, and someone signing up with the address (OWASP
+//! ASVS 5.0 6.3.5 and 6.3.7 ask to tell the owner about changes to
+//! authentication details and about suspicious sign-ins).
 
 use std::time::Duration;
 

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::{SmsTransport, Transport};
 use crate::clock::Clock;
+use crate::metrics::Metrics;
 use crate::store::{Channel, OutboxMessage, Store};
 
 #[derive(Debug, Clone)]
@@ -71,6 +72,8 @@ pub struct OutboxWorker {
     /// Rung by flows after they commit a message, so mail goes out at once
     /// instead of at the next poll.
     pub wake: Arc<Notify>,
+    /// Counts deliveries and failed attempts for `GET /metrics`.
+    pub metrics: Metrics,
 }
 
 impl OutboxWorker {
@@ -137,6 +140,7 @@ impl OutboxWorker {
         let error = match outcome {
             Ok(()) => {
                 tracing::info!("email delivered");
+                self.metrics.delivered(message.channel.as_str());
                 return Some(message.id);
             }
             Err(error) => error,
@@ -149,6 +153,8 @@ impl OutboxWorker {
         let retry_at = (!error.permanent && age < self.settings.retry_for).then(|| {
             now + TimeDelta::from_std(self.settings.backoff(failures)).unwrap_or(TimeDelta::MAX)
         });
+        self.metrics
+            .delivery_failed(message.channel.as_str(), retry_at.is_none());
         match retry_at {
             Some(at) => {
                 tracing::warn!(error = %error, retry_at = %at, "email delivery failed; will retry");

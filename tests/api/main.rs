@@ -34,6 +34,7 @@ mod login;
 mod login_pages;
 mod login_throttle;
 mod logs;
+mod metrics;
 mod mfa;
 mod mfa_pages;
 mod mfa_reset;

@@ -164,6 +164,7 @@ async fn every_route_is_in_the_served_document_and_nothing_else() {
     // With an admin key, so that the admin API is routed too.
     let app = TestApp::spawn_with(Backend::Sqlite, |config| {
         config.admin_api_key = Some("openapi-test-admin-key-0123456789-abcdef".to_owned());
+        config.metrics_token = Some("openapi-test-metrics-token-0123456789-abc".to_owned());
     })
     .await;
     let document = served_document(&app).await;
