@@ -56,6 +56,8 @@ pub enum AuditKind {
     UserInvited,
     /// The owner changed the account's display name.
     UserRenamed,
+    /// The owner downloaded everything the service holds about the account.
+    DataExported,
     /// The owner asked to change the account's address (the link went to
     /// the new one).
     EmailChangeRequested,
@@ -110,6 +112,7 @@ impl AuditKind {
             Self::AccountDeleted => "user.deleted",
             Self::UserInvited => "user.invited",
             Self::UserRenamed => "user.renamed",
+            Self::DataExported => "user.data_exported",
             Self::EmailChangeRequested => "user.email_change_requested",
             Self::EmailChangeFailed => "user.email_change_failed",
             Self::EmailChangeCancelled => "user.email_change_cancelled",

@@ -16,7 +16,7 @@ use crate::state::AppState;
 pub const ACTIVITY_SHOWN: i64 = 50;
 
 /// The kinds an owner is shown, each with how it reads.
-const SHOWN: [(AuditKind, &str); 28] = [
+const SHOWN: [(AuditKind, &str); 29] = [
     (AuditKind::UserRegistered, "Account created"),
     (AuditKind::UserInvited, "Invited by an administrator"),
     (AuditKind::VerificationSucceeded, "Email address confirmed"),
@@ -59,6 +59,7 @@ const SHOWN: [(AuditKind, &str); 28] = [
     (AuditKind::PasswordChanged, "Password changed"),
     (AuditKind::PasswordChangeFailed, "Password change refused"),
     (AuditKind::UserRenamed, "Name changed"),
+    (AuditKind::DataExported, "Your data downloaded"),
     (
         AuditKind::EmailChangeRequested,
         "Change of email address asked for",

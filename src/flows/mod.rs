@@ -11,6 +11,7 @@ mod disable;
 mod email_change;
 mod email_revert;
 mod error;
+mod export;
 mod forced_reset;
 mod invite;
 mod link;
@@ -37,6 +38,7 @@ pub use email_change::{
 };
 pub use email_revert::{check_email_revert_link, revert_email_change};
 pub use error::{FieldError, FieldErrors, FlowError};
+pub use export::{AccountExport, EXPORTED_ENTRIES, ExportedFactor, export_account};
 pub use forced_reset::{ForcedReset, force_password_reset_by_admin, force_password_reset_from_cli};
 pub use invite::{Invitation, invite, invite_by_admin};
 pub use link::LinkSender;

@@ -8,6 +8,7 @@ mod cross_site;
 mod device;
 mod email_change;
 mod error;
+mod export;
 mod health;
 mod json;
 mod jwks;
@@ -61,6 +62,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/verify/resend", form_or_json(pages::resend::submit, resend::post))
         .route("/me", get(me::get).patch(me::patch).delete(me::delete))
         .route("/me/activity", get(activity::get))
+        .route("/me/export", get(export::get))
         .route("/logout", form_or_json(pages::dashboard::logout, me::logout))
         .route("/token", post(token::post))
         .route("/login", form_or_json(pages::login::submit, login::post))

@@ -39,6 +39,7 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::me::patch,
         super::me::delete,
         super::activity::get,
+        super::export::get,
         super::sessions::list,
         super::sessions::revoke_others,
         super::sessions::revoke,

@@ -26,6 +26,7 @@ mod disable;
 mod email_change;
 mod email_revert;
 mod enumeration;
+mod export;
 mod forced_reset;
 mod hardening;
 mod invite;
