@@ -17,6 +17,7 @@ both_backends!(
     a_pending_message_is_kept_however_old,
     audit_entries_go_after_the_retention_and_never_with_forever,
     accounts_never_verified_go_only_when_configured,
+    a_pending_account_waits_while_its_link_works,
 );
 
 const DAY: u64 = 86_400;
@@ -296,4 +297,44 @@ async fn accounts_never_verified_go_only_when_configured(backend: Backend) {
             .unwrap()
             .is_some()
     );
+}
+
+async fn a_pending_account_waits_while_its_link_works(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |config| {
+        config.unverified_account_retention = KeepFor::Period(Duration::from_secs(2 * DAY));
+        config.admin_api_key = Some(crate::admin::KEY.to_owned());
+    })
+    .await;
+    app.register_and_get_link("plain@example.com").await;
+    let invited = app
+        .client
+        .post(app.url("/admin/users"))
+        .bearer_auth(crate::admin::KEY)
+        .json(&json!({"email": "invitee@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invited.status(), 201);
+    let exists = |email: &'static str| {
+        let store = app.store.clone();
+        async move {
+            store
+                .user_by_email(&latchkey::domain::EmailAddress::parse(email).unwrap())
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+
+    // Past the retention, the sign-up whose link expired goes; the
+    // invitation, whose link works for 7 days, waits.
+    app.clock.advance(Duration::from_secs(3 * DAY));
+    assert_eq!(prune(&app).await.unverified_accounts, 1);
+    assert!(!exists("plain@example.com").await);
+    assert!(exists("invitee@example.com").await);
+
+    // Once its link has expired too, it goes.
+    app.clock.advance(Duration::from_secs(5 * DAY));
+    assert_eq!(prune(&app).await.unverified_accounts, 1);
+    assert!(!exists("invitee@example.com").await);
 }

@@ -19,8 +19,10 @@ pub trait RetentionStore: Send + Sync {
     async fn prune_audit(&self, before: DateTime<Utc>, batch: i64) -> StoreResult<u64>;
 
     /// Deletes accounts still pending that signed up before `before`, with
-    /// what hangs on them; their unsent mail is cancelled, and `event` (its
-    /// account filled in) is recorded for each. The number deleted.
+    /// what hangs on them, unless they hold a verification or reset link
+    /// still good at `event.at` (an invitation not yet taken up waits for its
+    /// link); their unsent mail is cancelled, and `event` (its account filled
+    /// in) is recorded for each. The number deleted.
     async fn prune_unverified(
         &self,
         before: DateTime<Utc>,

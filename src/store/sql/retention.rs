@@ -53,13 +53,22 @@ macro_rules! sql_retention {
                     // on a link that commits meanwhile waits, then finds no
                     // account; one that committed first made it active, and
                     // it is not taken.
+                    // An account that holds a link still good (an
+                    // invitation, a resent verification, a reset asked for)
+                    // waits for it: its owner may be about to click.
                     let ids: Vec<Uuid> = sqlx::query_scalar(
                         "UPDATE users SET updated_at = updated_at WHERE id IN \
-                         (SELECT id FROM users WHERE status = 'pending' AND created_at < $1 ORDER BY id LIMIT $2) \
+                         (SELECT u.id FROM users u WHERE u.status = 'pending' AND u.created_at < $1 \
+                          AND NOT EXISTS (SELECT 1 FROM password_reset_tokens t WHERE t.user_id = u.id \
+                              AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > $3) \
+                          AND NOT EXISTS (SELECT 1 FROM verification_tokens t WHERE t.user_id = u.id \
+                              AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > $3) \
+                          ORDER BY u.id LIMIT $2) \
                          AND status = 'pending' RETURNING id",
                     )
                     .bind(before)
                     .bind(batch)
+                    .bind(event.at)
                     .fetch_all(&mut *tx)
                     .await?;
                     if ids.is_empty() {
