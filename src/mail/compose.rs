@@ -80,6 +80,8 @@ pub(super) enum Kind {
     PasswordResetForced,
     /// An operator removed every second factor (the owner lost them).
     FactorsReset,
+    /// A sign-in used a recovery code.
+    RecoveryCodeUsed,
 }
 
 impl Kind {
@@ -99,6 +101,7 @@ impl Kind {
             Self::EmailChangeNotice => "email_change_notice",
             Self::Invitation => "invitation",
             Self::FactorsReset => "factors_reset",
+            Self::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 
@@ -124,7 +127,8 @@ impl Kind {
             // Only an operator sends these.
             | Self::Invitation
             | Self::PasswordResetForced
-            | Self::FactorsReset => "account_messages_per_recipient",
+            | Self::FactorsReset
+            | Self::RecoveryCodeUsed => "account_messages_per_recipient",
         }
     }
 }

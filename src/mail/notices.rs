@@ -1,6 +1,6 @@
 //! The notices an account's owner gets about it: active, a factor added or
-//! removed, every factor removed by an operator, a sign-in from a new
-//! device, sign-in locked, and someone signing up with the address (OWASP
+//! removed, every factor removed by an operator, a recovery code used, a
+//! sign-in from a new device, sign-in locked, and someone signing up with the address (OWASP
 //! ASVS 5.0 6.3.5 and 6.3.7 ask to tell the owner about changes to
 //! authentication details and about suspicious sign-ins).
 
@@ -51,6 +51,32 @@ struct FactorsResetText<'a> {
 struct FactorsResetHtml<'a> {
     name: &'a str,
     login: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/recovery_code_used/subject.txt")]
+struct RecoveryUsedSubject;
+
+#[derive(Template)]
+#[template(path = "email/recovery_code_used/body.txt")]
+struct RecoveryUsedText<'a> {
+    name: &'a str,
+    left: i64,
+    when: &'a str,
+    ip: &'a str,
+    agent: &'a str,
+    dashboard: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/recovery_code_used/body.html")]
+struct RecoveryUsedHtml<'a> {
+    name: &'a str,
+    left: i64,
+    when: &'a str,
+    ip: &'a str,
+    agent: &'a str,
+    dashboard: &'a str,
 }
 
 #[derive(Template)]
@@ -233,6 +259,48 @@ impl Composer {
             .render()?,
             NewDeviceHtml {
                 name,
+                when: &when,
+                ip,
+                agent,
+                dashboard: &dashboard,
+            }
+            .render()?,
+            now,
+        ))
+    }
+
+    /// "A recovery code was used to sign in": a code stands in for the
+    /// second factor, so its use is worth the owner's eye (OWASP ASVS 5.0
+    /// 6.3.5), with how many are left.
+    pub fn recovery_code_used_email(
+        &self,
+        user: &User,
+        left: i64,
+        ip: Option<&str>,
+        agent: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<NewMessage, askama::Error> {
+        let name = user.name.as_str();
+        let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
+        let ip = ip.unwrap_or("an unknown address");
+        let agent = agent.unwrap_or("unknown");
+        let dashboard = String::from(self.public_link("dashboard"));
+        Ok(self.email(
+            Kind::RecoveryCodeUsed,
+            user,
+            &RecoveryUsedSubject.render()?,
+            RecoveryUsedText {
+                name,
+                left,
+                when: &when,
+                ip,
+                agent,
+                dashboard: &dashboard,
+            }
+            .render()?,
+            RecoveryUsedHtml {
+                name,
+                left,
                 when: &when,
                 ip,
                 agent,

@@ -147,6 +147,21 @@ async fn totp_enrolment_then_login_with_code_and_recovery_code(backend: Backend)
         .wait_for_subject("totp@example.com", "Two-factor sign-in method added", 1)
         .await;
     assert!(notices[0].text().contains("authenticator app"));
+    // And of the sign-in by recovery code, with how many are left; the
+    // code itself is not in the email.
+    let used = app
+        .sink()
+        .wait_for_subject(
+            "totp@example.com",
+            "A recovery code was used to sign in to your account",
+            1,
+        )
+        .await;
+    assert_eq!(used.len(), 1, "the TOTP sign-in is not reported");
+    let text = used[0].text();
+    assert!(text.contains("9 codes are left"), "{text}");
+    assert!(!text.contains(&recovery[3]), "{text}");
+    assert!(!text.to_lowercase().contains(&code), "{text}");
 }
 
 async fn five_wrong_codes_spend_the_challenge_and_challenges_expire(backend: Backend) {

@@ -65,7 +65,32 @@ pub async fn verify_login_code(
     )
     .with_detail(method);
     let session = start_session(state, &user, meta, Some(&event)).await?;
+    if method == RECOVERY_CODE {
+        tell_of_recovery_code(state, &user, meta).await?;
+    }
     Ok((user, session))
+}
+
+const RECOVERY_CODE: &str = "recovery_code";
+
+/// The owner hears of every sign-in by recovery code, with how many are
+/// left: one used by someone else means the password is known too.
+async fn tell_of_recovery_code(
+    state: &AppState,
+    user: &User,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
+    let left = state.store.recovery_codes_left(user.id).await?;
+    let notice = state.composer.recovery_code_used_email(
+        user,
+        left,
+        meta.ip.as_deref(),
+        meta.user_agent.as_deref(),
+        state.clock.now(),
+    )?;
+    state.store.enqueue(&notice, meta).await?;
+    state.mail_wake.notify_one();
+    Ok(())
 }
 
 /// Which method the code satisfied, if any.
@@ -83,7 +108,7 @@ async fn check(
                 .store
                 .use_recovery_code(user.id, &digest, now)
                 .await?
-                .then_some("recovery_code"))
+                .then_some(RECOVERY_CODE))
         }
         EnteredCode::Digits(digits) => {
             if let (Some(method), Some(stored), Some(expires_at)) = (
