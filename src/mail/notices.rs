@@ -62,10 +62,7 @@ struct RecoveryUsedSubject;
 struct RecoveryUsedText<'a> {
     name: &'a str,
     left: i64,
-    when: &'a str,
-    ip: &'a str,
-    agent: &'a str,
-    dashboard: &'a str,
+    sign_in: &'a SignIn<'a>,
 }
 
 #[derive(Template)]
@@ -73,10 +70,7 @@ struct RecoveryUsedText<'a> {
 struct RecoveryUsedHtml<'a> {
     name: &'a str,
     left: i64,
-    when: &'a str,
-    ip: &'a str,
-    agent: &'a str,
-    dashboard: &'a str,
+    sign_in: &'a SignIn<'a>,
 }
 
 #[derive(Template)]
@@ -87,20 +81,14 @@ struct NewDeviceSubject;
 #[template(path = "email/new_device/body.txt")]
 struct NewDeviceText<'a> {
     name: &'a str,
-    when: &'a str,
-    ip: &'a str,
-    agent: &'a str,
-    dashboard: &'a str,
+    sign_in: &'a SignIn<'a>,
 }
 
 #[derive(Template)]
 #[template(path = "email/new_device/body.html")]
 struct NewDeviceHtml<'a> {
     name: &'a str,
-    when: &'a str,
-    ip: &'a str,
-    agent: &'a str,
-    dashboard: &'a str,
+    sign_in: &'a SignIn<'a>,
 }
 
 #[derive(Template)]
@@ -161,7 +149,29 @@ struct AttemptHtml<'a> {
     forgot_link: &'a str,
 }
 
+/// What a notice about one sign-in says of it, and where to act.
+struct SignIn<'a> {
+    when: String,
+    ip: &'a str,
+    agent: &'a str,
+    dashboard: String,
+}
+
 impl Composer {
+    fn sign_in<'a>(
+        &self,
+        ip: Option<&'a str>,
+        agent: Option<&'a str>,
+        now: DateTime<Utc>,
+    ) -> SignIn<'a> {
+        SignIn {
+            when: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ip: ip.unwrap_or("an unknown address"),
+            agent: agent.unwrap_or("unknown"),
+            dashboard: String::from(self.public_link("dashboard")),
+        }
+    }
+
     /// "Your account is active": queued with the activation itself, so it
     /// is sent once, and only when the account really became active.
     pub fn account_active_email(
@@ -241,30 +251,13 @@ impl Composer {
         now: DateTime<Utc>,
     ) -> Result<NewMessage, askama::Error> {
         let name = user.name.as_str();
-        let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
-        let ip = ip.unwrap_or("an unknown address");
-        let agent = agent.unwrap_or("unknown");
-        let dashboard = String::from(self.public_link("dashboard"));
+        let sign_in = &self.sign_in(ip, agent, now);
         Ok(self.email(
             Kind::NewDevice,
             user,
             &NewDeviceSubject.render()?,
-            NewDeviceText {
-                name,
-                when: &when,
-                ip,
-                agent,
-                dashboard: &dashboard,
-            }
-            .render()?,
-            NewDeviceHtml {
-                name,
-                when: &when,
-                ip,
-                agent,
-                dashboard: &dashboard,
-            }
-            .render()?,
+            NewDeviceText { name, sign_in }.render()?,
+            NewDeviceHtml { name, sign_in }.render()?,
             now,
         ))
     }
@@ -281,10 +274,7 @@ impl Composer {
         now: DateTime<Utc>,
     ) -> Result<NewMessage, askama::Error> {
         let name = user.name.as_str();
-        let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
-        let ip = ip.unwrap_or("an unknown address");
-        let agent = agent.unwrap_or("unknown");
-        let dashboard = String::from(self.public_link("dashboard"));
+        let sign_in = &self.sign_in(ip, agent, now);
         Ok(self.email(
             Kind::RecoveryCodeUsed,
             user,
@@ -292,19 +282,13 @@ impl Composer {
             RecoveryUsedText {
                 name,
                 left,
-                when: &when,
-                ip,
-                agent,
-                dashboard: &dashboard,
+                sign_in,
             }
             .render()?,
             RecoveryUsedHtml {
                 name,
                 left,
-                when: &when,
-                ip,
-                agent,
-                dashboard: &dashboard,
+                sign_in,
             }
             .render()?,
             now,
