@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Fuzzing from outside: schemathesis (PyPI, pinned) reads GET /openapi.json
 # from the real binary on a fresh SQLite database (mail and SMS written to
-# files) and sends every operation a few hundred generated requests:
+# files) and sends every operation up to a hundred generated requests a phase:
 # signed out, then with a fresh session cookie and access token (and last
 # the operations that end that session, and the account). It fails on
 # any 5xx and on any answer the document does not describe (status, media
 # type, headers, body schema).
 #
-#   FUZZ_EXAMPLES=N   test cases per operation and phase (default 200)
+#   FUZZ_EXAMPLES=N   test cases per operation and phase (default 100: at
+#                     200, fuzzing alone took 6.5 minutes of a 23-minute CI run
+#                     on a slower 2-core machine; raise it for a deeper run)
 #   FUZZ_SEED=N       the seed (printed); default a fixed one, so the test
 #                     script gives the same verdict on the same code.
 #                     FUZZ_SEED=random explores new cases each run.
@@ -23,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
-EXAMPLES=${FUZZ_EXAMPLES:-200}
+EXAMPLES=${FUZZ_EXAMPLES:-100}
 SEED=${FUZZ_SEED:-175882513}
 if [ "$SEED" = random ]; then SEED=$RANDOM$RANDOM; fi
 VENV=target/fuzz-venv
