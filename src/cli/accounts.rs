@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use super::{composer, open_store};
+use super::{composer, explain, open_store};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::domain::EmailAddress;
@@ -52,11 +52,7 @@ pub(super) async fn change_email(
     let sender = link_sender(&*store, &composer, config.verify_ttl);
     let (user, open) = flows::request_email_change_from_cli(&sender, &email, new_email)
         .await
-        .map_err(|error| match error {
-            FlowError::NotFound => anyhow::anyhow!("no account has this email address"),
-            FlowError::Validation(fields) => anyhow::anyhow!("{fields}"),
-            other => anyhow::Error::new(other),
-        })?;
+        .map_err(explain)?;
     writeln!(
         out,
         "{} ({}) moves to {} once the link sent there is used, until {}; a running instance sends it",
@@ -86,8 +82,7 @@ pub(super) async fn invite(
         .await
         .map_err(|error| match error {
             FlowError::EmailTaken => anyhow::anyhow!("an account already has this email address"),
-            FlowError::Validation(fields) => anyhow::anyhow!("{fields}"),
-            other => anyhow::Error::new(other),
+            other => explain(other),
         })?;
     writeln!(
         out,
@@ -116,11 +111,10 @@ pub(super) async fn reset_password(
     let reset = flows::force_password_reset_from_cli(&sender, unusable, &email)
         .await
         .map_err(|error| match error {
-            FlowError::NotFound => anyhow::anyhow!("no account has this email address"),
             FlowError::AccountDisabled => {
                 anyhow::anyhow!("the account is disabled: enable it first")
             }
-            other => anyhow::Error::new(other),
+            other => explain(other),
         })?;
     writeln!(
         out,
@@ -147,10 +141,7 @@ pub(super) async fn reset_mfa(
     let composer = composer(config, &store);
     let reset = flows::mfa::reset_factors_from_cli(&*store, &composer, SystemClock.now(), &email)
         .await
-        .map_err(|error| match error {
-            FlowError::NotFound => anyhow::anyhow!("no account has this email address"),
-            other => anyhow::Error::new(other),
-        })?;
+        .map_err(explain)?;
     if reset.removed.is_empty() {
         writeln!(
             out,

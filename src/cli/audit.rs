@@ -5,7 +5,6 @@ use std::io::Write;
 use super::open_store;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::flows::FlowError;
 use crate::flows::admin::{self, AuditQuery};
 
 pub(super) async fn print(
@@ -17,10 +16,7 @@ pub(super) async fn print(
     let store = open_store(config).await?;
     let events = admin::audit_trail(&*store, SystemClock.now(), query)
         .await
-        .map_err(|error| match error {
-            FlowError::Validation(fields) => anyhow::anyhow!("{fields}"),
-            other => anyhow::Error::new(other),
-        })?;
+        .map_err(super::explain)?;
     if json {
         for event in &events {
             writeln!(out, "{}", serde_json::to_string(event)?)?;

@@ -267,10 +267,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let user =
                 flows::delete_account_by_email(&*store, &composer, SystemClock.now(), &email)
                     .await
-                    .map_err(|error| match error {
-                        FlowError::NotFound => anyhow::anyhow!("no account has this email address"),
-                        other => anyhow::Error::new(other),
-                    })?;
+                    .map_err(explain)?;
             writeln!(
                 out,
                 "deleted {} ({}); a running instance sends the notice to its address",
@@ -342,6 +339,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A flow's refusal as a command says it: an unknown account and invalid
+/// input in words, anything else as it is (a command that meets other
+/// refusals words them before this).
+fn explain(error: FlowError) -> anyhow::Error {
+    match error {
+        FlowError::NotFound => anyhow::anyhow!("no account has this email address"),
+        FlowError::Validation(fields) => anyhow::anyhow!("{fields}"),
+        other => anyhow::Error::new(other),
+    }
 }
 
 /// What writes the emails a command queues, each recipient capped as by

@@ -16,7 +16,7 @@ use crate::state::AppState;
 pub const ACTIVITY_SHOWN: i64 = 50;
 
 /// The kinds an owner is shown, each with how it reads.
-const SHOWN: [(AuditKind, &str); 29] = [
+const SHOWN: &[(AuditKind, &str)] = &[
     (AuditKind::UserRegistered, "Account created"),
     (AuditKind::UserInvited, "Invited by an administrator"),
     (AuditKind::VerificationSucceeded, "Email address confirmed"),
@@ -101,7 +101,7 @@ pub struct Activity {
 /// The account's newest entries worth its owner's eye, newest first. The
 /// trail's free-text detail is not passed on: it is written for operators.
 pub async fn activity(state: &AppState, user: &User) -> Result<Vec<Activity>, FlowError> {
-    let names = SHOWN.map(|(kind, _)| kind.as_str());
+    let names: Vec<&'static str> = SHOWN.iter().map(|(kind, _)| kind.as_str()).collect();
     let records = state
         .store
         .account_activity(user.id, &names, ACTIVITY_SHOWN)
@@ -109,8 +109,8 @@ pub async fn activity(state: &AppState, user: &User) -> Result<Vec<Activity>, Fl
     Ok(records
         .into_iter()
         .filter_map(|record| {
-            let (kind, description) = SHOWN
-                .into_iter()
+            let &(kind, description) = SHOWN
+                .iter()
                 .find(|(kind, _)| kind.as_str() == record.event)?;
             let factor = matches!(kind, AuditKind::FactorAdded | AuditKind::FactorRemoved)
                 .then(|| record.detail.as_deref().and_then(FactorKind::parse))

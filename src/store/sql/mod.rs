@@ -298,18 +298,31 @@ macro_rules! sql_common {
         /// access tokens) end, and logins waiting for its second factor
         /// expire. The sessions ended.
         async fn end_sign_ins(tx: &mut Tx, user_id: UserId, now: DateTime<Utc>) -> StoreResult<u64> {
-            let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            let ended = end_sessions(tx, user_id, now).await?;
+            expire_waiting_logins(tx, user_id, now).await?;
+            Ok(ended)
+        }
+
+        /// Every live session of the account ends (and so its access
+        /// tokens); how many.
+        async fn end_sessions(tx: &mut Tx, user_id: UserId, now: DateTime<Utc>) -> StoreResult<u64> {
+            Ok(sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
                 .bind(now)
                 .bind(user_id.as_uuid())
                 .execute(&mut **tx)
                 .await?
-                .rows_affected();
+                .rows_affected())
+        }
+
+        /// Logins that passed the password step and wait for the account's
+        /// second factor expire now.
+        async fn expire_waiting_logins(tx: &mut Tx, user_id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
             sqlx::query("UPDATE mfa_challenges SET expires_at = $1 WHERE user_id = $2 AND completed_at IS NULL AND expires_at > $1")
                 .bind(now)
                 .bind(user_id.as_uuid())
                 .execute(&mut **tx)
                 .await?;
-            Ok(ended)
+            Ok(())
         }
 
         /// Recovery codes stand in for factors; with no confirmed factor

@@ -29,12 +29,7 @@ macro_rules! sql_passwords {
             // A change of address asked for with the old password: a reset
             // is what the notice to the old address says cancels it.
             revoke_email_changes(tx, user_id, now).await?;
-            sqlx::query("UPDATE mfa_challenges SET expires_at = $1 WHERE user_id = $2 AND completed_at IS NULL AND expires_at > $1")
-                .bind(now)
-                .bind(user_id.as_uuid())
-                .execute(&mut **tx)
-                .await?;
-            Ok(())
+            expire_waiting_logins(tx, user_id, now).await
         }
 
         /// A reset link reached the account's address: a pending account is
@@ -124,12 +119,7 @@ macro_rules! sql_passwords {
                 set_password_hash(&mut tx, user_id, hash, now).await?;
                 retire_password_proofs(&mut tx, user_id, now).await?;
                 confirm_if_pending(&mut tx, user_id, meta, now).await?;
-                let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-                    .bind(now)
-                    .bind(user_id.as_uuid())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                let ended = end_sessions(&mut tx, user_id, now).await?;
                 let event = AuditEvent::new(now, AuditKind::PasswordReset, Outcome::Success, Some(user_id), meta)
                     .with_detail(format!("{ended} sessions ended"));
                 insert_audit(&mut tx, &event).await?;
@@ -143,12 +133,7 @@ macro_rules! sql_passwords {
                 let mut tx = begin(self.writer()).await?;
                 set_password_hash(&mut tx, user_id, unusable, now).await?;
                 retire_password_proofs(&mut tx, user_id, now).await?;
-                let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-                    .bind(now)
-                    .bind(user_id.as_uuid())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                let ended = end_sessions(&mut tx, user_id, now).await?;
                 // Held back by the recipient's quota, the link is not stored:
                 // the owner asks for one with "Forgot your password?".
                 let allowed = recipient_allows(&mut tx, mail).await?;
