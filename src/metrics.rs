@@ -1,12 +1,17 @@
 //! What an operator's Prometheus scrapes at `GET /metrics` (only when
 //! `LATCHKEY_METRICS_TOKEN` is set): every answer by method, route and
-//! status, with its latency, and the outbox's deliveries. Each instance
-//! counts its own; Prometheus sums them. Routes are the router's patterns
+//! status, with its latency, the outbox's deliveries, and at each scrape
+//! the hashing pool's load and the outbox's backlog. Each instance counts
+//! its own answers and load, which Prometheus sums; the backlog is the
+//! database's, the same from every instance. Routes are the router's patterns
 //! (`/sessions/{id}`), never a path as sent, so an id or a token never
 //! becomes a label and the number of series stays bounded.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -15,6 +20,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use crate::store::{Backlog, Channel};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -47,6 +54,7 @@ struct BuildLabels {
 }
 
 type Latencies = Family<RouteLabels, Histogram, fn() -> Histogram>;
+type Seconds = Gauge<f64, AtomicU64>;
 
 /// From 1 ms to about 16 s, doubling: a session check sits in the first
 /// buckets, a sign-up (one argon2 hash) near 20-50 ms, an overloaded
@@ -68,6 +76,10 @@ struct Inner {
     latencies: Latencies,
     delivered: Family<DeliveryLabels, Counter>,
     failures: Family<FailureLabels, Counter>,
+    queued: Family<DeliveryLabels, Gauge>,
+    oldest: Family<DeliveryLabels, Seconds>,
+    hashing: Gauge,
+    hashing_capacity: Gauge,
 }
 
 impl Default for Metrics {
@@ -103,6 +115,31 @@ impl Metrics {
             "Delivery attempts that failed, by channel and what happens next",
             failures.clone(),
         );
+        let queued = Family::<DeliveryLabels, Gauge>::default();
+        registry.register(
+            "outbox_queued",
+            "Messages waiting to be delivered (retries included), by channel; the database's, \
+             the same from every instance",
+            queued.clone(),
+        );
+        let oldest = Family::<DeliveryLabels, Seconds>::default();
+        registry.register(
+            "outbox_oldest_queued_age_seconds",
+            "How long the oldest message waiting has waited, by channel (0 when none waits)",
+            oldest.clone(),
+        );
+        let hashing = Gauge::default();
+        registry.register(
+            "hashing_admitted",
+            "Requests holding a place in the hashing pool: hashing, or waiting for a worker",
+            hashing.clone(),
+        );
+        let hashing_capacity = Gauge::default();
+        registry.register(
+            "hashing_capacity",
+            "Places in the hashing pool; with all taken, the next request is answered 503 overloaded",
+            hashing_capacity.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -117,6 +154,10 @@ impl Metrics {
                 latencies,
                 delivered,
                 failures,
+                queued,
+                oldest,
+                hashing,
+                hashing_capacity,
             }),
         }
     }
@@ -161,6 +202,35 @@ impl Metrics {
             .inc();
     }
 
+    /// The outbox's backlog at `now`; a channel absent from `backlog` has
+    /// nothing waiting, and reads 0.
+    pub fn backlog(&self, backlog: &[Backlog], now: DateTime<Utc>) {
+        for channel in Channel::ALL {
+            let waiting = backlog.iter().find(|b| b.channel == channel);
+            let labels = DeliveryLabels {
+                channel: channel.as_str().to_owned(),
+            };
+            self.inner
+                .queued
+                .get_or_create(&labels)
+                .set(waiting.map_or(0, |b| b.queued));
+            let age = waiting.map_or(0.0, |b| {
+                (now - b.oldest).to_std().unwrap_or_default().as_secs_f64()
+            });
+            self.inner.oldest.get_or_create(&labels).set(age);
+        }
+    }
+
+    /// The hashing pool's load (`Hasher::load`).
+    pub fn hashing(&self, admitted: usize, capacity: usize) {
+        self.inner
+            .hashing
+            .set(i64::try_from(admitted).unwrap_or(i64::MAX));
+        self.inner
+            .hashing_capacity
+            .set(i64::try_from(capacity).unwrap_or(i64::MAX));
+    }
+
     /// The OpenMetrics text of everything counted so far.
     pub fn render(&self) -> String {
         let mut text = String::new();
@@ -182,6 +252,14 @@ mod tests {
         metrics.request("POST", "/login", 401, Duration::from_millis(30));
         metrics.delivered("email");
         metrics.delivery_failed("sms", false);
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let backlog = Backlog {
+            channel: Channel::Email,
+            queued: 3,
+            oldest: now - chrono::TimeDelta::seconds(90),
+        };
+        metrics.backlog(&[backlog], now);
+        metrics.hashing(5, 34);
         let text = metrics.render();
         for expected in [
             "latchkey_http_requests_total{method=\"GET\",route=\"/sessions/{id}\",status=\"204\"} 2",
@@ -190,6 +268,12 @@ mod tests {
             "latchkey_outbox_delivered_total{channel=\"email\"} 1",
             "latchkey_outbox_failed_attempts_total{channel=\"sms\",then=\"retry\"} 1",
             "latchkey_build_info{version=\"0.1.0\"} 1",
+            "latchkey_outbox_queued{channel=\"email\"} 3",
+            "latchkey_outbox_queued{channel=\"sms\"} 0",
+            "latchkey_outbox_oldest_queued_age_seconds{channel=\"email\"} 90.0",
+            "latchkey_outbox_oldest_queued_age_seconds{channel=\"sms\"} 0.0",
+            "latchkey_hashing_admitted 5",
+            "latchkey_hashing_capacity 34",
             "# EOF",
         ] {
             assert!(text.contains(expected), "{expected}\n{text}");

@@ -62,6 +62,8 @@ pub struct Hasher {
     jobs: Sender<Job>,
     /// One permit per hash running or waiting; none left means overloaded.
     admitted: Arc<Semaphore>,
+    /// How many permits there are: the workers and the queue's room.
+    capacity: usize,
 }
 
 impl Hasher {
@@ -83,12 +85,20 @@ impl Hasher {
                 .spawn(move || work(&receiver))
                 .map_err(|_| HashError::Stopped)?;
         }
-        let admitted = Arc::new(Semaphore::new(workers.max(1) + queue));
+        let capacity = workers.max(1) + queue;
         Ok(Self {
             params,
             jobs,
-            admitted,
+            admitted: Arc::new(Semaphore::new(capacity)),
+            capacity,
         })
+    }
+
+    /// Requests admitted now (hashing, or waiting for a worker), and how
+    /// many may be before the next is answered `overloaded`.
+    pub fn load(&self) -> (usize, usize) {
+        let free = self.admitted.available_permits();
+        (self.capacity.saturating_sub(free), self.capacity)
     }
 
     /// A hash in the configured format whose password nobody knows (random
@@ -495,6 +505,19 @@ mod tests {
             hasher.hash(&password).await.unwrap(),
             hasher.hash(&password).await.unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn the_load_counts_the_places_held() {
+        let hasher = cheap(2, 3);
+        assert_eq!(hasher.load(), (0, 5));
+        let first = hasher.admit().await.unwrap();
+        let second = hasher.admit().await.unwrap();
+        assert_eq!(hasher.load(), (2, 5));
+        drop(first);
+        assert_eq!(hasher.load(), (1, 5));
+        drop(second);
+        assert_eq!(hasher.load(), (0, 5));
     }
 
     #[tokio::test]

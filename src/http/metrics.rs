@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing;
@@ -57,7 +57,9 @@ pub(super) async fn count(State(state): State<AppState>, request: Request, next:
         `latchkey_http_requests_total` by method, route pattern and status, \
         `latchkey_http_request_duration_seconds` by method and route, \
         `latchkey_outbox_delivered_total` and `latchkey_outbox_failed_attempts_total` by \
-        channel, `latchkey_build_info`. Present only when `LATCHKEY_METRICS_TOKEN` is set, and \
+        channel, `latchkey_outbox_queued` and `latchkey_outbox_oldest_queued_age_seconds` by \
+        channel (the database's backlog, read at each scrape), `latchkey_hashing_admitted` and \
+        `latchkey_hashing_capacity`, `latchkey_build_info`. Present only when `LATCHKEY_METRICS_TOKEN` is set, and \
         answered only to that token as a Bearer token.",
     responses(
         (status = 200, description = "The metrics", content_type = "application/openmetrics-text", body = String),
@@ -66,13 +68,19 @@ pub(super) async fn count(State(state): State<AppState>, request: Request, next:
     ),
     security(("metrics_token" = [])),
 )]
-pub(super) async fn get(State(state): State<AppState>, request: Request) -> Response {
-    let authorized = match (&state.metrics_key, bearer(request.headers())) {
+pub(super) async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match answer(&state, &headers).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+async fn answer(state: &AppState, headers: &HeaderMap) -> Result<Response, Response> {
+    let authorized = match (&state.metrics_key, bearer(headers)) {
         (Some(key), Credential::Bearer(token)) => key.matches(token),
         _ => false,
     };
     if !authorized {
-        return (
+        return Err((
             [(
                 header::WWW_AUTHENTICATE,
                 r#"Bearer realm="latchkey-metrics""#,
@@ -83,11 +91,20 @@ pub(super) async fn get(State(state): State<AppState>, request: Request) -> Resp
                 "This needs the metrics token as a Bearer token.",
             ),
         )
-            .into_response();
+            .into_response());
     }
-    (
+    // Read at each scrape: a gauge kept up to date on every write would
+    // cost the hot paths for the sake of a read every 15 seconds.
+    let backlog =
+        state.store.backlog().await.map_err(|error| {
+            ApiError::from(crate::flows::FlowError::from(error)).into_response()
+        })?;
+    state.metrics.backlog(&backlog, state.clock.now());
+    let (admitted, capacity) = state.hasher.load();
+    state.metrics.hashing(admitted, capacity);
+    Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static(OPEN_METRICS))],
         state.metrics.render(),
     )
-        .into_response()
+        .into_response())
 }

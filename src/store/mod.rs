@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 pub use contract::*;
 pub use records::{
-    AuditFilter, ChallengePurpose, ChallengeRecord, Channel, Delivery, EmailChangeRecord,
+    AuditFilter, Backlog, ChallengePurpose, ChallengeRecord, Channel, Delivery, EmailChangeRecord,
     EmailRevertRecord, FactorRecord, LoginRead, LoginRecord, NewAccount, NewChallenge, NewMessage,
     NewSession, NewToken, OutboxMessage, OutboxSummary, PendingFactor, Pruned, RecipientLimit,
     SessionRecord, TokenRecord, UserCredentials, UserFilter, UserSummary,

@@ -208,6 +208,16 @@ pub struct SessionRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// The messages of one channel waiting to be delivered, for an operator's
+/// alert on a stuck queue.
+#[derive(Debug, Clone)]
+pub struct Backlog {
+    pub channel: Channel,
+    pub queued: i64,
+    /// When the oldest of them was queued.
+    pub oldest: DateTime<Utc>,
+}
+
 /// How a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
@@ -216,6 +226,8 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Self; 2] = [Self::Email, Self::Sms];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Email => "email",

@@ -2,9 +2,14 @@
 //! that token, and counting answers by route pattern, never by the path or
 //! query as sent.
 
-use crate::helpers::{Backend, PASSWORD, TestApp, both_backends};
+use std::time::Duration;
 
-both_backends!(answers_and_deliveries_are_counted_for_the_token_only,);
+use crate::helpers::{Backend, MailSink, PASSWORD, TestApp, both_backends};
+
+both_backends!(
+    answers_and_deliveries_are_counted_for_the_token_only,
+    a_stuck_outbox_shows_in_its_backlog,
+);
 
 const TOKEN: &str = "metrics-token-0123456789-abcdefghijklmno";
 
@@ -71,6 +76,10 @@ async fn answers_and_deliveries_are_counted_for_the_token_only(backend: Backend)
         r#"latchkey_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
         r#"latchkey_http_request_duration_seconds_count{method="POST",route="/register"} 1"#,
         r#"latchkey_outbox_delivered_total{channel="email"} 1"#,
+        r#"latchkey_outbox_queued{channel="email"} 0"#,
+        r#"latchkey_outbox_oldest_queued_age_seconds{channel="email"} 0.0"#,
+        "latchkey_hashing_admitted 0",
+        "latchkey_hashing_capacity ",
         "latchkey_build_info{",
         "# EOF",
     ] {
@@ -79,4 +88,48 @@ async fn answers_and_deliveries_are_counted_for_the_token_only(backend: Backend)
     assert!(text.contains(r#"route="/sessions/{id}""#), "{text}");
     assert!(!text.contains(secret), "{text}");
     assert!(!text.contains(TOKEN), "{text}");
+}
+
+/// With the mail server down, what waits shows at each scrape: how many
+/// and for how long, so an operator's alert fires before links go stale.
+async fn a_stuck_outbox_shows_in_its_backlog(backend: Backend) {
+    let port = MailSink::unused_port();
+    let app = TestApp::spawn_with(backend, |config| {
+        config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        config.metrics_token = Some(TOKEN.to_owned());
+    })
+    .await;
+    for email in ["stuck1@example.com", "stuck2@example.com"] {
+        assert_eq!(app.register("Ada", email, PASSWORD).await.status(), 201);
+    }
+    app.clock.advance(Duration::from_secs(600));
+
+    let text = scrape(&app, Some(TOKEN)).await.text().await.unwrap();
+    assert!(
+        text.contains(r#"latchkey_outbox_queued{channel="email"} 2"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"latchkey_outbox_queued{channel="sms"} 0"#),
+        "{text}"
+    );
+    let age: f64 = text
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(r#"latchkey_outbox_oldest_queued_age_seconds{channel="email"} "#)
+        })
+        .expect("the email backlog's age")
+        .parse()
+        .unwrap();
+    assert!((600.0..660.0).contains(&age), "{age}");
+
+    // The mail server is back: the backlog drains, and reads 0 again.
+    let sink = MailSink::start(port);
+    sink.wait_for("stuck2@example.com", 1).await;
+    app.outbox_settled().await;
+    let text = scrape(&app, Some(TOKEN)).await.text().await.unwrap();
+    assert!(
+        text.contains(r#"latchkey_outbox_queued{channel="email"} 0"#),
+        "{text}"
+    );
 }

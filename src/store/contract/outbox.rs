@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::audit::RequestMeta;
-use crate::store::{Delivery, NewMessage, OutboxMessage, OutboxSummary, StoreResult};
+use crate::store::{Backlog, Delivery, NewMessage, OutboxMessage, OutboxSummary, StoreResult};
 
 /// The mail outbox.
 #[async_trait]
@@ -34,6 +34,10 @@ pub trait OutboxStore: Send + Sync {
     ) -> StoreResult<()>;
 
     async fn messages(&self, limit: i64) -> StoreResult<Vec<OutboxSummary>>;
+
+    /// The messages still to deliver, by channel (none for a channel with
+    /// nothing waiting). Retries count; a message given up on does not.
+    async fn backlog(&self) -> StoreResult<Vec<Backlog>>;
 
     /// Queues one message on its own (codes, notifications), unless its
     /// recipient's quota is spent.

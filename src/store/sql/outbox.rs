@@ -146,6 +146,28 @@ macro_rules! sql_outbox {
                     })
                     .collect()
             }
+
+            async fn backlog(&self) -> StoreResult<Vec<Backlog>> {
+                // By `outbox_due` (status first): the history is not read.
+                let rows = sqlx::query(
+                    "SELECT channel, COUNT(*) AS queued, MIN(created_at) AS oldest \
+                     FROM outbox WHERE status = 'pending' GROUP BY channel",
+                )
+                .fetch_all(self.reader())
+                .await?;
+                let mut backlog = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let channel: String = row.try_get("channel")?;
+                    // Only `Channel::as_str` writes the column.
+                    let Some(channel) = Channel::parse(&channel) else { continue };
+                    backlog.push(Backlog {
+                        channel,
+                        queued: row.try_get("queued")?,
+                        oldest: row.try_get("oldest")?,
+                    });
+                }
+                Ok(backlog)
+            }
         }
     };
 }
