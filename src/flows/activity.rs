@@ -5,6 +5,8 @@
 //! upgraded, a password step waiting for its second factor) stay for
 //! operators.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 
 use super::FlowError;
@@ -12,8 +14,8 @@ use crate::audit::{AuditKind, Outcome};
 use crate::domain::{FactorKind, User};
 use crate::state::AppState;
 
-/// The newest entries an owner is shown at most.
-pub const ACTIVITY_SHOWN: i64 = 50;
+/// The entries of one page, at most.
+pub const ACTIVITY_SHOWN: usize = 50;
 
 /// The kinds an owner is shown, each with how it reads.
 const SHOWN: &[(AuditKind, &str)] = &[
@@ -98,17 +100,63 @@ pub struct Activity {
     pub user_agent: Option<String>,
 }
 
-/// The account's newest entries worth its owner's eye, newest first. The
-/// trail's free-text detail is not passed on: it is written for operators.
-pub async fn activity(state: &AppState, user: &User) -> Result<Vec<Activity>, FlowError> {
+/// Where a page of the activity ended: the next one starts after it. The
+/// id of the page's last entry, opaque to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCursor(i64);
+
+impl ActivityCursor {
+    /// A cursor as `fmt::Display` wrote it; `None` for anything else.
+    pub fn parse(raw: &str) -> Option<Self> {
+        raw.bytes()
+            .all(|byte| byte.is_ascii_digit())
+            .then(|| raw.parse().ok())
+            .flatten()
+            .filter(|id| *id > 0)
+            .map(Self)
+    }
+}
+
+impl fmt::Display for ActivityCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// One page of the activity, newest first, and where the next one starts
+/// (`None` on the last page).
+#[derive(Debug, Clone)]
+pub struct ActivityPage {
+    pub entries: Vec<Activity>,
+    pub next: Option<ActivityCursor>,
+}
+
+/// The account's entries worth its owner's eye, newest first: the newest
+/// page, or the one after `before`. The trail's free-text detail is not
+/// passed on: it is written for operators.
+pub async fn activity(
+    state: &AppState,
+    user: &User,
+    before: Option<ActivityCursor>,
+) -> Result<ActivityPage, FlowError> {
     let names: Vec<&'static str> = SHOWN.iter().map(|(kind, _)| kind.as_str()).collect();
-    let records = state
+    // One more than a page: whether there is a next one.
+    let limit = i64::try_from(ACTIVITY_SHOWN + 1).unwrap_or(i64::MAX);
+    let mut records = state
         .store
-        .account_activity(user.id, &names, ACTIVITY_SHOWN)
+        .account_activity(user.id, &names, before.map(|cursor| cursor.0), limit)
         .await?;
-    Ok(records
+    let next = (records.len() > ACTIVITY_SHOWN)
+        .then(|| {
+            records
+                .get(ACTIVITY_SHOWN - 1)
+                .map(|(id, _)| ActivityCursor(*id))
+        })
+        .flatten();
+    records.truncate(ACTIVITY_SHOWN);
+    let entries = records
         .into_iter()
-        .filter_map(|record| {
+        .filter_map(|(_, record)| {
             let &(kind, description) = SHOWN
                 .iter()
                 .find(|(kind, _)| kind.as_str() == record.event)?;
@@ -125,12 +173,31 @@ pub async fn activity(state: &AppState, user: &User) -> Result<Vec<Activity>, Fl
                 user_agent: record.user_agent,
             })
         })
-        .collect())
+        .collect();
+    Ok(ActivityPage { entries, next })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::SHOWN;
+    use super::{ActivityCursor, SHOWN};
+
+    #[test]
+    fn a_cursor_reads_back_what_it_wrote_and_nothing_else() {
+        let cursor = ActivityCursor(4711);
+        assert_eq!(ActivityCursor::parse(&cursor.to_string()), Some(cursor));
+        for raw in [
+            "",
+            "0",
+            "-5",
+            "+5",
+            " 5",
+            "5a",
+            "1e3",
+            "99999999999999999999",
+        ] {
+            assert_eq!(ActivityCursor::parse(raw), None, "{raw:?}");
+        }
+    }
 
     #[test]
     fn each_kind_is_worded_once() {

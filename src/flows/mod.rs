@@ -28,7 +28,7 @@ pub mod unlock;
 mod verify;
 
 pub use access_token::{AccessIdentity, authenticate_access_token};
-pub use activity::{ACTIVITY_SHOWN, Activity, activity};
+pub use activity::{ACTIVITY_SHOWN, Activity, ActivityCursor, ActivityPage, activity};
 pub use delete_account::{delete_account_by_admin, delete_account_by_email, delete_own_account};
 pub use disable::{Access, set_access};
 pub use email_change::{

@@ -2,16 +2,18 @@
 //! for its owner (`flows::activity`).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::ApiError;
 use super::bearer::Authenticated;
 use super::openapi::BearerChallenge;
 use crate::audit::Outcome;
-use crate::flows;
+use crate::flows::{self, ActivityCursor};
 use crate::state::AppState;
 
 /// One entry of the account's activity.
@@ -40,17 +42,38 @@ pub(super) struct ActivityEntry {
 pub(super) struct ActivityList {
     /// Newest first, at most 50.
     events: Vec<ActivityEntry>,
+    /// The `before` of the next page (older entries); `null` on the last.
+    #[schema(example = "4711")]
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ActivityQuery {
+    /// The `next` of the page before: the entries older than that page's.
+    before: Option<String>,
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "`before` is the `next` of an earlier page of the activity.",
+    )
 }
 
 /// The account's recent activity, newest first.
 #[utoipa::path(
     get, path = "/me/activity", tag = "sessions",
-    description = "The account's newest 50 sign-ins, failed attempts and changes to how it is \
-        protected (password, address, two-step verification, sessions ended), newest first: \
-        an owner who sees one they did not make knows to act. Operational entries of the \
-        trail (emails sent, hashes upgraded) are left out.",
+    description = "The account's sign-ins, failed attempts and changes to how it is protected \
+        (password, address, two-step verification, sessions ended), newest first, 50 a page: \
+        an owner who sees one they did not make knows to act. `next` is the `before` of the \
+        page of older ones. Operational entries of the trail (emails sent, hashes upgraded) \
+        are left out.",
+    params(ActivityQuery),
     responses(
-        (status = 200, description = "The activity", body = ActivityList),
+        (status = 200, description = "A page of the activity", body = ActivityList),
+        (status = 400, description = "`bad_request`: `before` is not a page's `next`", body = super::openapi::ErrorBody),
         (status = 401, response = BearerChallenge),
     ),
     security(("bearer" = []), ("session" = [])),
@@ -58,9 +81,17 @@ pub(super) struct ActivityList {
 pub(super) async fn get(
     State(state): State<AppState>,
     Authenticated(user): Authenticated,
+    query: Result<Query<ActivityQuery>, QueryRejection>,
 ) -> Result<Json<ActivityList>, ApiError> {
-    let events = flows::activity(&state, &user)
-        .await?
+    // axum's own rejection is plain text; answer in our error format.
+    let Query(query) = query.map_err(|_| bad_cursor())?;
+    let before = match query.before.as_deref() {
+        Some(raw) => Some(ActivityCursor::parse(raw).ok_or_else(bad_cursor)?),
+        None => None,
+    };
+    let page = flows::activity(&state, &user, before).await?;
+    let events = page
+        .entries
         .into_iter()
         .map(|entry| ActivityEntry {
             at: entry.at,
@@ -77,5 +108,8 @@ pub(super) async fn get(
             user_agent: entry.user_agent,
         })
         .collect();
-    Ok(Json(ActivityList { events }))
+    Ok(Json(ActivityList {
+        events,
+        next: page.next.map(|cursor| cursor.to_string()),
+    }))
 }

@@ -9,13 +9,26 @@ use crate::mfa::enrol_totp;
 use crate::tokens::verified_person;
 
 both_backends!(
+    the_owner_pages_back_through_every_entry_once,
     the_owner_sees_sign_ins_failures_and_changes_newest_first,
     the_dashboard_shows_the_recent_activity_and_folds_the_older,
 );
 
 async fn activity(app: &TestApp, auth: (&str, &str)) -> reqwest::Response {
+    activity_before(app, auth, None).await
+}
+
+async fn activity_before(
+    app: &TestApp,
+    auth: (&str, &str),
+    before: Option<&str>,
+) -> reqwest::Response {
+    let path = match before {
+        Some(before) => format!("/me/activity?before={before}"),
+        None => "/me/activity".to_owned(),
+    };
     app.client
-        .get(app.url("/me/activity"))
+        .get(app.url(&path))
         .header(auth.0, auth.1)
         .send()
         .await
@@ -159,4 +172,67 @@ async fn the_dashboard_shows_the_recent_activity_and_folds_the_older(backend: Ba
     assert!(!recent.contains("Account created"), "{recent}");
     assert!(older.contains("Signed in"), "{older}");
     assert!(older.contains("Account created"), "{older}");
+}
+
+/// 50 entries a page, `next` leading to the older ones: every entry comes
+/// once, in order, entries of one instant included; a cursor is good for
+/// its own account only.
+async fn the_owner_pages_back_through_every_entry_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = verified_person(&app, "ada@example.com").await;
+    let bob = verified_person(&app, "bob@example.com").await;
+    let ada_auth = ("cookie", ada.cookie.as_str());
+    let before = json_body(activity(&app, ada_auth).await).await;
+    let already = before["events"].as_array().unwrap().len();
+    assert!(before["next"].is_null(), "{before}");
+
+    // 60 failed sign-ins, two to an instant, all older than the sign-up.
+    for i in 0..60 {
+        let age = chrono::TimeDelta::days(1) + chrono::TimeDelta::seconds(i / 2);
+        app.backdated_event("ada@example.com", age, "wrong password")
+            .await;
+    }
+
+    let mut seen: Vec<Value> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = json_body(activity_before(&app, ada_auth, cursor.as_deref()).await).await;
+        let events = page["events"].as_array().unwrap();
+        assert!(events.len() <= 50, "{} on one page", events.len());
+        seen.extend(events.iter().cloned());
+        pages += 1;
+        match page["next"].as_str() {
+            Some(next) => {
+                assert_eq!(events.len(), 50, "only a full page has a next");
+                cursor = Some(next.to_owned());
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, 2);
+    assert_eq!(seen.len(), already + 60);
+    let failures = seen
+        .iter()
+        .filter(|event| event["event"] == "login.failed")
+        .count();
+    assert_eq!(failures, 60, "every entry once");
+    let times: Vec<&str> = seen.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    let mut sorted = times.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted, "newest first across the pages");
+
+    // Bob cannot page through Ada's activity with her cursor.
+    let bob_auth = ("cookie", bob.cookie.as_str());
+    let first = json_body(activity(&app, ada_auth).await).await;
+    let ada_next = first["next"].as_str().unwrap();
+    let borrowed = json_body(activity_before(&app, bob_auth, Some(ada_next)).await).await;
+    assert_eq!(borrowed["events"], json!([]), "{borrowed}");
+    assert!(borrowed["next"].is_null());
+
+    for bad in ["abc", "0", "-1", "1%3B%20DROP"] {
+        let refused = activity_before(&app, ada_auth, Some(bad)).await;
+        assert_eq!(refused.status(), 400, "{bad}");
+        assert_eq!(json_body(refused).await["error"]["code"], "bad_request");
+    }
 }

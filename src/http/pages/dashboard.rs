@@ -232,8 +232,9 @@ async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, 
     let (factors, recovery_codes_left) = mfa::factors(state, user).await?;
     let enrolled: Vec<FactorKind> = factors.iter().map(|factor| factor.kind).collect();
     let sessions = flows::list_sessions(state, session).await?;
-    let mut activity: Vec<Event> = flows::activity(state, user)
+    let mut activity: Vec<Event> = flows::activity(state, user, None)
         .await?
+        .entries
         .into_iter()
         .map(|entry| Event {
             at: Moment::new(entry.at),

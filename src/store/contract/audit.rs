@@ -18,13 +18,16 @@ pub trait AuditStore: Send + Sync {
     ) -> StoreResult<Vec<AuditRecord>>;
 
     /// The account's newest `limit` entries whose event is one of `events`
-    /// (their stored names), newest first: what its owner is shown.
+    /// (their stored names), newest first: what its owner is shown. With
+    /// `before` (an entry's id), only the entries recorded before it: the
+    /// next page. Each with its id.
     async fn account_activity(
         &self,
         user_id: UserId,
         events: &[&'static str],
+        before: Option<i64>,
         limit: i64,
-    ) -> StoreResult<Vec<AuditRecord>>;
+    ) -> StoreResult<Vec<(i64, AuditRecord)>>;
 
     /// The newest `filter.limit` matching events with their account's email,
     /// returned oldest first (in the order they were recorded).

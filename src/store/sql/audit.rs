@@ -34,15 +34,16 @@ macro_rules! sql_audit {
                 &self,
                 user_id: UserId,
                 events: &[&'static str],
+                before: Option<i64>,
                 limit: i64,
-            ) -> StoreResult<Vec<AuditRecord>> {
+            ) -> StoreResult<Vec<(i64, AuditRecord)>> {
                 if events.is_empty() {
                     return Ok(Vec::new());
                 }
                 // `audit_log_user` (user_id, at) finds the account's rows in
                 // time order; `id` orders what happened in the same instant.
                 let mut query = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT at, event, outcome, user_id, ip, user_agent, detail FROM audit_log \
+                    "SELECT id, at, event, outcome, user_id, ip, user_agent, detail FROM audit_log \
                      WHERE user_id = ",
                 );
                 query.push_bind(user_id.as_uuid()).push(" AND event IN (");
@@ -50,10 +51,22 @@ macro_rules! sql_audit {
                 for event in events {
                     list.push_bind(*event);
                 }
-                list.push_unseparated(") ORDER BY at DESC, id DESC LIMIT ");
-                query.push_bind(limit);
+                list.push_unseparated(")");
+                if let Some(before) = before {
+                    // After the page's last entry in the same order; an id
+                    // of another account's entry finds nothing to page from.
+                    query
+                        .push(" AND (at, id) < (SELECT at, id FROM audit_log WHERE id = ")
+                        .push_bind(before)
+                        .push(" AND user_id = ")
+                        .push_bind(user_id.as_uuid())
+                        .push(")");
+                }
+                query.push(" ORDER BY at DESC, id DESC LIMIT ").push_bind(limit);
                 let rows = query.build().fetch_all(self.reader()).await?;
-                rows.iter().map(audit_record).collect()
+                rows.iter()
+                    .map(|row| Ok((row.try_get("id")?, audit_record(row)?)))
+                    .collect()
             }
 
             async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
