@@ -250,7 +250,7 @@ impl Default for Config {
             argon2_iterations: 2,
             argon2_parallelism: 1,
             mfa: MfaPolicy::Optional,
-            mfa_methods: "totp,sms,email".to_owned(),
+            mfa_methods: "totp,sms,email,passkey".to_owned(),
             secret_key: None,
             hash_workers: None,
             hash_queue: 32,
@@ -303,7 +303,7 @@ impl Config {
         {
             let kind = FactorKind::parse(name).ok_or_else(|| {
                 format!(
-                    "unknown method {name:?} in LATCHKEY_MFA_METHODS (expected totp, sms, email)"
+                    "unknown method {name:?} in LATCHKEY_MFA_METHODS (expected totp, sms, email, passkey)"
                 )
             })?;
             if !methods.contains(&kind) {

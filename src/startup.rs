@@ -166,6 +166,7 @@ impl App {
             admin_key,
             metrics: metrics.clone(),
             metrics_key,
+            passkeys: crate::flows::mfa::Passkeys::for_site(&config.public_url),
             enumeration_protection: config.enumeration_protection,
             background: Arc::new(tokio::sync::Semaphore::new(BACKGROUND_TASKS)),
         };

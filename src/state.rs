@@ -61,6 +61,9 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The metrics scrape token; `None`: there is no `GET /metrics`.
     pub metrics_key: Option<AdminKey>,
+    /// This site as a WebAuthn relying party; `None` when the public URL's
+    /// host is an IP address, where browsers offer no passkeys.
+    pub passkeys: Option<crate::flows::mfa::Passkeys>,
     /// A taken address at sign-up answers like a new one; its owner gets an
     /// email instead (`LATCHKEY_ENUMERATION_PROTECTION`).
     pub enumeration_protection: bool,

@@ -9,16 +9,22 @@ pub enum FactorKind {
     Sms,
     /// A code sent to the verified address; not a separate device, so weaker.
     Email,
+    /// A passkey (WebAuthn): a key pair held by the person's device or
+    /// password manager, unlocked by their fingerprint, face or PIN, and
+    /// bound to this site, so a phishing page cannot use it. NIST SP
+    /// 800-63B's phishing-resistant authenticator.
+    Passkey,
 }
 
 impl FactorKind {
-    pub const ALL: [Self; 3] = [Self::Totp, Self::Sms, Self::Email];
+    pub const ALL: [Self; 4] = [Self::Totp, Self::Sms, Self::Email, Self::Passkey];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Totp => "totp",
             Self::Sms => "sms",
             Self::Email => "email",
+            Self::Passkey => "passkey",
         }
     }
 

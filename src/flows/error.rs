@@ -109,6 +109,10 @@ pub enum FlowError {
     AccountDisabled,
     #[error("the code is wrong")]
     InvalidCode,
+    /// The browser's answer to a passkey ceremony did not verify: another
+    /// passkey, another site, or an answer to another challenge.
+    #[error("the passkey's answer did not verify")]
+    InvalidPasskey,
     #[error("too many wrong codes")]
     TooManyAttempts,
     #[error("the sign-in attempt expired")]

@@ -187,6 +187,11 @@ impl From<FlowError> for ApiError {
                 "invalid_code",
                 "That code is not right. Check it and try again.",
             ),
+            FlowError::InvalidPasskey => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_passkey",
+                "That passkey could not be verified. Try again, or use another method.",
+            ),
             FlowError::TooManyAttempts => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_attempts",

@@ -22,8 +22,9 @@ use crate::flows::{CurrentSession, FlowError};
 use crate::state::AppState;
 pub(super) use bodies::{
     ChallengeRequest, CodeRequest, ConfirmRequest, Confirmed, EnrollRequest, Factor, Factors,
-    RecoveryCodes, RemoveQuery, TotpEnrollment,
+    PasskeyConfirmRequest, PasskeyOptionsRequest, RecoveryCodes, RemoveQuery, TotpEnrollment,
 };
+use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
 
 fn accepted() -> (StatusCode, Json<Accepted>) {
     (
@@ -66,19 +67,20 @@ pub(super) async fn challenge(
 /// POST /mfa/verify: finish the login with a code.
 #[utoipa::path(
     post, path = "/mfa/verify", tag = "login",
-    description = "Finishes the login with a TOTP code, the code sent, or a recovery code: \
-        the same answer as an authenticated `POST /login`, and the session cookie. \
-        (A form body is the second-step page's form.)",
+    description = "Finishes the login with a TOTP code, the code sent, a recovery code, or \
+        (`passkey`) the passkey's answer to `POST /mfa/passkey/options`: the same answer as an \
+        authenticated `POST /login`, and the session cookie. (A form body is the second-step \
+        page's form.)",
     request_body = CodeRequest,
     responses(
         (status = 200, description = "Authenticated", body = AuthenticatedBody),
         (status = 400, response = BadJson),
-        (status = 401, description = "`invalid_code`", body = ErrorBody),
+        (status = 401, description = "`invalid_code`, or `invalid_passkey`", body = ErrorBody),
         (status = 403, description = "`mfa_enrollment_required`: the token is an enrolment's", body = ErrorBody),
         (status = 410, description = "`mfa_expired`: unknown, expired or used `mfa_token`", body = ErrorBody),
         (status = 413, response = TooLarge),
         (status = 415, response = NotJson),
-        (status = 429, description = "`too_many_attempts` (from the 5th wrong code on), or `rate_limited` with `Retry-After`", body = ErrorBody,
+        (status = 429, description = "`too_many_attempts` (from the 5th wrong answer on), or `rate_limited` with `Retry-After`", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait (with `rate_limited`)"))),
     ),
     security(("mfa_challenge" = []), ()),
@@ -90,8 +92,11 @@ pub(super) async fn verify(
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Result<(CookieJar, Json<AuthenticatedBody>), ApiError> {
     let token = mfa_token(&state, &jar, body.mfa_token);
-    let (user, session) =
-        mfa::verify_login_code(&state, token.as_deref(), body.code.as_deref(), &meta).await?;
+    let answer = match &body.passkey {
+        Some(signed) => mfa::Answer::Passkey(signed),
+        None => mfa::Answer::Code(body.code.as_deref()),
+    };
+    let (user, session) = mfa::verify_second_step(&state, token.as_deref(), answer, &meta).await?;
     super::session::end_replaced(&state, &jar, &meta).await?;
     authenticated(&state, jar, &user, &session).await
 }
@@ -211,6 +216,111 @@ pub(super) async fn totp_confirm(
     enrolled(&state, jar, done, &meta).await
 }
 
+/// POST /mfa/passkey/options: what the browser signs for the login.
+#[utoipa::path(
+    post, path = "/mfa/passkey/options", tag = "login",
+    description = "For a login waiting on its second step, with a passkey among its `methods`: \
+        the options for `navigator.credentials.get` (`{\"publicKey\": ...}`, the form \
+        `PublicKeyCredential.parseRequestOptionsFromJSON` takes). Send what the browser answers \
+        to `POST /mfa/verify` as `passkey`. Asked again, the options replace the last.",
+    request_body = PasskeyOptionsRequest,
+    responses(
+        (status = 200, description = "The options", body = Object),
+        (status = 400, description = "`malformed_json`, `bad_request`, or `method_unavailable`: no passkey, or passkeys are off", body = ErrorBody),
+        (status = 403, description = "`mfa_enrollment_required`: the token is an enrolment's", body = ErrorBody),
+        (status = 410, description = "`mfa_expired`: unknown, expired or used `mfa_token`", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+        (status = 429, description = "`rate_limited` (with `Retry-After`) or `too_many_attempts`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait (with `rate_limited`)"))),
+    ),
+    security(("mfa_challenge" = []), ()),
+)]
+pub(super) async fn passkey_options(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<PasskeyOptionsRequest>,
+) -> Result<Json<RequestChallengeResponse>, ApiError> {
+    let token = mfa_token(&state, &jar, body.mfa_token);
+    Ok(Json(
+        mfa::passkey_options(&state, token.as_deref(), &meta).await?,
+    ))
+}
+
+#[utoipa::path(
+    post, path = "/mfa/passkey/enroll", tag = "mfa",
+    description = "Starts adding a passkey: the options for `navigator.credentials.create` \
+        (`{\"publicKey\": ...}`, the form `PublicKeyCredential.parseCreationOptionsFromJSON` \
+        takes), good for 10 minutes. Needs a sign-in within the last 10 minutes, or (under \
+        `LATCHKEY_MFA=required`) the enrolment `mfa_token`. Passkeys need the public URL's host \
+        to be a domain name (`localhost` counts); on an IP address they are unavailable.",
+    request_body = EnrollRequest,
+    responses(
+        (status = 200, description = "The options", body = Object),
+        (status = 400, description = "`malformed_json`, `bad_request`, or `method_unavailable`", body = ErrorBody),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
+        (status = 409, description = "`already_enrolled`", body = ErrorBody),
+        (status = 410, description = "`mfa_expired`: the enrolment `mfa_token` is over", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+    ),
+    security(("session" = []), ("mfa_challenge" = []), ()),
+)]
+pub(super) async fn passkey_enroll(
+    State(state): State<AppState>,
+    MaybeSignedIn(session): MaybeSignedIn,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<EnrollRequest>,
+) -> Result<Json<CreationChallengeResponse>, ApiError> {
+    let enroller = enroller(&state, session, &jar, body.mfa_token).await?;
+    Ok(Json(mfa::enroll_passkey(&state, &enroller).await?))
+}
+
+#[utoipa::path(
+    post, path = "/mfa/passkey/confirm", tag = "mfa",
+    description = "Adds the passkey the browser made for the options of `POST /mfa/passkey/enroll`.",
+    request_body = PasskeyConfirmRequest,
+    responses(
+        (status = 200, description = "Confirmed (see `POST /mfa/totp/confirm`)", body = Confirmed),
+        (status = 400, description = "`malformed_json`, `bad_request`, or `method_unavailable`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated` or `invalid_passkey`", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no set-up in progress", body = ErrorBody),
+        (status = 410, description = "`mfa_expired`: the set-up or the enrolment `mfa_token` expired", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody),
+    ),
+    security(("session" = []), ("mfa_challenge" = []), ()),
+)]
+pub(super) async fn passkey_confirm(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    MaybeSignedIn(session): MaybeSignedIn,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<PasskeyConfirmRequest>,
+) -> Result<(CookieJar, Json<Confirmed>), ApiError> {
+    let enroller = enroller(&state, session, &jar, body.mfa_token).await?;
+    let credential = body.credential.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "`credential` is what the browser made for the options of `POST /mfa/passkey/enroll`.",
+        )
+    })?;
+    let done = mfa::confirm_passkey(
+        &state,
+        &enroller,
+        &credential,
+        body.revoke_other_sessions,
+        &meta,
+    )
+    .await?;
+    enrolled(&state, jar, done, &meta).await
+}
+
 fn delivered_kind(method: &str) -> Result<FactorKind, ApiError> {
     FactorKind::parse(method)
         .filter(|kind| kind.is_delivered())
@@ -300,7 +410,7 @@ pub(super) async fn delivered_confirm(
     description = "Removes a factor (the last one takes the recovery codes with it). Needs a \
         sign-in within the last 10 minutes. (The dashboard's form posts to `/mfa/{method}/remove`.)",
     params(
-        ("method" = String, Path, description = "`totp`, `sms` or `email`", pattern = "^(totp|sms|email)$"),
+        ("method" = String, Path, description = "`totp`, `sms`, `email` or `passkey`", pattern = "^(totp|sms|email|passkey)$"),
         RemoveQuery,
     ),
     responses(

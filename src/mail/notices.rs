@@ -375,5 +375,6 @@ fn method_name(kind: FactorKind) -> &'static str {
         FactorKind::Totp => "authenticator app",
         FactorKind::Sms => "text message (SMS) codes",
         FactorKind::Email => "email codes",
+        FactorKind::Passkey => "passkey",
     }
 }

@@ -313,6 +313,8 @@ pub struct ChallengeRecord {
     pub code_digest: Option<Vec<u8>>,
     pub code_expires_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// A passkey ceremony's state, sealed (`POST /mfa/passkey/options`).
+    pub passkey_state: Option<Vec<u8>>,
 }
 
 /// A signing key to store; its private half is already sealed.

@@ -587,6 +587,16 @@ impl TestApp {
     }
 
     /// POST with a JSON body and a cookie.
+    pub async fn get_as(&self, cookie: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn post_as(&self, cookie: &str, path: &str, body: &Value) -> reqwest::Response {
         self.client
             .post(self.url(path))

@@ -44,6 +44,7 @@ mod openapi;
 mod outbox;
 mod overload;
 mod pages;
+mod passkey;
 mod password_change;
 mod password_check;
 mod password_lists;

@@ -77,7 +77,7 @@ pub async fn enrol_totp(app: &TestApp, cookie: &str) -> (String, Vec<String>, u6
 }
 
 /// Logs in with the password; expects a second-factor challenge.
-async fn password_step(app: &TestApp, email: &str) -> (String, Value) {
+pub async fn password_step(app: &TestApp, email: &str) -> (String, Value) {
     let response = app.login(email, PASSWORD).await;
     assert_eq!(response.status(), 200);
     assert!(

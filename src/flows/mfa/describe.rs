@@ -26,7 +26,7 @@ pub struct SentCode {
     pub to: String,
 }
 
-/// The live login challenge `raw_token` names (errors as `verify_login_code`
+/// The live login challenge `raw_token` names (errors as `verify_second_step`
 /// gives them: expired, spent, or an enrolment challenge).
 pub async fn describe_challenge(
     state: &AppState,
@@ -73,7 +73,8 @@ pub async fn pending_enrolment(
     else {
         return Ok(None);
     };
-    if pending.code_attempts >= MAX_ATTEMPTS {
+    // A passkey's ceremony runs in one go on the page: nothing to resume.
+    if pending.code_attempts >= MAX_ATTEMPTS || kind == FactorKind::Passkey {
         return Ok(None);
     }
     if kind == FactorKind::Totp {

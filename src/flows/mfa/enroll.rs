@@ -152,6 +152,7 @@ pub async fn confirm_totp(
             user.id,
             FactorKind::Totp,
             Some(i64::try_from(step).unwrap_or(i64::MAX)),
+            None,
             state.clock.now(),
         )
         .await?
@@ -253,13 +254,17 @@ pub async fn confirm_delivered(
     if !matches {
         return Err(wrong_code(state, user, kind).await?);
     }
-    if !state.store.confirm_factor(user.id, kind, None, now).await? {
+    if !state
+        .store
+        .confirm_factor(user.id, kind, None, None, now)
+        .await?
+    {
         return Err(FlowError::NotFound);
     }
     finish(state, enroller, kind, revoke_others, meta).await
 }
 
-async fn wrong_code(
+pub(super) async fn wrong_code(
     state: &AppState,
     user: &User,
     kind: FactorKind,
@@ -274,7 +279,7 @@ async fn wrong_code(
 
 /// After any confirmed enrolment: recovery codes if none are left, the
 /// notification email, the audit entry, and the session a waiting login gets.
-async fn finish(
+pub(super) async fn finish(
     state: &AppState,
     enroller: &Enroller,
     kind: FactorKind,

@@ -1,10 +1,11 @@
 //! The second factor: challenges opened by the password step, codes sent by
-//! SMS or email, TOTP, recovery codes, and enrolment of each.
+//! SMS or email, TOTP, passkeys, recovery codes, and enrolment of each.
 
 mod challenge;
 mod describe;
 mod enroll;
 mod manage;
+mod passkey;
 mod reset;
 mod verify;
 
@@ -20,8 +21,9 @@ pub use enroll::{
 };
 pub(crate) use manage::require_recent;
 pub use manage::{FactorSummary, factors, new_recovery_codes, remove_factor};
+pub use passkey::{Passkeys, available, confirm_passkey, enroll_passkey, passkey_options};
 pub use reset::{FactorsReset, reset_factors_by_admin, reset_factors_from_cli};
-pub use verify::verify_login_code;
+pub use verify::{Answer, verify_second_step};
 
 use super::FlowError;
 use crate::domain::{FactorKind, User};

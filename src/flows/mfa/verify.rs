@@ -1,7 +1,9 @@
 //! POST /mfa/verify: the second step of a login.
 
 use subtle::ConstantTimeEq;
+use webauthn_rs::prelude::PublicKeyCredential;
 
+use super::passkey::check_passkey;
 use super::{MAX_ATTEMPTS, code_digest, load_challenge, recovery_digest};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{EnteredCode, FactorKind, TotpSecret, User};
@@ -10,13 +12,25 @@ use crate::limits::{Rule, Subject};
 use crate::state::AppState;
 use crate::store::{ChallengePurpose, ChallengeRecord};
 
-/// Accepts a TOTP code, the code sent for this challenge, or a recovery
-/// code; starts the session. Five wrong codes spend the challenge.
+/// What the second step was answered with.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer<'a> {
+    /// A TOTP code, the code sent for this challenge, or a recovery code,
+    /// as typed (`None` when nothing was).
+    Code(Option<&'a str>),
+    /// The browser's signature of the challenge's passkey options
+    /// (`POST /mfa/passkey/options`).
+    Passkey(&'a PublicKeyCredential),
+}
+
+/// Accepts a TOTP code, the code sent for this challenge, a recovery code
+/// or the account's passkey; starts the session. Five wrong answers spend
+/// the challenge.
 #[tracing::instrument(name = "mfa_verify", skip_all, fields(user.id))]
-pub async fn verify_login_code(
+pub async fn verify_second_step(
     state: &AppState,
     raw_token: Option<&str>,
-    code: Option<&str>,
+    answer: Answer<'_>,
     meta: &RequestMeta,
 ) -> Result<(User, StartedSession), FlowError> {
     state
@@ -30,9 +44,14 @@ pub async fn verify_login_code(
         .check(Rule::MfaVerifyPerAccount, Subject::User(challenge.user.id))
         .await?;
     let now = state.clock.now();
-    let method = match EnteredCode::parse(code.unwrap_or_default()) {
-        Some(entered) => check(state, &challenge, &entered).await?,
-        None => None,
+    let method = match answer {
+        Answer::Code(code) => match EnteredCode::parse(code.unwrap_or_default()) {
+            Some(entered) => check(state, &challenge, &entered).await?,
+            None => None,
+        },
+        Answer::Passkey(signed) => check_passkey(state, &challenge, signed)
+            .await?
+            .then_some(FactorKind::Passkey.as_str()),
     };
     let user = challenge.user.clone();
     let Some(method) = method else {
@@ -48,6 +67,8 @@ pub async fn verify_login_code(
         state.store.audit(&event).await?;
         return Err(if attempts >= MAX_ATTEMPTS {
             FlowError::TooManyAttempts
+        } else if matches!(answer, Answer::Passkey(_)) {
+            FlowError::InvalidPasskey
         } else {
             FlowError::InvalidCode
         });

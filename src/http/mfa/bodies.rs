@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use crate::http::views::string_enum;
 
@@ -23,8 +24,33 @@ pub(in crate::http) struct CodeRequest {
     /// From `POST /login`; else the `latchkey_mfa` cookie.
     pub(super) mfa_token: Option<String>,
     /// A TOTP code, the code sent, or a recovery code.
-    #[schema(required, nullable = false)]
+    #[schema(nullable = false)]
     pub(super) code: Option<String>,
+    /// Instead of a code: the account's passkey's answer to
+    /// `POST /mfa/passkey/options`, as `PublicKeyCredential.toJSON()`
+    /// gives what `navigator.credentials.get` returned.
+    #[schema(value_type = Option<Object>)]
+    pub(super) passkey: Option<PublicKeyCredential>,
+}
+
+/// `POST /mfa/passkey/options`: the login waiting for its second step.
+#[derive(Deserialize, ToSchema)]
+pub(in crate::http) struct PasskeyOptionsRequest {
+    /// From `POST /login`; else the `latchkey_mfa` cookie.
+    pub(super) mfa_token: Option<String>,
+}
+
+/// `POST /mfa/passkey/confirm`: the new passkey.
+#[derive(Deserialize, ToSchema)]
+pub(in crate::http) struct PasskeyConfirmRequest {
+    pub(super) mfa_token: Option<String>,
+    /// What `navigator.credentials.create` returned for the options of
+    /// `POST /mfa/passkey/enroll`, as `PublicKeyCredential.toJSON()` gives it.
+    #[schema(required, nullable = false, value_type = Object)]
+    pub(super) credential: Option<RegisterPublicKeyCredential>,
+    /// End every other session of the account.
+    #[serde(default)]
+    pub(super) revoke_other_sessions: bool,
 }
 
 /// `POST /mfa/totp/enroll` and `POST /mfa/email/enroll`: on the authority of
@@ -60,7 +86,7 @@ fn delivered_method() -> utoipa::openapi::ObjectBuilder {
 }
 
 fn factor_method() -> utoipa::openapi::ObjectBuilder {
-    string_enum(&["totp", "sms", "email"])
+    string_enum(&["totp", "sms", "email", "passkey"])
 }
 
 /// A new authenticator app: its secret three ways.

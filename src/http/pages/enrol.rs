@@ -161,6 +161,7 @@ fn enrolled(
         FactorKind::Totp => "Your authenticator app is set up",
         FactorKind::Sms => "Text message codes are set up",
         FactorKind::Email => "Email codes are set up",
+        FactorKind::Passkey => "Your passkey is set up",
     };
     recovery_codes::page(
         state,

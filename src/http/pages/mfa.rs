@@ -2,7 +2,7 @@
 //! cookie names the challenge). Its forms post to `/mfa/verify` (a code
 //! from the app, a sent code, or a recovery code) and `/mfa/challenge`
 //! (send a code by SMS or email; 303 back here, where the page says where
-//! it went).
+//! it went); its script signs in with a passkey (`static/app.js`).
 
 use askama::Template;
 use axum::Form;
@@ -38,6 +38,8 @@ struct MfaPage {
     totp: bool,
     sms: bool,
     email: bool,
+    /// The account's passkey: the page's script signs in with it.
+    passkey: bool,
     recovery: bool,
     sent: Option<Sent>,
     /// The 6-digit field, and the recovery code field (shown open when it
@@ -52,6 +54,11 @@ impl MfaPage {
     /// send one come before the field to type it in.
     fn send_first(&self) -> bool {
         !self.totp && self.sent.is_none() && (self.sms || self.email)
+    }
+
+    /// Whether a code can come from anywhere but the recovery codes.
+    fn codes(&self) -> bool {
+        self.totp || self.sms || self.email
     }
 }
 
@@ -104,6 +111,7 @@ async fn page(
         totp: offers("totp"),
         sms: offers("sms"),
         email: offers("email"),
+        passkey: offers("passkey"),
         recovery: offers("recovery_code"),
         sent: challenge.sent.map(|sent| Sent {
             by_sms: sent.kind == FactorKind::Sms,
@@ -154,7 +162,14 @@ pub(in crate::http) async fn verify(
         Err(refused) => return *refused,
     };
     let token = mfa_token(&state, &jar, None);
-    match mfa::verify_login_code(&state, token.as_deref(), form.code.as_deref(), &meta).await {
+    match mfa::verify_second_step(
+        &state,
+        token.as_deref(),
+        mfa::Answer::Code(form.code.as_deref()),
+        &meta,
+    )
+    .await
+    {
         Ok((_, session)) => {
             if let Err(error) = replace(&state, previous, &meta).await {
                 return ErrorPage::from_api(&state, &ApiError::from(error));

@@ -28,6 +28,7 @@ pub(super) fn label(kind: FactorKind) -> &'static str {
         FactorKind::Totp => "Authenticator app",
         FactorKind::Sms => "Text message",
         FactorKind::Email => "Email",
+        FactorKind::Passkey => "Passkey",
     }
 }
 
@@ -39,6 +40,9 @@ fn description(kind: FactorKind) -> &'static str {
         FactorKind::Sms => "A code sent to your phone by SMS.",
         FactorKind::Email => {
             "A code sent to your email address. Weaker: whoever reads your email gets it too."
+        }
+        FactorKind::Passkey => {
+            "Your fingerprint, face or screen lock, or a security key. The strongest: it works on this site only, so a look-alike page cannot use it."
         }
     }
 }
@@ -56,7 +60,7 @@ pub(super) struct Offer {
 pub(super) fn offers(state: &AppState, enrolled: &[FactorKind]) -> Vec<Offer> {
     FactorKind::ALL
         .into_iter()
-        .filter(|kind| state.mfa.allows(*kind) && !enrolled.contains(kind))
+        .filter(|kind| mfa::available(state, *kind) && !enrolled.contains(kind))
         .map(|kind| Offer {
             kind: kind.as_str(),
             label: label(kind),
@@ -65,6 +69,7 @@ pub(super) fn offers(state: &AppState, enrolled: &[FactorKind]) -> Vec<Offer> {
                 FactorKind::Totp => "Set up authenticator app",
                 FactorKind::Sms => "Set up text messages",
                 FactorKind::Email => "Set up email codes",
+                FactorKind::Passkey => "Add a passkey",
             },
         })
         .collect()
@@ -73,6 +78,8 @@ pub(super) fn offers(state: &AppState, enrolled: &[FactorKind]) -> Vec<Offer> {
 /// Where the person is in setting up one method.
 enum Step {
     Choose(Vec<Offer>),
+    /// The page's script runs the ceremony (`static/app.js`).
+    PasskeyStart,
     TotpStart,
     TotpConfirm {
         /// Base32 in groups of four, for typing into an app.
@@ -99,6 +106,8 @@ struct SetupPage {
     csrf: String,
     /// Enrolling to finish a login, rather than from the dashboard.
     finishing_login: bool,
+    /// The account's address, for the recovery codes' download.
+    account: String,
     step: Step,
     code: Field,
     phone: Field,
@@ -199,6 +208,7 @@ pub(super) async fn page(
         root: super::root(state),
         csrf,
         finishing_login: matches!(enroller, Enroller::Challenge(_)),
+        account: enroller.user().email.as_str().to_owned(),
         step,
         code: trouble.code,
         phone: trouble.phone,
@@ -214,7 +224,7 @@ async fn step(
 ) -> Result<Step, FlowError> {
     let (factors, _) = mfa::factors(state, enroller.user()).await?;
     let enrolled: Vec<FactorKind> = factors.iter().map(|factor| factor.kind).collect();
-    let Some(kind) = kind.filter(|kind| state.mfa.allows(*kind)) else {
+    let Some(kind) = kind.filter(|kind| mfa::available(state, *kind)) else {
         return Ok(Step::Choose(offers(state, &enrolled)));
     };
     if enrolled.contains(&kind) {
@@ -238,6 +248,7 @@ async fn step(
             FactorKind::Totp => Step::TotpStart,
             FactorKind::Sms => Step::SmsPhone,
             FactorKind::Email => Step::EmailStart,
+            FactorKind::Passkey => Step::PasskeyStart,
         },
     })
 }

@@ -23,13 +23,25 @@ pub trait MfaStore: Send + Sync {
     /// Counts one wrong enrolment code; returns the attempts so far.
     async fn count_enrolment_attempt(&self, user_id: UserId, kind: FactorKind) -> StoreResult<i32>;
 
-    /// Confirms a pending enrolment; false when there was none.
+    /// Confirms a pending enrolment, with its `secret` from now on when one
+    /// is given (a passkey's credential replaces its ceremony's state);
+    /// false when there was none.
     async fn confirm_factor(
         &self,
         user_id: UserId,
         kind: FactorKind,
         last_step: Option<i64>,
+        secret: Option<&[u8]>,
         now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Replaces a confirmed factor's secret (a passkey's signature counter
+    /// moved on); false when there is no such factor.
+    async fn update_factor_secret(
+        &self,
+        user_id: UserId,
+        kind: FactorKind,
+        secret: &[u8],
     ) -> StoreResult<bool>;
 
     /// Records `step` as the last TOTP step used, only if it is later than
@@ -84,6 +96,10 @@ pub trait MfaStore: Send + Sync {
         digest: &[u8; 32],
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
+
+    /// Keeps the state of the passkey ceremony a login began (sealed),
+    /// replacing any earlier one.
+    async fn set_challenge_passkey(&self, id: Uuid, state: &[u8]) -> StoreResult<()>;
 
     /// Counts one wrong code; returns the attempts so far.
     async fn count_challenge_attempt(&self, id: Uuid) -> StoreResult<i32>;

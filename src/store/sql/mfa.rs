@@ -79,20 +79,45 @@ macro_rules! sql_mfa {
                 Ok(attempts.unwrap_or(i32::MAX))
             }
 
-            async fn confirm_factor(&self, user_id: UserId, kind: FactorKind, last_step: Option<i64>, now: DateTime<Utc>) -> StoreResult<bool> {
+            async fn confirm_factor(&self, user_id: UserId, kind: FactorKind, last_step: Option<i64>, secret: Option<&[u8]>, now: DateTime<Utc>) -> StoreResult<bool> {
                 let mut conn = autocommit(self.writer()).await?;
                 let confirmed = sqlx::query(
-                    "UPDATE mfa_factors SET confirmed_at = $1, last_step = $2, code_digest = NULL, code_expires_at = NULL \
+                    "UPDATE mfa_factors SET confirmed_at = $1, last_step = $2, code_digest = NULL, code_expires_at = NULL, \
+                     secret = COALESCE($5, secret) \
                      WHERE user_id = $3 AND kind = $4 AND confirmed_at IS NULL",
                 )
                 .bind(now)
                 .bind(last_step)
                 .bind(user_id.as_uuid())
                 .bind(kind.as_str())
+                .bind(secret)
                 .execute(&mut *conn)
                 .await?;
                 conn.commit().await?;
                 Ok(confirmed.rows_affected() == 1)
+            }
+
+            async fn update_factor_secret(&self, user_id: UserId, kind: FactorKind, secret: &[u8]) -> StoreResult<bool> {
+                let mut conn = autocommit(self.writer()).await?;
+                let updated = sqlx::query("UPDATE mfa_factors SET secret = $1 WHERE user_id = $2 AND kind = $3 AND confirmed_at IS NOT NULL")
+                    .bind(secret)
+                    .bind(user_id.as_uuid())
+                    .bind(kind.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+                conn.commit().await?;
+                Ok(updated.rows_affected() == 1)
+            }
+
+            async fn set_challenge_passkey(&self, id: Uuid, state: &[u8]) -> StoreResult<()> {
+                let mut conn = autocommit(self.writer()).await?;
+                sqlx::query("UPDATE mfa_challenges SET passkey_state = $1 WHERE id = $2")
+                    .bind(state)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                conn.commit().await?;
+                Ok(())
             }
 
             async fn advance_totp_step(&self, user_id: UserId, step: i64) -> StoreResult<bool> {
@@ -204,7 +229,7 @@ macro_rules! sql_mfa {
             async fn challenge_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<ChallengeRecord>> {
                 let sql = format!(
                     "SELECT c.id AS challenge_id, c.purpose, c.expires_at, c.attempts, c.code_method, c.code_digest, c.code_expires_at, \
-                     c.completed_at, {USER_COLUMNS} FROM mfa_challenges c JOIN users u ON u.id = c.user_id WHERE c.digest = $1"
+                     c.completed_at, c.passkey_state, {USER_COLUMNS} FROM mfa_challenges c JOIN users u ON u.id = c.user_id WHERE c.digest = $1"
                 );
                 let Some(row) = sqlx::query(&sql).bind(digest.as_bytes()).fetch_optional(self.reader()).await? else {
                     return Ok(None);
@@ -225,6 +250,7 @@ macro_rules! sql_mfa {
                     code_digest: row.try_get("code_digest")?,
                     code_expires_at: row.try_get("code_expires_at")?,
                     completed_at: row.try_get("completed_at")?,
+                    passkey_state: row.try_get("passkey_state")?,
                 }))
             }
 

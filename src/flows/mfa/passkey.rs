@@ -1,0 +1,250 @@
+//! Passkeys (WebAuthn) as a second factor. Enrolment: the browser makes a
+//! key pair for this site and we keep its public half. The login's second
+//! step: the browser signs our challenge with it. webauthn-rs checks both
+//! ceremonies (origin, challenge, signature, user verification, signature
+//! counter); their state waits, sealed, in the database between the options
+//! handed out and the browser's answer, so any instance can finish what
+//! another began, and an answer can be used once.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+use uuid::Uuid;
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Webauthn,
+    WebauthnBuilder,
+};
+
+use super::enroll::{finish, wrong_code};
+use super::{CODE_TTL, Enrolled, Enroller, MAX_ATTEMPTS, load_challenge, ten_minutes_from};
+use crate::audit::RequestMeta;
+use crate::domain::{FactorKind, User};
+use crate::flows::FlowError;
+use crate::limits::{Rule, Subject};
+use crate::state::AppState;
+use crate::store::{ChallengePurpose, ChallengeRecord, PendingFactor};
+
+/// This site as a WebAuthn relying party: its id is the public URL's
+/// domain, and only the public URL's origin may answer.
+#[derive(Debug, Clone)]
+pub struct Passkeys {
+    webauthn: Arc<Webauthn>,
+}
+
+impl Passkeys {
+    /// `None` when the public URL's host is an IP address: browsers offer
+    /// passkeys to domain names only (`localhost` included).
+    pub fn for_site(public_url: &Url) -> Option<Self> {
+        let domain = public_url.domain()?;
+        let webauthn = WebauthnBuilder::new(domain, public_url)
+            .ok()?
+            .rp_name("latchkey")
+            .timeout(CODE_TTL.to_std().unwrap_or_default())
+            .build()
+            .ok()?;
+        Some(Self {
+            webauthn: Arc::new(webauthn),
+        })
+    }
+}
+
+/// The relying party, when passkeys may be used at all.
+fn relying_party(state: &AppState) -> Result<&Webauthn, FlowError> {
+    match &state.passkeys {
+        Some(passkeys) if state.mfa.allows(FactorKind::Passkey) => Ok(&passkeys.webauthn),
+        _ => Err(FlowError::MethodUnavailable),
+    }
+}
+
+/// Whether `kind` may be set up here: allowed, and for passkeys, a public
+/// URL that browsers offer them on.
+pub fn available(state: &AppState, kind: FactorKind) -> bool {
+    match kind {
+        FactorKind::Passkey => relying_party(state).is_ok(),
+        _ => state.mfa.allows(kind),
+    }
+}
+
+/// State and credentials are sealed to their account and their use: one
+/// cannot stand in for another.
+fn seal(
+    state: &AppState,
+    user: &User,
+    what: &str,
+    value: &impl Serialize,
+) -> Result<Vec<u8>, FlowError> {
+    let json = serde_json::to_vec(value).map_err(|error| FlowError::Internal(Box::new(error)))?;
+    Ok(state.sealer.seal(&json, context(user, what).as_bytes()))
+}
+
+fn open<T: DeserializeOwned>(
+    state: &AppState,
+    user: &User,
+    what: &str,
+    sealed: &[u8],
+) -> Result<T, FlowError> {
+    let json = state.sealer.open(sealed, context(user, what).as_bytes())?;
+    serde_json::from_slice(&json).map_err(|error| FlowError::Internal(Box::new(error)))
+}
+
+fn context(user: &User, what: &str) -> String {
+    format!("passkey-{what}:{}", user.id)
+}
+
+const REGISTRATION: &str = "registration";
+const CREDENTIAL: &str = "credential";
+const AUTHENTICATION: &str = "authentication";
+
+/// POST /mfa/passkey/enroll: the options for `navigator.credentials.create`.
+pub async fn enroll_passkey(
+    state: &AppState,
+    enroller: &Enroller,
+) -> Result<CreationChallengeResponse, FlowError> {
+    let webauthn = relying_party(state)?;
+    let user = enroller.user();
+    let (options, registration) = webauthn
+        .start_passkey_registration(
+            user.id.as_uuid(),
+            user.email.as_str(),
+            user.name.as_str(),
+            None,
+        )
+        .map_err(|error| FlowError::Internal(Box::new(error)))?;
+    let now = state.clock.now();
+    let pending = PendingFactor {
+        id: Uuid::now_v7(),
+        user_id: user.id,
+        kind: FactorKind::Passkey,
+        secret: Some(seal(state, user, REGISTRATION, &registration)?),
+        phone: None,
+        code_digest: None,
+        code_expires_at: Some(ten_minutes_from(now)),
+        created_at: now,
+    };
+    state.store.begin_enrolment(&pending).await?;
+    Ok(options)
+}
+
+/// POST /mfa/passkey/confirm: the browser's new credential.
+pub async fn confirm_passkey(
+    state: &AppState,
+    enroller: &Enroller,
+    credential: &RegisterPublicKeyCredential,
+    revoke_others: bool,
+    meta: &RequestMeta,
+) -> Result<Enrolled, FlowError> {
+    let webauthn = relying_party(state)?;
+    let user = enroller.user();
+    let now = state.clock.now();
+    let factors = state.store.factors_of(user.id).await?;
+    let pending = factors
+        .iter()
+        .find(|f| f.kind == FactorKind::Passkey && f.confirmed_at.is_none())
+        .ok_or(FlowError::NotFound)?;
+    if pending.code_attempts >= MAX_ATTEMPTS {
+        return Err(FlowError::TooManyAttempts);
+    }
+    if pending.code_expires_at.is_none_or(|at| now >= at) {
+        return Err(FlowError::MfaExpired);
+    }
+    let registration: PasskeyRegistration = open(
+        state,
+        user,
+        REGISTRATION,
+        pending.secret.as_deref().unwrap_or_default(),
+    )?;
+    let Ok(passkey) = webauthn.finish_passkey_registration(credential, &registration) else {
+        return Err(match wrong_code(state, user, FactorKind::Passkey).await? {
+            FlowError::InvalidCode => FlowError::InvalidPasskey,
+            other => other,
+        });
+    };
+    let sealed = seal(state, user, CREDENTIAL, &passkey)?;
+    if !state
+        .store
+        .confirm_factor(user.id, FactorKind::Passkey, None, Some(&sealed), now)
+        .await?
+    {
+        return Err(FlowError::NotFound);
+    }
+    finish(state, enroller, FactorKind::Passkey, revoke_others, meta).await
+}
+
+/// POST /mfa/passkey/options: the options for `navigator.credentials.get`,
+/// for the login waiting on `raw_token`. Asked again, they replace the last.
+pub async fn passkey_options(
+    state: &AppState,
+    raw_token: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<RequestChallengeResponse, FlowError> {
+    state
+        .limits
+        .check(Rule::MfaChallengePerIp, Subject::Ip(meta))
+        .await?;
+    let webauthn = relying_party(state)?;
+    let challenge = load_challenge(state, raw_token, ChallengePurpose::Login).await?;
+    let user = &challenge.user;
+    let passkey = enrolled_passkey(state, user)
+        .await?
+        .ok_or(FlowError::MethodUnavailable)?;
+    let (options, authentication) = webauthn
+        .start_passkey_authentication(&[passkey])
+        .map_err(|error| FlowError::Internal(Box::new(error)))?;
+    let sealed = seal(state, user, AUTHENTICATION, &authentication)?;
+    state
+        .store
+        .set_challenge_passkey(challenge.id, &sealed)
+        .await?;
+    Ok(options)
+}
+
+/// The account's confirmed passkey, if it has one.
+async fn enrolled_passkey(state: &AppState, user: &User) -> Result<Option<Passkey>, FlowError> {
+    let factors = state.store.factors_of(user.id).await?;
+    let Some(factor) = factors
+        .iter()
+        .find(|f| f.kind == FactorKind::Passkey && f.confirmed_at.is_some())
+    else {
+        return Ok(None);
+    };
+    open(
+        state,
+        user,
+        CREDENTIAL,
+        factor.secret.as_deref().unwrap_or_default(),
+    )
+    .map(Some)
+}
+
+/// Whether `answer` is the account's passkey signing this challenge's
+/// options. The signature counter it carries is kept for the next time.
+pub(super) async fn check_passkey(
+    state: &AppState,
+    challenge: &ChallengeRecord,
+    answer: &PublicKeyCredential,
+) -> Result<bool, FlowError> {
+    let Ok(webauthn) = relying_party(state) else {
+        return Ok(false);
+    };
+    let Some(sealed) = &challenge.passkey_state else {
+        return Ok(false);
+    };
+    let user = &challenge.user;
+    let authentication: PasskeyAuthentication = open(state, user, AUTHENTICATION, sealed)?;
+    let Ok(result) = webauthn.finish_passkey_authentication(answer, &authentication) else {
+        return Ok(false);
+    };
+    if let Some(mut passkey) = enrolled_passkey(state, user).await?
+        && passkey.update_credential(&result) == Some(true)
+    {
+        let sealed = seal(state, user, CREDENTIAL, &passkey)?;
+        state
+            .store
+            .update_factor_secret(user.id, FactorKind::Passkey, &sealed)
+            .await?;
+    }
+    Ok(true)
+}

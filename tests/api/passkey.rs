@@ -1,0 +1,212 @@
+//! Passkeys as a second factor, through the API, with a software passkey
+//! (webauthn-authenticator-rs) that answers as a browser and its
+//! authenticator would: enrolment, sign-in, a replayed answer, another
+//! passkey, and a public URL where browsers offer none.
+
+use serde_json::{Value, json};
+use url::Url;
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
+
+use crate::helpers::{Backend, TestApp, both_backends, json_body, set_cookie};
+use crate::mfa::password_step;
+
+both_backends!(
+    a_passkey_is_added_then_signs_in_once_per_challenge,
+    a_passkey_needs_a_domain_name,
+);
+
+const SITE: &str = "http://localhost:8080";
+
+async fn on_localhost(backend: Backend) -> TestApp {
+    TestApp::spawn_configured(backend, |config| {
+        config.public_url = Url::parse(SITE).unwrap();
+    })
+    .await
+}
+
+/// A passkey made for `app` by `device` on the signed-in `cookie`; returns
+/// the recovery codes.
+async fn add_passkey(app: &TestApp, cookie: &str, device: &mut SoftPasskey) -> Value {
+    let options = app.post_as(cookie, "/mfa/passkey/enroll", &json!({})).await;
+    assert_eq!(options.status(), 200);
+    let options = json_body(options).await;
+    assert_eq!(options["publicKey"]["rp"]["id"], "localhost", "{options}");
+    assert_eq!(
+        options["publicKey"]["authenticatorSelection"]["userVerification"],
+        "required"
+    );
+    let options: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+    let credential = device
+        .do_registration(Url::parse(SITE).unwrap(), options)
+        .expect("the soft passkey registers");
+    let confirmed = app
+        .post_as(
+            cookie,
+            "/mfa/passkey/confirm",
+            &json!({ "credential": credential }),
+        )
+        .await;
+    assert_eq!(confirmed.status(), 200);
+    json_body(confirmed).await
+}
+
+/// The options for `mfa_token`'s second step, as the device sees them.
+async fn sign_in_options(app: &TestApp, token: &str) -> RequestChallengeResponse {
+    let options = app
+        .post_json("/mfa/passkey/options", &json!({ "mfa_token": token }))
+        .await;
+    assert_eq!(options.status(), 200);
+    serde_json::from_value(json_body(options).await).unwrap()
+}
+
+async fn a_passkey_is_added_then_signs_in_once_per_challenge(backend: Backend) {
+    let app = on_localhost(backend).await;
+    let cookie = app.signed_up("passkey@example.com").await;
+    let mut device = SoftPasskey::new(true);
+    let added = add_passkey(&app, &cookie, &mut device).await;
+    assert_eq!(added["recovery_codes"].as_array().unwrap().len(), 10);
+    let factors = json_body(app.get_as(&cookie, "/mfa").await).await;
+    assert_eq!(factors["factors"][0]["method"], "passkey", "{factors}");
+    // A second one is refused while the first stays (one passkey a account).
+    let again = app
+        .post_as(&cookie, "/mfa/passkey/enroll", &json!({}))
+        .await;
+    assert_eq!(again.status(), 409);
+
+    let (token, body) = password_step(&app, "passkey@example.com").await;
+    assert_eq!(body["methods"], json!(["passkey", "recovery_code"]));
+
+    // Another account's passkey, made to sign this challenge, is refused.
+    let other = app.signed_up("other@example.com").await;
+    let mut stranger = SoftPasskey::new(true);
+    add_passkey(&app, &other, &mut stranger).await;
+    let (other_token, _) = password_step(&app, "other@example.com").await;
+    let theirs = json_body(
+        app.post_json("/mfa/passkey/options", &json!({ "mfa_token": other_token }))
+            .await,
+    )
+    .await;
+    let mut options = serde_json::to_value(sign_in_options(&app, &token).await).unwrap();
+    options["publicKey"]["allowCredentials"] = theirs["publicKey"]["allowCredentials"].clone();
+    let forged = stranger
+        .do_authentication(
+            Url::parse(SITE).unwrap(),
+            serde_json::from_value(options).unwrap(),
+        )
+        .expect("the stranger's passkey signs what it is given");
+    let refused = app
+        .post_json(
+            "/mfa/verify",
+            &json!({ "mfa_token": token, "passkey": forged }),
+        )
+        .await;
+    assert_eq!(refused.status(), 401);
+    assert_eq!(json_body(refused).await["error"]["code"], "invalid_passkey");
+
+    // The owner's passkey answering a page of another origin (a look-alike
+    // on another port) is refused.
+    let options = sign_in_options(&app, &token).await;
+    let phished = device
+        .do_authentication(Url::parse("http://localhost:9999").unwrap(), options)
+        .expect("the passkey signs for any origin of its site");
+    let refused = app
+        .post_json(
+            "/mfa/verify",
+            &json!({ "mfa_token": token, "passkey": phished }),
+        )
+        .await;
+    assert_eq!(refused.status(), 401);
+
+    // The owner's passkey signs in; its answer is good once.
+    let options = sign_in_options(&app, &token).await;
+    let signed = device
+        .do_authentication(Url::parse(SITE).unwrap(), options)
+        .expect("the soft passkey signs");
+    let done = app
+        .post_json(
+            "/mfa/verify",
+            &json!({ "mfa_token": token, "passkey": signed }),
+        )
+        .await;
+    assert_eq!(done.status(), 200);
+    assert!(set_cookie(&done, "latchkey_session").is_some());
+    assert_eq!(json_body(done).await["status"], "authenticated");
+    let replayed = app
+        .post_json(
+            "/mfa/verify",
+            &json!({ "mfa_token": token, "passkey": signed }),
+        )
+        .await;
+    assert_eq!(replayed.status(), 410);
+
+    // A replayed answer on a new login is refused too: it signed another
+    // challenge. The passkey itself signs the new one.
+    let (token, _) = password_step(&app, "passkey@example.com").await;
+    let _ = sign_in_options(&app, &token).await;
+    let stale = app
+        .post_json(
+            "/mfa/verify",
+            &json!({ "mfa_token": token, "passkey": signed }),
+        )
+        .await;
+    assert_eq!(stale.status(), 401);
+    let options = sign_in_options(&app, &token).await;
+    let fresh = device
+        .do_authentication(Url::parse(SITE).unwrap(), options)
+        .unwrap();
+    let done = app
+        .post_json(
+            "/mfa/verify",
+            &json!({ "mfa_token": token, "passkey": fresh }),
+        )
+        .await;
+    assert_eq!(done.status(), 200);
+
+    // The owner is told, and it shows in the activity with its method.
+    let activity = json_body(app.get_as(&cookie, "/me/activity").await).await;
+    assert!(
+        activity["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|event| event["event"] == "mfa.factor_added" && event["method"] == "passkey"),
+        "{activity}"
+    );
+    // Removed, it no longer signs in.
+    let removed = app
+        .client
+        .delete(app.url("/mfa/passkey"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    let after = app
+        .login("passkey@example.com", crate::helpers::PASSWORD)
+        .await;
+    assert_eq!(json_body(after).await["status"], "authenticated");
+}
+
+async fn a_passkey_needs_a_domain_name(backend: Backend) {
+    // The default public URL is an IP address: browsers offer no passkeys.
+    let app = TestApp::spawn(backend).await;
+    let cookie = app.signed_up("ip@example.com").await;
+    let refused = app
+        .post_as(&cookie, "/mfa/passkey/enroll", &json!({}))
+        .await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        json_body(refused).await["error"]["code"],
+        "method_unavailable"
+    );
+    let missing = app
+        .post_as(
+            &cookie,
+            "/mfa/passkey/confirm",
+            &json!({ "credential": {} }),
+        )
+        .await;
+    assert!(missing.status().is_client_error(), "{}", missing.status());
+}
