@@ -94,10 +94,13 @@ export async function startMailSink() {
 }
 
 /// The latchkey binary on a free port, fresh database, mail to `smtpPort`.
-export async function startApp({ smtpPort, env = {} }) {
+/// `host` names it in its public URL: `localhost` for passkeys, which
+/// browsers offer to domain names only (it listens on 127.0.0.1 either way).
+export async function startApp({ smtpPort, env = {}, host = '127.0.0.1' }) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-'));
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${host}:${port}`;
+  const probe = `http://127.0.0.1:${port}/healthz`;
   const log = [];
   const child = spawn(binary, ['serve'], {
     cwd: dir,
@@ -119,7 +122,7 @@ export async function startApp({ smtpPort, env = {} }) {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`latchkey exited:\n${log.join('')}`);
     try {
-      const response = await fetch(`${base}/healthz`);
+      const response = await fetch(probe);
       if (response.ok) break;
     } catch {
       // not listening yet

@@ -35,4 +35,4 @@ fi
 step "node --test (e2e/)"
 rm -rf target/e2e-artifacts
 cd e2e
-exec node --test --test-concurrency=1 --test-timeout=120000 flow.test.mjs login.test.mjs agreement.test.mjs pages.test.mjs invite.test.mjs
+exec node --test --test-concurrency=1 --test-timeout=120000 flow.test.mjs login.test.mjs passkey.test.mjs agreement.test.mjs pages.test.mjs invite.test.mjs

@@ -1,7 +1,7 @@
 // latchkey's one script. Every page works without it; it adds the sign-up
 // checks before any request, the strength meter, show/hide, inline server
-// errors, the step from "Account verified" to the dashboard, and Copy and
-// Download for recovery codes.
+// errors, the step from "Account verified" to the dashboard, Copy and
+// Download for recovery codes, and passkeys, which need it.
 //
 // The rules mirror the server's (src/domain): same limits (read from the
 // page), same messages. The password verdict is the server's own, asked of
@@ -86,6 +86,12 @@
 
   const codes = document.querySelector('[data-recovery-codes]');
   if (codes) recoveryCodes(codes);
+
+  const passkeyEnrol = document.querySelector('[data-passkey-enrol]');
+  if (passkeyEnrol) addPasskey(passkeyEnrol);
+
+  const passkeySignIn = document.querySelector('[data-passkey-signin]');
+  if (passkeySignIn) signInWithPasskey(passkeySignIn);
 
   const form = document.querySelector('form[data-signup]');
   if (form) signup(form);
@@ -500,5 +506,130 @@
       formError.textContent = (body && body.error && body.error.message)
         || 'Something went wrong on our side. Try again later.';
     }
+  }
+
+  // Passkeys. The server runs both ceremonies (POST /mfa/passkey/*, and
+  // /mfa/verify); the page hands its options to the browser and the
+  // browser's answer back, in the JSON forms WebAuthn defines for them
+  // (parse...OptionsFromJSON, toJSON). The cookies say who is asking: the
+  // session, or the login waiting for its second step.
+  function passkeysWork() {
+    return typeof window.PublicKeyCredential === 'function'
+      && typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function'
+      && typeof PublicKeyCredential.parseRequestOptionsFromJSON === 'function';
+  }
+
+  async function postJson(path, body) {
+    const response = await fetch(`${root}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      credentials: 'same-origin',
+      body: JSON.stringify(body),
+    });
+    let answer = null;
+    try {
+      answer = await response.json();
+    } catch {
+      // No JSON: the message below stands.
+    }
+    return { ok: response.ok, answer };
+  }
+
+  function refusal(answer) {
+    return (answer && answer.error && answer.error.message)
+      || 'Something went wrong on our side. Try again later.';
+  }
+
+  // "Create a passkey": the browser makes it, the server keeps its public
+  // half; the recovery codes issued with a first factor are shown here.
+  function addPasskey(section) {
+    const button = section.querySelector('[data-passkey-create]');
+    const error = section.querySelector('[data-passkey-error]');
+    if (!passkeysWork()) {
+      error.textContent = 'This browser cannot make passkeys. Choose another method, or another browser.';
+      button.disabled = true;
+      return;
+    }
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      error.textContent = '';
+      try {
+        const started = await postJson('mfa/passkey/enroll', {});
+        if (!started.ok) {
+          error.textContent = refusal(started.answer);
+          return;
+        }
+        const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(started.answer.publicKey);
+        let credential;
+        try {
+          credential = await navigator.credentials.create({ publicKey });
+        } catch {
+          error.textContent = 'No passkey was made. Try again, or choose another method.';
+          return;
+        }
+        const confirmed = await postJson('mfa/passkey/confirm', { credential: credential.toJSON() });
+        if (!confirmed.ok) {
+          error.textContent = refusal(confirmed.answer);
+          return;
+        }
+        const issued = confirmed.answer.recovery_codes || [];
+        if (issued.length === 0) {
+          window.location.assign(`${root}dashboard?notice=factor-added`);
+          return;
+        }
+        const done = document.querySelector('[data-passkey-done]');
+        const list = done.querySelector('[data-passkey-codes]');
+        list.replaceChildren(...issued.map((value) => {
+          const item = document.createElement('li');
+          const code = document.createElement('code');
+          code.textContent = value;
+          item.append(code);
+          return item;
+        }));
+        section.hidden = true;
+        done.hidden = false;
+        recoveryCodes(list);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  // "Use your passkey": the second step of a login.
+  function signInWithPasskey(section) {
+    const button = section.querySelector('[data-passkey-use]');
+    const error = section.querySelector('[data-passkey-error]');
+    if (!passkeysWork()) {
+      error.textContent = 'This browser cannot use passkeys. Use another method, or another browser.';
+      button.disabled = true;
+      return;
+    }
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      error.textContent = '';
+      try {
+        const started = await postJson('mfa/passkey/options', {});
+        if (!started.ok) {
+          error.textContent = refusal(started.answer);
+          return;
+        }
+        const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(started.answer.publicKey);
+        let credential;
+        try {
+          credential = await navigator.credentials.get({ publicKey });
+        } catch {
+          error.textContent = 'The passkey did not answer. Try again, or use another method.';
+          return;
+        }
+        const verified = await postJson('mfa/verify', { passkey: credential.toJSON() });
+        if (!verified.ok) {
+          error.textContent = refusal(verified.answer);
+          return;
+        }
+        window.location.assign(`${root}dashboard`);
+      } finally {
+        button.disabled = false;
+      }
+    });
   }
 })();

@@ -1,0 +1,130 @@
+// Passkeys in a real browser: Chromium's virtual authenticator (the
+// DevTools protocol's WebAuthn domain), an internal one with user
+// verification, stands in for a phone's or laptop's. A passkey is added
+// from the dashboard, its recovery codes shown, and the next login's second
+// step is answered with it. The app's public URL is http://localhost:PORT:
+// browsers offer passkeys to domain names only.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  axeViolations, launchBrowser, newPage, screenshot, startApp, startMailSink, uniqueEmail,
+} from './harness.mjs';
+import { createAccount, fillSignup, logIn } from './helpers.mjs';
+
+let sink;
+let app;
+let browser;
+
+before(async () => {
+  sink = await startMailSink();
+  app = await startApp({ smtpPort: sink.port, host: 'localhost' });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.stop();
+  await sink?.close();
+});
+
+/// A platform authenticator that says yes (presence and verification) by
+/// itself, on this page's browser context.
+async function virtualAuthenticator(page) {
+  const devtools = await page.context().newCDPSession(page);
+  await devtools.send('WebAuthn.enable');
+  const { authenticatorId } = await devtools.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return {
+    credentials: async () => (await devtools.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
+  };
+}
+
+test('a passkey is added from the dashboard, then answers the second step of the next login', async () => {
+  const page = await newPage(browser);
+  const authenticator = await virtualAuthenticator(page);
+  const email = uniqueEmail('passkey');
+  await page.goto(app.url('/signup'));
+  await fillSignup(page, { email });
+  await createAccount(page);
+  await page.waitForURL(/\/check-inbox/);
+  await page.goto(await sink.link(email));
+  await page.waitForURL(app.url('/dashboard'));
+
+  await page.getByRole('link', { name: 'Add a passkey' }).click();
+  await page.waitForURL(app.url('/mfa/setup?method=passkey'));
+  await page.getByRole('heading', { name: 'Add a passkey' }).waitFor();
+  assert.deepEqual(await axeViolations(page), []);
+  await page.getByRole('button', { name: 'Create a passkey' }).click();
+  await page.getByRole('heading', { name: 'Your passkey is set up' }).waitFor();
+  const recoveryCodes = await page.locator('#recovery-codes code').allTextContents();
+  assert.equal(recoveryCodes.length, 10);
+  for (const code of recoveryCodes) assert.match(code, /^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$/);
+  assert.equal(await page.getByRole('button', { name: 'Download' }).isVisible(), true);
+  await screenshot(page, 'passkey-added');
+  const [made] = await authenticator.credentials();
+  assert.equal(made.rpId, 'localhost');
+
+  await page.getByRole('link', { name: /continue to your dashboard/ }).click();
+  await page.waitForURL(app.url('/dashboard'));
+  assert.match(await page.locator('[data-two-step]').textContent(), /On\./);
+  assert.equal(await page.locator('[data-factor="passkey"]').count(), 1);
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL(app.url('/signup'));
+
+  await logIn(page, app, email);
+  await page.waitForURL(app.url('/mfa'));
+  await page.getByRole('heading', { name: 'Two-step verification' }).waitFor();
+  assert.equal(await page.getByLabel('6-digit code').count(), 0, 'no code to type with a passkey alone');
+  assert.deepEqual(await axeViolations(page), []);
+  await screenshot(page, 'passkey-second-step');
+  await page.getByRole('button', { name: 'Use your passkey' }).click();
+  await page.waitForURL(app.url('/dashboard'));
+  assert.match(await page.locator('.signed-in').textContent(), /You're signed in as Ada Lovelace/);
+  const [used] = await authenticator.credentials();
+  assert.ok(used.signCount > made.signCount, `the counter moved: ${made.signCount} -> ${used.signCount}`);
+  const cookies = await page.context().cookies();
+  assert.ok(!cookies.some((c) => c.name === 'latchkey_mfa'), 'the mfa cookie is cleared');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('a device without the passkey is told so, and the login still has its recovery codes', async () => {
+  // The first browser adds the passkey; a second one, whose authenticator
+  // holds no passkey for this account, comes to the second step.
+  const first = await newPage(browser);
+  await virtualAuthenticator(first);
+  const email = uniqueEmail('nokey');
+  await first.goto(app.url('/signup'));
+  await fillSignup(first, { email });
+  await createAccount(first);
+  await first.waitForURL(/\/check-inbox/);
+  await first.goto(await sink.link(email));
+  await first.waitForURL(app.url('/dashboard'));
+  await first.goto(app.url('/mfa/setup?method=passkey'));
+  await first.getByRole('button', { name: 'Create a passkey' }).click();
+  await first.getByRole('heading', { name: 'Your passkey is set up' }).waitFor();
+  const [recoveryCode] = await first.locator('#recovery-codes code').allTextContents();
+  await first.context().close();
+
+  const page = await newPage(browser);
+  await virtualAuthenticator(page);
+  await logIn(page, app, email);
+  await page.waitForURL(app.url('/mfa'));
+  await page.getByRole('button', { name: 'Use your passkey' }).click();
+  await page.getByText('The passkey did not answer. Try again, or use another method.').waitFor({ timeout: 30000 });
+  await page.getByText('Use a recovery code').click();
+  await page.getByLabel('Recovery code').fill(recoveryCode);
+  await page.getByRole('button', { name: 'Use recovery code' }).click();
+  await page.waitForURL(app.url('/dashboard'));
+  await page.context().close();
+});
