@@ -161,7 +161,14 @@ pub async fn login(
             return Ok(LoginOutcome::MfaRequired(challenge));
         }
         if state.mfa.policy == MfaPolicy::Required {
-            let methods = state.mfa.methods.iter().map(|kind| kind.as_str()).collect();
+            // What can be set up here: passkeys need a public URL on a domain.
+            let methods = state
+                .mfa
+                .methods
+                .iter()
+                .filter(|kind| mfa::available(state, **kind))
+                .map(|kind| kind.as_str())
+                .collect();
             let challenge = mfa::open_challenge(
                 state,
                 &user,

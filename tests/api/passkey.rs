@@ -15,6 +15,7 @@ use crate::mfa::password_step;
 both_backends!(
     a_passkey_is_added_then_signs_in_once_per_challenge,
     a_passkey_needs_a_domain_name,
+    a_passkey_set_up_to_finish_a_login_starts_the_session,
 );
 
 const SITE: &str = "http://localhost:8080";
@@ -191,6 +192,22 @@ async fn a_passkey_is_added_then_signs_in_once_per_challenge(backend: Backend) {
 
 async fn a_passkey_needs_a_domain_name(backend: Backend) {
     // The default public URL is an IP address: browsers offer no passkeys.
+    let app = TestApp::spawn_configured(backend, |config| {
+        config.mfa = latchkey::domain::MfaPolicy::Required;
+    })
+    .await;
+    app.verified("strict@example.com").await;
+    let strict = json_body(
+        app.login("strict@example.com", crate::helpers::PASSWORD)
+            .await,
+    )
+    .await;
+    assert_eq!(strict["status"], "mfa_enrollment_required");
+    assert_eq!(
+        strict["methods"],
+        json!(["totp", "sms", "email"]),
+        "no passkey offered"
+    );
     let app = TestApp::spawn(backend).await;
     let cookie = app.signed_up("ip@example.com").await;
     let refused = app
@@ -209,4 +226,63 @@ async fn a_passkey_needs_a_domain_name(backend: Backend) {
         )
         .await;
     assert!(missing.status().is_client_error(), "{}", missing.status());
+}
+
+/// Under `LATCHKEY_MFA=required`, a passkey is a first factor to set up
+/// with the enrolment token, and setting it up finishes the login.
+async fn a_passkey_set_up_to_finish_a_login_starts_the_session(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |config| {
+        config.public_url = Url::parse(SITE).unwrap();
+        config.mfa = latchkey::domain::MfaPolicy::Required;
+    })
+    .await;
+    app.verified("required@example.com").await;
+    let body = json_body(
+        app.login("required@example.com", crate::helpers::PASSWORD)
+            .await,
+    )
+    .await;
+    assert_eq!(body["status"], "mfa_enrollment_required");
+    assert_eq!(body["methods"], json!(["totp", "sms", "email", "passkey"]));
+    let token = body["mfa_token"].as_str().unwrap();
+
+    let options = app
+        .post_json("/mfa/passkey/enroll", &json!({ "mfa_token": token }))
+        .await;
+    assert_eq!(options.status(), 200);
+    let options: CreationChallengeResponse =
+        serde_json::from_value(json_body(options).await).unwrap();
+    let mut device = SoftPasskey::new(true);
+    let credential = device
+        .do_registration(Url::parse(SITE).unwrap(), options)
+        .unwrap();
+    let done = app
+        .post_json(
+            "/mfa/passkey/confirm",
+            &json!({ "mfa_token": token, "credential": credential }),
+        )
+        .await;
+    assert_eq!(done.status(), 200);
+    assert!(
+        set_cookie(&done, "latchkey_session").is_some(),
+        "the login is finished"
+    );
+    let body = json_body(done).await;
+    assert_eq!(body["status"], "authenticated", "{body}");
+    assert_eq!(body["recovery_codes"].as_array().unwrap().len(), 10);
+
+    // The next login asks for it.
+    let (token, body) = password_step(&app, "required@example.com").await;
+    assert_eq!(body["methods"], json!(["passkey", "recovery_code"]));
+    let options = sign_in_options(&app, &token).await;
+    let signed = device
+        .do_authentication(Url::parse(SITE).unwrap(), options)
+        .unwrap();
+    let done = app
+        .post_json(
+            "/mfa/verify",
+            &json!({ "mfa_token": token, "passkey": signed }),
+        )
+        .await;
+    assert_eq!(done.status(), 200);
 }
