@@ -180,6 +180,9 @@ pub async fn passkey_options(
     raw_token: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<RequestChallengeResponse, FlowError> {
+    // Per IP only: options send nothing (the account-wide rule spares a
+    // phone a flood of texts), and a person may dismiss the browser's
+    // prompt and ask again. Five wrong answers still spend the challenge.
     state
         .limits
         .check(Rule::MfaChallengePerIp, Subject::Ip(meta))
