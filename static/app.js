@@ -540,13 +540,29 @@
       || 'Something went wrong on our side. Try again later.';
   }
 
-  // "Create a passkey": the browser makes it, the server keeps its public
-  // half; the recovery codes issued with a first factor are shown here.
-  function addPasskey(section) {
-    const button = section.querySelector('[data-passkey-create]');
+  // One ceremony behind one button: the options from the server, the
+  // browser's answer to them, that answer back to the server. Resolves to
+  // the server's last answer, or to the message to show beside the button.
+  async function ceremony({ begin, parse, ask, dismissed, finish, field }) {
+    const started = await postJson(begin, {});
+    if (!started.ok) return { message: refusal(started.answer) };
+    let credential;
+    try {
+      credential = await ask({ publicKey: parse(started.answer.publicKey) });
+    } catch {
+      return { message: dismissed };
+    }
+    const finished = await postJson(finish, { [field]: credential.toJSON() });
+    return finished.ok ? { answer: finished.answer } : { message: refusal(finished.answer) };
+  }
+
+  // The button runs `run` (which resolves to a message, or '') once at a
+  // time; a browser without WebAuthn's JSON forms is told `unsupported`.
+  function passkeyButton(section, selector, unsupported, run) {
+    const button = section.querySelector(selector);
     const error = section.querySelector('[data-passkey-error]');
     if (!passkeysWork()) {
-      error.textContent = 'This browser cannot make passkeys. Choose another method, or another browser.';
+      error.textContent = unsupported;
       button.disabled = true;
       return;
     }
@@ -554,28 +570,32 @@
       button.disabled = true;
       error.textContent = '';
       try {
-        const started = await postJson('mfa/passkey/enroll', {});
-        if (!started.ok) {
-          error.textContent = refusal(started.answer);
-          return;
-        }
-        const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(started.answer.publicKey);
-        let credential;
-        try {
-          credential = await navigator.credentials.create({ publicKey });
-        } catch {
-          error.textContent = 'No passkey was made. Try again, or choose another method.';
-          return;
-        }
-        const confirmed = await postJson('mfa/passkey/confirm', { credential: credential.toJSON() });
-        if (!confirmed.ok) {
-          error.textContent = refusal(confirmed.answer);
-          return;
-        }
-        const issued = confirmed.answer.recovery_codes || [];
+        error.textContent = await run();
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  // "Create a passkey": the browser makes it, the server keeps its public
+  // half; the recovery codes issued with a first factor are shown here.
+  function addPasskey(section) {
+    passkeyButton(section, '[data-passkey-create]',
+      'This browser cannot make passkeys. Choose another method, or another browser.',
+      async () => {
+        const { answer, message } = await ceremony({
+          begin: 'mfa/passkey/enroll',
+          parse: (options) => PublicKeyCredential.parseCreationOptionsFromJSON(options),
+          ask: (options) => navigator.credentials.create(options),
+          dismissed: 'No passkey was made. Try again, or choose another method.',
+          finish: 'mfa/passkey/confirm',
+          field: 'credential',
+        });
+        if (message) return message;
+        const issued = answer.recovery_codes || [];
         if (issued.length === 0) {
           window.location.assign(`${root}dashboard?notice=factor-added`);
-          return;
+          return '';
         }
         const done = document.querySelector('[data-passkey-done]');
         const list = done.querySelector('[data-passkey-codes]');
@@ -589,47 +609,26 @@
         section.hidden = true;
         done.hidden = false;
         recoveryCodes(list);
-      } finally {
-        button.disabled = false;
-      }
-    });
+        return '';
+      });
   }
 
   // "Use your passkey": the second step of a login.
   function signInWithPasskey(section) {
-    const button = section.querySelector('[data-passkey-use]');
-    const error = section.querySelector('[data-passkey-error]');
-    if (!passkeysWork()) {
-      error.textContent = 'This browser cannot use passkeys. Use another method, or another browser.';
-      button.disabled = true;
-      return;
-    }
-    button.addEventListener('click', async () => {
-      button.disabled = true;
-      error.textContent = '';
-      try {
-        const started = await postJson('mfa/passkey/options', {});
-        if (!started.ok) {
-          error.textContent = refusal(started.answer);
-          return;
-        }
-        const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(started.answer.publicKey);
-        let credential;
-        try {
-          credential = await navigator.credentials.get({ publicKey });
-        } catch {
-          error.textContent = 'The passkey did not answer. Try again, or use another method.';
-          return;
-        }
-        const verified = await postJson('mfa/verify', { passkey: credential.toJSON() });
-        if (!verified.ok) {
-          error.textContent = refusal(verified.answer);
-          return;
-        }
+    passkeyButton(section, '[data-passkey-use]',
+      'This browser cannot use passkeys. Use another method, or another browser.',
+      async () => {
+        const { message } = await ceremony({
+          begin: 'mfa/passkey/options',
+          parse: (options) => PublicKeyCredential.parseRequestOptionsFromJSON(options),
+          ask: (options) => navigator.credentials.get(options),
+          dismissed: 'The passkey did not answer. Try again, or use another method.',
+          finish: 'mfa/verify',
+          field: 'passkey',
+        });
+        if (message) return message;
         window.location.assign(`${root}dashboard`);
-      } finally {
-        button.disabled = false;
-      }
-    });
+        return '';
+      });
   }
 })();
