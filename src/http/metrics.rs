@@ -69,18 +69,12 @@ pub(super) async fn count(State(state): State<AppState>, request: Request, next:
     security(("metrics_token" = [])),
 )]
 pub(super) async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match answer(&state, &headers).await {
-        Ok(response) | Err(response) => response,
-    }
-}
-
-async fn answer(state: &AppState, headers: &HeaderMap) -> Result<Response, Response> {
-    let authorized = match (&state.metrics_key, bearer(headers)) {
+    let authorized = match (&state.metrics_key, bearer(&headers)) {
         (Some(key), Credential::Bearer(token)) => key.matches(token),
         _ => false,
     };
     if !authorized {
-        return Err((
+        return (
             [(
                 header::WWW_AUTHENTICATE,
                 r#"Bearer realm="latchkey-metrics""#,
@@ -91,20 +85,20 @@ async fn answer(state: &AppState, headers: &HeaderMap) -> Result<Response, Respo
                 "This needs the metrics token as a Bearer token.",
             ),
         )
-            .into_response());
+            .into_response();
     }
     // Read at each scrape: a gauge kept up to date on every write would
     // cost the hot paths for the sake of a read every 15 seconds.
-    let backlog =
-        state.store.backlog().await.map_err(|error| {
-            ApiError::from(crate::flows::FlowError::from(error)).into_response()
-        })?;
+    let backlog = match state.store.backlog().await {
+        Ok(backlog) => backlog,
+        Err(error) => return ApiError::from(crate::flows::FlowError::from(error)).into_response(),
+    };
     state.metrics.backlog(&backlog, state.clock.now());
     let (admitted, capacity) = state.hasher.load();
     state.metrics.hashing(admitted, capacity);
-    Ok((
+    (
         [(header::CONTENT_TYPE, HeaderValue::from_static(OPEN_METRICS))],
         state.metrics.render(),
     )
-        .into_response())
+        .into_response()
 }

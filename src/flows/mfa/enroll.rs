@@ -14,7 +14,7 @@ use crate::domain::{
 };
 use crate::flows::{CurrentSession, FieldErrors, FlowError, StartedSession, start_session};
 use crate::state::AppState;
-use crate::store::{ChallengePurpose, ChallengeRecord, PendingFactor};
+use crate::store::{ChallengePurpose, ChallengeRecord, FactorRecord, PendingFactor};
 
 /// Who is enrolling, and on what authority.
 #[derive(Debug, Clone)]
@@ -128,13 +128,7 @@ pub async fn confirm_totp(
 ) -> Result<Enrolled, FlowError> {
     let user = enroller.user();
     let factors = state.store.factors_of(user.id).await?;
-    let pending = factors
-        .iter()
-        .find(|f| f.kind == FactorKind::Totp && f.confirmed_at.is_none())
-        .ok_or(FlowError::NotFound)?;
-    if pending.code_attempts >= MAX_ATTEMPTS {
-        return Err(FlowError::TooManyAttempts);
-    }
+    let pending = pending(&factors, FactorKind::Totp)?;
     let secret = TotpSecret::from_bytes(state.sealer.open(
         pending.secret.as_deref().unwrap_or_default(),
         user.id.to_string().as_bytes(),
@@ -232,13 +226,7 @@ pub async fn confirm_delivered(
     let user = enroller.user();
     let now = state.clock.now();
     let factors = state.store.factors_of(user.id).await?;
-    let pending = factors
-        .iter()
-        .find(|f| f.kind == kind && f.confirmed_at.is_none())
-        .ok_or(FlowError::NotFound)?;
-    if pending.code_attempts >= MAX_ATTEMPTS {
-        return Err(FlowError::TooManyAttempts);
-    }
+    let pending = pending(&factors, kind)?;
     if pending.code_expires_at.is_none_or(|at| now >= at) {
         return Err(FlowError::MfaExpired);
     }
@@ -264,6 +252,24 @@ pub async fn confirm_delivered(
     finish(state, enroller, kind, revoke_others, meta).await
 }
 
+/// The enrolment of `kind` waiting for its confirmation, unless it had
+/// too many wrong answers.
+pub(super) fn pending(
+    factors: &[FactorRecord],
+    kind: FactorKind,
+) -> Result<&FactorRecord, FlowError> {
+    let pending = factors
+        .iter()
+        .find(|f| f.kind == kind && f.confirmed_at.is_none())
+        .ok_or(FlowError::NotFound)?;
+    if pending.code_attempts >= MAX_ATTEMPTS {
+        return Err(FlowError::TooManyAttempts);
+    }
+    Ok(pending)
+}
+
+/// Counts a wrong answer to an enrolment: a wrong code, or a passkey's
+/// answer that did not verify.
 pub(super) async fn wrong_code(
     state: &AppState,
     user: &User,
@@ -272,6 +278,8 @@ pub(super) async fn wrong_code(
     let attempts = state.store.count_enrolment_attempt(user.id, kind).await?;
     Ok(if attempts >= MAX_ATTEMPTS {
         FlowError::TooManyAttempts
+    } else if kind == FactorKind::Passkey {
+        FlowError::InvalidPasskey
     } else {
         FlowError::InvalidCode
     })

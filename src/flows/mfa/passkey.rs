@@ -18,8 +18,8 @@ use webauthn_rs::prelude::{
     WebauthnBuilder,
 };
 
-use super::enroll::{finish, wrong_code};
-use super::{CODE_TTL, Enrolled, Enroller, MAX_ATTEMPTS, load_challenge, ten_minutes_from};
+use super::enroll::{finish, pending, wrong_code};
+use super::{CODE_TTL, Enrolled, Enroller, load_challenge, ten_minutes_from};
 use crate::audit::RequestMeta;
 use crate::domain::{FactorKind, User};
 use crate::flows::FlowError;
@@ -140,13 +140,7 @@ pub async fn confirm_passkey(
     let user = enroller.user();
     let now = state.clock.now();
     let factors = state.store.factors_of(user.id).await?;
-    let pending = factors
-        .iter()
-        .find(|f| f.kind == FactorKind::Passkey && f.confirmed_at.is_none())
-        .ok_or(FlowError::NotFound)?;
-    if pending.code_attempts >= MAX_ATTEMPTS {
-        return Err(FlowError::TooManyAttempts);
-    }
+    let pending = pending(&factors, FactorKind::Passkey)?;
     if pending.code_expires_at.is_none_or(|at| now >= at) {
         return Err(FlowError::MfaExpired);
     }
@@ -157,10 +151,7 @@ pub async fn confirm_passkey(
         pending.secret.as_deref().unwrap_or_default(),
     )?;
     let Ok(passkey) = webauthn.finish_passkey_registration(credential, &registration) else {
-        return Err(match wrong_code(state, user, FactorKind::Passkey).await? {
-            FlowError::InvalidCode => FlowError::InvalidPasskey,
-            other => other,
-        });
+        return Err(wrong_code(state, user, FactorKind::Passkey).await?);
     };
     let sealed = seal(state, user, CREDENTIAL, &passkey)?;
     if !state
