@@ -2,7 +2,8 @@
 // DevTools protocol's WebAuthn domain), an internal one with user
 // verification, stands in for a phone's or laptop's. A passkey is added
 // from the dashboard, its recovery codes shown, and the next login's second
-// step is answered with it. The app's public URL is http://localhost:PORT:
+// step is answered with it; a second device's passkey is named beside the
+// first, and one of them removed. The app's public URL is http://localhost:PORT:
 // browsers offer passkeys to domain names only.
 
 import { after, before, test } from 'node:test';
@@ -46,6 +47,7 @@ async function virtualAuthenticator(page) {
   });
   return {
     credentials: async () => (await devtools.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
+    remove: () => devtools.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId }),
   };
 }
 
@@ -126,5 +128,59 @@ test('a device without the passkey is told so, and the login still has its recov
   await page.getByLabel('Recovery code').fill(recoveryCode);
   await page.getByRole('button', { name: 'Use recovery code' }).click();
   await page.waitForURL(app.url('/dashboard'));
+  await page.context().close();
+});
+
+test('a second device adds its own passkey; the first device is not asked twice; one is removed', async () => {
+  const page = await newPage(browser);
+  const laptop = await virtualAuthenticator(page);
+  const email = uniqueEmail('twokeys');
+  await page.goto(app.url('/signup'));
+  await fillSignup(page, { email });
+  await createAccount(page);
+  await page.waitForURL(/\/check-inbox/);
+  await page.goto(await sink.link(email));
+  await page.waitForURL(app.url('/dashboard'));
+  await page.goto(app.url('/mfa/setup?method=passkey'));
+  await page.getByLabel('Name it (optional)').fill('Laptop');
+  await page.getByRole('button', { name: 'Create a passkey' }).click();
+  await page.getByRole('heading', { name: 'Your passkey is set up' }).waitFor();
+  await page.getByRole('link', { name: /continue to your dashboard/ }).click();
+  await page.waitForURL(app.url('/dashboard'));
+
+  // The same device again: the options exclude its passkey, so the browser
+  // makes none, and the page says so.
+  await page.getByRole('link', { name: 'Add another passkey' }).click();
+  await page.waitForURL(app.url('/mfa/setup?method=passkey'));
+  await page.getByRole('button', { name: 'Create a passkey' }).click();
+  await page.getByText('No passkey was made. Try again, or choose another method.').waitFor({ timeout: 30000 });
+  assert.equal((await laptop.credentials()).length, 1);
+
+  // Another device (a security key, say) makes the second, unnamed.
+  await laptop.remove();
+  await virtualAuthenticator(page);
+  await page.getByRole('button', { name: 'Create a passkey' }).click();
+  await page.waitForURL(app.url('/dashboard?notice=factor-added'));
+  const rows = page.locator('[data-factor="passkey"]');
+  assert.equal(await rows.count(), 2);
+  assert.match(await rows.nth(0).textContent(), /Laptop\s+Passkey/);
+  assert.match(await rows.nth(1).textContent(), /Passkey 2\s+Passkey/);
+  assert.deepEqual(await axeViolations(page), []);
+  await screenshot(page, 'passkeys-two');
+
+  await page.getByRole('button', { name: 'Remove the passkey Laptop' }).click();
+  await page.waitForURL(/\/dashboard\?notice=factor-removed/);
+  assert.equal(await rows.count(), 1);
+  assert.match(await rows.first().textContent(), /Passkey 2/);
+
+  // The one left signs in, and the dashboard shows when.
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL(app.url('/signup'));
+  await logIn(page, app, email);
+  await page.waitForURL(app.url('/mfa'));
+  await page.getByRole('button', { name: 'Use your passkey' }).click();
+  await page.waitForURL(app.url('/dashboard'));
+  assert.match(await rows.first().textContent(), /last used/);
+  assert.deepEqual(page.problems, []);
   await page.context().close();
 });

@@ -535,15 +535,19 @@
     return { ok: response.ok, answer };
   }
 
+  // The server's words for a refusal: a field's own problem (a passkey's
+  // name) before the general message.
   function refusal(answer) {
-    return (answer && answer.error && answer.error.message)
+    const error = answer && answer.error;
+    const field = error && error.fields && Object.values(error.fields)[0];
+    return (field && field[0].message) || (error && error.message)
       || 'Something went wrong on our side. Try again later.';
   }
 
   // One ceremony behind one button: the options from the server, the
   // browser's answer to them, that answer back to the server. Resolves to
   // the server's last answer, or to the message to show beside the button.
-  async function ceremony({ begin, parse, ask, dismissed, finish, field }) {
+  async function ceremony({ begin, parse, ask, dismissed, finish, field, extra = {} }) {
     const started = await postJson(begin, {});
     if (!started.ok) return { message: refusal(started.answer) };
     let credential;
@@ -552,7 +556,7 @@
     } catch {
       return { message: dismissed };
     }
-    const finished = await postJson(finish, { [field]: credential.toJSON() });
+    const finished = await postJson(finish, { ...extra, [field]: credential.toJSON() });
     return finished.ok ? { answer: finished.answer } : { message: refusal(finished.answer) };
   }
 
@@ -583,6 +587,7 @@
     passkeyButton(section, '[data-passkey-create]',
       'This browser cannot make passkeys. Choose another method, or another browser.',
       async () => {
+        const name = section.querySelector('[data-passkey-name]').value.trim();
         const { answer, message } = await ceremony({
           begin: 'mfa/passkey/enroll',
           parse: (options) => PublicKeyCredential.parseCreationOptionsFromJSON(options),
@@ -590,6 +595,8 @@
           dismissed: 'No passkey was made. Try again, or choose another method.',
           finish: 'mfa/passkey/confirm',
           field: 'credential',
+          // Unnamed, the server calls it "Passkey 2" and the like.
+          extra: name ? { name } : {},
         });
         if (message) return message;
         const issued = answer.recovery_codes || [];

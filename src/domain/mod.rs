@@ -21,7 +21,7 @@ pub use blocklist::Blocklist;
 pub use codes::{EnteredCode, OneTimeCode, RecoveryCode};
 pub use email::{EmailAddress, EmailError};
 pub use mfa::{FactorKind, MfaPolicy};
-pub use name::{DisplayName, NameError};
+pub use name::{DisplayName, NameError, PasskeyName};
 pub use password::{Password, PasswordHash};
 pub use phone::{PhoneError, PhoneNumber};
 pub use policy::{PasswordAssessment, PasswordPolicy, PolicyViolation};

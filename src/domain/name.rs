@@ -29,17 +29,7 @@ impl NameError {
 
 impl DisplayName {
     pub fn parse(raw: &str) -> Result<Self, NameError> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return Err(NameError::Empty);
-        }
-        if trimmed.chars().count() > MAX_NAME_CHARS {
-            return Err(NameError::TooLong);
-        }
-        if trimmed.chars().any(is_forbidden) {
-            return Err(NameError::ControlCharacter);
-        }
-        Ok(Self(trimmed.to_owned()))
+        clean(raw, MAX_NAME_CHARS).map(|name| Self(name.to_owned()))
     }
 
     /// Rebuilds a name that was checked when it was stored.
@@ -50,6 +40,43 @@ impl DisplayName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// What a person calls one of their passkeys ("Work laptop", "Blue key"):
+/// 1 to 64 characters once trimmed, as clean as a display name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyName(String);
+
+const MAX_PASSKEY_NAME_CHARS: usize = 64;
+
+impl PasskeyName {
+    pub fn parse(raw: &str) -> Result<Self, NameError> {
+        clean(raw, MAX_PASSKEY_NAME_CHARS).map(|name| Self(name.to_owned()))
+    }
+
+    /// The name of an account's `nth` passkey (from 1) that was not named.
+    pub fn numbered(nth: usize) -> Self {
+        Self(format!("Passkey {nth}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `raw` trimmed, when it is 1 to `max` characters with none forbidden.
+fn clean(raw: &str, max: usize) -> Result<&str, NameError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if trimmed.chars().count() > max {
+        return Err(NameError::TooLong);
+    }
+    if trimmed.chars().any(is_forbidden) {
+        return Err(NameError::ControlCharacter);
+    }
+    Ok(trimmed)
 }
 
 /// Control characters (Cc), plus the bidirectional overrides that let a name
@@ -96,6 +123,25 @@ mod tests {
                 "{raw:?}"
             );
         }
+    }
+
+    #[test]
+    fn passkey_names_are_shorter_and_as_clean() {
+        assert_eq!(
+            PasskeyName::parse(" Blue key ").unwrap().as_str(),
+            "Blue key"
+        );
+        assert!(PasskeyName::parse(&"k".repeat(64)).is_ok());
+        assert_eq!(
+            PasskeyName::parse(&"k".repeat(65)).unwrap_err(),
+            NameError::TooLong
+        );
+        assert_eq!(PasskeyName::parse("").unwrap_err(), NameError::Empty);
+        assert_eq!(
+            PasskeyName::parse("key\u{202E}").unwrap_err(),
+            NameError::ControlCharacter
+        );
+        assert_eq!(PasskeyName::numbered(2).as_str(), "Passkey 2");
     }
 
     proptest! {

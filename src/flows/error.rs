@@ -123,6 +123,8 @@ pub enum FlowError {
     MethodUnavailable,
     #[error("this kind of factor is already enrolled")]
     AlreadyEnrolled,
+    #[error("the account has as many passkeys as it may")]
+    TooManyPasskeys,
     #[error("a recent sign-in is required")]
     ReauthenticationRequired,
     #[error("not found")]

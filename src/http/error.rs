@@ -217,6 +217,11 @@ impl From<FlowError> for ApiError {
                 "already_enrolled",
                 "This method is already set up. Remove it first to set it up again.",
             ),
+            FlowError::TooManyPasskeys => Self::new(
+                StatusCode::CONFLICT,
+                "too_many_passkeys",
+                "This account has as many passkeys as it may keep. Remove one to add another.",
+            ),
             FlowError::ReauthenticationRequired => Self::new(
                 StatusCode::FORBIDDEN,
                 "reauthentication_required",

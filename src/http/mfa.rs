@@ -1,6 +1,7 @@
 //! The MFA endpoints: the login's second step, and enrolment.
 
 mod bodies;
+pub(super) mod passkeys;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -22,9 +23,12 @@ use crate::flows::{CurrentSession, FlowError};
 use crate::state::AppState;
 pub(super) use bodies::{
     ChallengeRequest, CodeRequest, ConfirmRequest, Confirmed, EnrollRequest, Factor, Factors,
-    PasskeyConfirmRequest, PasskeyOptionsRequest, RecoveryCodes, RemoveQuery, TotpEnrollment,
+    PasskeyConfirmRequest, PasskeyOptionsRequest, PasskeyRenameRequest, RecoveryCodes, RemoveQuery,
+    TotpEnrollment,
 };
-use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
+pub(super) use passkeys::{
+    passkey_confirm, passkey_enroll, passkey_options, remove_passkey, rename_passkey,
+};
 
 fn accepted() -> (StatusCode, Json<Accepted>) {
     (
@@ -216,111 +220,6 @@ pub(super) async fn totp_confirm(
     enrolled(&state, jar, done, &meta).await
 }
 
-/// POST /mfa/passkey/options: what the browser signs for the login.
-#[utoipa::path(
-    post, path = "/mfa/passkey/options", tag = "login",
-    description = "For a login waiting on its second step, with a passkey among its `methods`: \
-        the options for `navigator.credentials.get` (`{\"publicKey\": ...}`, the form \
-        `PublicKeyCredential.parseRequestOptionsFromJSON` takes). Send what the browser answers \
-        to `POST /mfa/verify` as `passkey`. Asked again, the options replace the last.",
-    request_body = PasskeyOptionsRequest,
-    responses(
-        (status = 200, description = "The options", body = Object),
-        (status = 400, description = "`malformed_json`, `bad_request`, or `method_unavailable`: no passkey, or passkeys are off", body = ErrorBody),
-        (status = 403, description = "`mfa_enrollment_required`: the token is an enrolment's", body = ErrorBody),
-        (status = 410, description = "`mfa_expired`: unknown, expired or used `mfa_token`", body = ErrorBody),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 429, description = "`rate_limited` (with `Retry-After`) or `too_many_attempts`", body = ErrorBody,
-            headers(("Retry-After" = u64, description = "Seconds to wait (with `rate_limited`)"))),
-    ),
-    security(("mfa_challenge" = []), ()),
-)]
-pub(super) async fn passkey_options(
-    State(state): State<AppState>,
-    Meta(meta): Meta,
-    jar: CookieJar,
-    ApiJson(body): ApiJson<PasskeyOptionsRequest>,
-) -> Result<Json<RequestChallengeResponse>, ApiError> {
-    let token = mfa_token(&state, &jar, body.mfa_token);
-    Ok(Json(
-        mfa::passkey_options(&state, token.as_deref(), &meta).await?,
-    ))
-}
-
-#[utoipa::path(
-    post, path = "/mfa/passkey/enroll", tag = "mfa",
-    description = "Starts adding a passkey: the options for `navigator.credentials.create` \
-        (`{\"publicKey\": ...}`, the form `PublicKeyCredential.parseCreationOptionsFromJSON` \
-        takes), good for 10 minutes. Needs a sign-in within the last 10 minutes, or (under \
-        `LATCHKEY_MFA=required`) the enrolment `mfa_token`. Passkeys need the public URL's host \
-        to be a domain name (`localhost` counts); on an IP address they are unavailable.",
-    request_body = EnrollRequest,
-    responses(
-        (status = 200, description = "The options", body = Object),
-        (status = 400, description = "`malformed_json`, `bad_request`, or `method_unavailable`", body = ErrorBody),
-        (status = 401, response = Unauthenticated),
-        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
-        (status = 409, description = "`already_enrolled`", body = ErrorBody),
-        (status = 410, description = "`mfa_expired`: the enrolment `mfa_token` is over", body = ErrorBody),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-    ),
-    security(("session" = []), ("mfa_challenge" = []), ()),
-)]
-pub(super) async fn passkey_enroll(
-    State(state): State<AppState>,
-    MaybeSignedIn(session): MaybeSignedIn,
-    jar: CookieJar,
-    ApiJson(body): ApiJson<EnrollRequest>,
-) -> Result<Json<CreationChallengeResponse>, ApiError> {
-    let enroller = enroller(&state, session, &jar, body.mfa_token).await?;
-    Ok(Json(mfa::enroll_passkey(&state, &enroller).await?))
-}
-
-#[utoipa::path(
-    post, path = "/mfa/passkey/confirm", tag = "mfa",
-    description = "Adds the passkey the browser made for the options of `POST /mfa/passkey/enroll`.",
-    request_body = PasskeyConfirmRequest,
-    responses(
-        (status = 200, description = "Confirmed (see `POST /mfa/totp/confirm`)", body = Confirmed),
-        (status = 400, description = "`malformed_json`, `bad_request`, or `method_unavailable`", body = ErrorBody),
-        (status = 401, description = "`unauthenticated` or `invalid_passkey`", body = ErrorBody),
-        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
-        (status = 404, description = "`not_found`: no set-up in progress", body = ErrorBody),
-        (status = 410, description = "`mfa_expired`: the set-up or the enrolment `mfa_token` expired", body = ErrorBody),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 429, description = "`too_many_attempts`", body = ErrorBody),
-    ),
-    security(("session" = []), ("mfa_challenge" = []), ()),
-)]
-pub(super) async fn passkey_confirm(
-    State(state): State<AppState>,
-    Meta(meta): Meta,
-    MaybeSignedIn(session): MaybeSignedIn,
-    jar: CookieJar,
-    ApiJson(body): ApiJson<PasskeyConfirmRequest>,
-) -> Result<(CookieJar, Json<Confirmed>), ApiError> {
-    let enroller = enroller(&state, session, &jar, body.mfa_token).await?;
-    let credential = body.credential.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "`credential` is what the browser made for the options of `POST /mfa/passkey/enroll`.",
-        )
-    })?;
-    let done = mfa::confirm_passkey(
-        &state,
-        &enroller,
-        &credential,
-        body.revoke_other_sessions,
-        &meta,
-    )
-    .await?;
-    enrolled(&state, jar, done, &meta).await
-}
-
 fn delivered_kind(method: &str) -> Result<FactorKind, ApiError> {
     FactorKind::parse(method)
         .filter(|kind| kind.is_delivered())
@@ -407,8 +306,9 @@ pub(super) async fn delivered_confirm(
 /// DELETE /mfa/{method}.
 #[utoipa::path(
     delete, path = "/mfa/{method}", tag = "mfa",
-    description = "Removes a factor (the last one takes the recovery codes with it). Needs a \
-        sign-in within the last 10 minutes. (The dashboard's form posts to `/mfa/{method}/remove`.)",
+    description = "Removes a factor (the last one takes the recovery codes with it); `passkey` \
+        removes every passkey (`DELETE /mfa/passkeys/{id}` removes one). Needs a sign-in within \
+        the last 10 minutes. (The dashboard's form posts to `/mfa/{method}/remove`.)",
     params(
         ("method" = String, Path, description = "`totp`, `sms`, `email` or `passkey`", pattern = "^(totp|sms|email|passkey)$"),
         RemoveQuery,
@@ -429,17 +329,32 @@ pub(super) async fn remove(
     ApiPath(method): ApiPath<String>,
     query: Result<Query<RemoveQuery>, QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
-    // axum's own rejection is plain text; answer in our error format.
-    let Query(query) = query.map_err(|_| {
+    let query = remove_query(query)?;
+    let kind = FactorKind::parse(&method).ok_or(FlowError::NotFound)?;
+    mfa::remove_factor(
+        &state,
+        &session,
+        kind,
+        None,
+        query.revoke_other_sessions,
+        &meta,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The query of a `DELETE`: axum's own rejection is plain text; answer in
+/// our error format.
+fn remove_query(
+    query: Result<Query<RemoveQuery>, QueryRejection>,
+) -> Result<RemoveQuery, ApiError> {
+    query.map(|Query(query)| query).map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
             "The query string could not be read: `revoke_other_sessions` is `true` or `false`.",
         )
-    })?;
-    let kind = FactorKind::parse(&method).ok_or(FlowError::NotFound)?;
-    mfa::remove_factor(&state, &session, kind, query.revoke_other_sessions, &meta).await?;
-    Ok(StatusCode::NO_CONTENT)
+    })
 }
 
 /// POST /mfa/recovery-codes: a new set; the old one stops working.
@@ -486,9 +401,12 @@ pub(super) async fn list(
     let factors = factors
         .iter()
         .map(|factor| Factor {
+            id: factor.id,
             method: factor.kind.as_str(),
             phone: factor.phone.clone(),
+            name: factor.name.clone(),
             confirmed_at: factor.confirmed_at,
+            last_used_at: factor.last_used_at,
         })
         .collect();
     Ok(Json(Factors {

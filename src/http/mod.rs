@@ -75,6 +75,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/mfa/passkey/enroll", axum::routing::post(mfa::passkey_enroll))
         .route("/mfa/passkey/confirm", axum::routing::post(mfa::passkey_confirm))
         .route("/mfa/passkey/options", axum::routing::post(mfa::passkey_options))
+        .route("/mfa/passkeys/{id}", axum::routing::patch(mfa::rename_passkey).delete(mfa::remove_passkey))
         .route("/mfa/{method}/enroll", form_or_json(enrol::start_delivered, mfa::delivered_enroll))
         .route("/mfa/{method}/confirm", form_or_json(enrol::confirm_delivered, mfa::delivered_confirm))
         .route("/mfa/recovery-codes", form_or_json(pages::recovery_codes::renew, mfa::recovery_codes))

@@ -17,8 +17,8 @@ pub use contract::*;
 pub use records::{
     AuditFilter, Backlog, ChallengePurpose, ChallengeRecord, Channel, Delivery, EmailChangeRecord,
     EmailRevertRecord, FactorRecord, LoginRead, LoginRecord, NewAccount, NewChallenge, NewMessage,
-    NewSession, NewToken, OutboxMessage, OutboxSummary, PendingFactor, Pruned, RecipientLimit,
-    SessionRecord, TokenRecord, UserCredentials, UserFilter, UserSummary,
+    NewPasskey, NewSession, NewToken, OutboxMessage, OutboxSummary, PendingFactor, Pruned,
+    RecipientLimit, SessionRecord, TokenRecord, UserCredentials, UserFilter, UserSummary,
 };
 pub use records::{NewSigningKey, SigningKeyRecord};
 

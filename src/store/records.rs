@@ -250,7 +250,8 @@ pub struct FactorRecord {
     pub id: Uuid,
     pub user_id: UserId,
     pub kind: FactorKind,
-    /// Sealed TOTP seed.
+    /// Sealed: the TOTP seed, or a passkey's credential (while it is being
+    /// enrolled, its ceremony's state).
     pub secret: Option<Vec<u8>>,
     pub phone: Option<String>,
     pub last_step: Option<i64>,
@@ -259,6 +260,22 @@ pub struct FactorRecord {
     pub code_attempts: i32,
     pub created_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
+    /// What the owner calls it (passkeys).
+    pub name: Option<String>,
+    /// Its last sign-in (passkeys).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// A passkey's credential id (public).
+    pub credential_id: Option<Vec<u8>>,
+}
+
+/// A passkey made by the owner's device, to keep once its enrolment is
+/// confirmed.
+#[derive(Debug, Clone)]
+pub struct NewPasskey<'a> {
+    /// The credential, sealed.
+    pub sealed: &'a [u8],
+    pub credential_id: &'a [u8],
+    pub name: &'a str,
 }
 
 /// An enrolment waiting for its confirming code.

@@ -586,7 +586,7 @@ impl TestApp {
             .await
     }
 
-    /// POST with a JSON body and a cookie.
+    /// GET, asking for JSON, with a cookie.
     pub async fn get_as(&self, cookie: &str, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
@@ -597,6 +597,7 @@ impl TestApp {
             .unwrap()
     }
 
+    /// POST with a JSON body and a cookie.
     pub async fn post_as(&self, cookie: &str, path: &str, body: &Value) -> reqwest::Response {
         self.client
             .post(self.url(path))

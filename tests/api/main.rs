@@ -45,6 +45,7 @@ mod outbox;
 mod overload;
 mod pages;
 mod passkey;
+mod passkeys;
 mod password_change;
 mod password_check;
 mod password_lists;

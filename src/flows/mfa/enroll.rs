@@ -146,7 +146,6 @@ pub async fn confirm_totp(
             user.id,
             FactorKind::Totp,
             Some(i64::try_from(step).unwrap_or(i64::MAX)),
-            None,
             state.clock.now(),
         )
         .await?
@@ -242,11 +241,7 @@ pub async fn confirm_delivered(
     if !matches {
         return Err(wrong_code(state, user, kind).await?);
     }
-    if !state
-        .store
-        .confirm_factor(user.id, kind, None, None, now)
-        .await?
-    {
+    if !state.store.confirm_factor(user.id, kind, None, now).await? {
         return Err(FlowError::NotFound);
     }
     finish(state, enroller, kind, revoke_others, meta).await

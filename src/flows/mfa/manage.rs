@@ -1,6 +1,7 @@
 //! Looking at and changing enrolled factors from a session.
 
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use super::REAUTH_WINDOW;
 use super::enroll::issue_recovery_codes;
@@ -12,9 +13,14 @@ use crate::state::AppState;
 /// An enrolled factor as pages and the API show it.
 #[derive(Debug, Clone)]
 pub struct FactorSummary {
+    pub id: Uuid,
     pub kind: FactorKind,
     pub phone: Option<String>,
+    /// What the owner calls it (passkeys).
+    pub name: Option<String>,
     pub confirmed_at: DateTime<Utc>,
+    /// Its last sign-in (passkeys).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// The confirmed factors and how many recovery codes are left.
@@ -29,11 +35,14 @@ pub async fn factors(
         .into_iter()
         .filter_map(|factor| {
             Some(FactorSummary {
+                id: factor.id,
                 kind: factor.kind,
                 phone: factor
                     .phone
                     .map(|phone| PhoneNumber::from_stored(phone).masked()),
+                name: factor.name,
                 confirmed_at: factor.confirmed_at?,
+                last_used_at: factor.last_used_at,
             })
         })
         .collect();
@@ -49,16 +58,19 @@ pub(crate) fn require_recent(state: &AppState, session: &CurrentSession) -> Resu
     Ok(())
 }
 
+/// Removes the account's factor of `kind` (every passkey), or only its
+/// passkey `id`.
 pub async fn remove_factor(
     state: &AppState,
     session: &CurrentSession,
     kind: FactorKind,
+    id: Option<Uuid>,
     revoke_others: bool,
     meta: &RequestMeta,
 ) -> Result<(), FlowError> {
     require_recent(state, session)?;
     let user = &session.user;
-    if !state.store.delete_factor(user.id, kind).await? {
+    if !state.store.delete_factor(user.id, kind, id).await? {
         return Err(FlowError::NotFound);
     }
     let now = state.clock.now();

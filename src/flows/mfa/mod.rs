@@ -21,7 +21,10 @@ pub use enroll::{
 };
 pub(crate) use manage::require_recent;
 pub use manage::{FactorSummary, factors, new_recovery_codes, remove_factor};
-pub use passkey::{Passkeys, available, confirm_passkey, enroll_passkey, passkey_options};
+pub use passkey::{
+    MAX_PASSKEYS, Passkeys, available, confirm_passkey, enroll_passkey, passkey_options,
+    rename_passkey,
+};
 pub use reset::{FactorsReset, reset_factors_by_admin, reset_factors_from_cli};
 pub use verify::{Answer, verify_second_step};
 
@@ -39,14 +42,17 @@ const RECOVERY_CODES: usize = 10;
 
 /// The methods this account can finish a login with, as the API names them.
 pub async fn login_methods(state: &AppState, user: &User) -> Result<Vec<&'static str>, FlowError> {
-    let mut methods: Vec<&'static str> = state
-        .store
-        .factors_of(user.id)
-        .await?
-        .iter()
-        .filter(|factor| factor.confirmed_at.is_some() && state.mfa.allows(factor.kind))
-        .map(|factor| factor.kind.as_str())
-        .collect();
+    let mut methods: Vec<&'static str> = Vec::new();
+    for factor in state.store.factors_of(user.id).await? {
+        let method = factor.kind.as_str();
+        // Several passkeys are one method.
+        if factor.confirmed_at.is_some()
+            && state.mfa.allows(factor.kind)
+            && !methods.contains(&method)
+        {
+            methods.push(method);
+        }
+    }
     if !methods.is_empty() && state.store.recovery_codes_left(user.id).await? > 0 {
         methods.push("recovery_code");
     }

@@ -21,11 +21,15 @@ use webauthn_rs::prelude::{
 use super::enroll::{finish, pending, wrong_code};
 use super::{CODE_TTL, Enrolled, Enroller, load_challenge, ten_minutes_from};
 use crate::audit::RequestMeta;
-use crate::domain::{FactorKind, User};
-use crate::flows::FlowError;
+use crate::domain::{FactorKind, NameError, PasskeyName, User};
+use crate::flows::{FieldErrors, FlowError};
 use crate::limits::{Rule, Subject};
 use crate::state::AppState;
-use crate::store::{ChallengePurpose, ChallengeRecord, PendingFactor};
+use crate::store::{ChallengePurpose, ChallengeRecord, NewPasskey, PendingFactor};
+
+/// The most passkeys an account keeps: one for each device and a spare key
+/// or two, few enough that a sign-in's options stay small.
+pub const MAX_PASSKEYS: usize = 10;
 
 /// This site as a WebAuthn relying party: its id is the public URL's
 /// domain, and only the public URL's origin may answer.
@@ -105,12 +109,22 @@ pub async fn enroll_passkey(
 ) -> Result<CreationChallengeResponse, FlowError> {
     let webauthn = relying_party(state)?;
     let user = enroller.user();
+    let kept = passkeys_of(state, user).await?;
+    if kept.len() >= MAX_PASSKEYS {
+        return Err(FlowError::TooManyPasskeys);
+    }
+    // The browser refuses to make a second passkey on a device that holds
+    // one of the account's already.
+    let exclude = kept
+        .iter()
+        .map(|kept| kept.passkey.cred_id().clone())
+        .collect();
     let (options, registration) = webauthn
         .start_passkey_registration(
             user.id.as_uuid(),
             user.email.as_str(),
             user.name.as_str(),
-            None,
+            Some(exclude),
         )
         .map_err(|error| FlowError::Internal(Box::new(error)))?;
     let now = state.clock.now();
@@ -128,11 +142,13 @@ pub async fn enroll_passkey(
     Ok(options)
 }
 
-/// POST /mfa/passkey/confirm: the browser's new credential.
+/// POST /mfa/passkey/confirm: the browser's new credential, and what the
+/// owner calls it ("Passkey 2" when they gave no name).
 pub async fn confirm_passkey(
     state: &AppState,
     enroller: &Enroller,
     credential: &RegisterPublicKeyCredential,
+    name: Option<&str>,
     revoke_others: bool,
     meta: &RequestMeta,
 ) -> Result<Enrolled, FlowError> {
@@ -140,6 +156,16 @@ pub async fn confirm_passkey(
     let user = enroller.user();
     let now = state.clock.now();
     let factors = state.store.factors_of(user.id).await?;
+    let name = match name {
+        Some(raw) => passkey_name(raw)?,
+        None => PasskeyName::numbered(
+            factors
+                .iter()
+                .filter(|f| f.kind == FactorKind::Passkey && f.confirmed_at.is_some())
+                .count()
+                + 1,
+        ),
+    };
     let pending = pending(&factors, FactorKind::Passkey)?;
     if pending.code_expires_at.is_none_or(|at| now >= at) {
         return Err(FlowError::MfaExpired);
@@ -154,14 +180,46 @@ pub async fn confirm_passkey(
         return Err(wrong_code(state, user, FactorKind::Passkey).await?);
     };
     let sealed = seal(state, user, CREDENTIAL, &passkey)?;
+    let new = NewPasskey {
+        sealed: &sealed,
+        credential_id: passkey.cred_id(),
+        name: name.as_str(),
+    };
+    if !state.store.confirm_passkey(user.id, &new, now).await? {
+        return Err(FlowError::NotFound);
+    }
+    finish(state, enroller, FactorKind::Passkey, revoke_others, meta).await
+}
+
+/// PATCH /mfa/passkeys/{id}: a new name for one of the account's passkeys.
+pub async fn rename_passkey(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+    raw_name: &str,
+) -> Result<(), FlowError> {
+    let name = passkey_name(raw_name)?;
     if !state
         .store
-        .confirm_factor(user.id, FactorKind::Passkey, None, Some(&sealed), now)
+        .rename_passkey(user.id, id, name.as_str())
         .await?
     {
         return Err(FlowError::NotFound);
     }
-    finish(state, enroller, FactorKind::Passkey, revoke_others, meta).await
+    Ok(())
+}
+
+fn passkey_name(raw: &str) -> Result<PasskeyName, FlowError> {
+    PasskeyName::parse(raw).map_err(|error| {
+        let message = match error {
+            NameError::Empty => "Enter a name for this passkey.",
+            NameError::TooLong => "Use at most 64 characters.",
+            NameError::ControlCharacter => "The name contains characters that are not allowed.",
+        };
+        let mut errors = FieldErrors::default();
+        errors.add("name", error.code(), message);
+        FlowError::Validation(errors)
+    })
 }
 
 /// POST /mfa/passkey/options: the options for `navigator.credentials.get`,
@@ -181,11 +239,16 @@ pub async fn passkey_options(
     let webauthn = relying_party(state)?;
     let challenge = load_challenge(state, raw_token, ChallengePurpose::Login).await?;
     let user = &challenge.user;
-    let passkey = enrolled_passkey(state, user)
+    let passkeys: Vec<Passkey> = passkeys_of(state, user)
         .await?
-        .ok_or(FlowError::MethodUnavailable)?;
+        .into_iter()
+        .map(|kept| kept.passkey)
+        .collect();
+    if passkeys.is_empty() {
+        return Err(FlowError::MethodUnavailable);
+    }
     let (options, authentication) = webauthn
-        .start_passkey_authentication(&[passkey])
+        .start_passkey_authentication(&passkeys)
         .map_err(|error| FlowError::Internal(Box::new(error)))?;
     let sealed = seal(state, user, AUTHENTICATION, &authentication)?;
     state
@@ -195,26 +258,35 @@ pub async fn passkey_options(
     Ok(options)
 }
 
-/// The account's confirmed passkey, if it has one.
-async fn enrolled_passkey(state: &AppState, user: &User) -> Result<Option<Passkey>, FlowError> {
-    let factors = state.store.factors_of(user.id).await?;
-    let Some(factor) = factors
-        .iter()
-        .find(|f| f.kind == FactorKind::Passkey && f.confirmed_at.is_some())
-    else {
-        return Ok(None);
-    };
-    open(
-        state,
-        user,
-        CREDENTIAL,
-        factor.secret.as_deref().unwrap_or_default(),
-    )
-    .map(Some)
+/// One of the account's confirmed passkeys, opened.
+struct KeptPasskey {
+    factor_id: Uuid,
+    passkey: Passkey,
 }
 
-/// Whether `answer` is the account's passkey signing this challenge's
-/// options. The signature counter it carries is kept for the next time.
+/// The account's confirmed passkeys, oldest first.
+async fn passkeys_of(state: &AppState, user: &User) -> Result<Vec<KeptPasskey>, FlowError> {
+    let factors = state.store.factors_of(user.id).await?;
+    factors
+        .iter()
+        .filter(|f| f.kind == FactorKind::Passkey && f.confirmed_at.is_some())
+        .map(|factor| {
+            Ok(KeptPasskey {
+                factor_id: factor.id,
+                passkey: open(
+                    state,
+                    user,
+                    CREDENTIAL,
+                    factor.secret.as_deref().unwrap_or_default(),
+                )?,
+            })
+        })
+        .collect()
+}
+
+/// Whether `answer` is one of the account's passkeys signing this
+/// challenge's options. The passkey's sign-in is recorded, with the
+/// signature counter it carries for the next time.
 pub(super) async fn check_passkey(
     state: &AppState,
     challenge: &ChallengeRecord,
@@ -231,14 +303,26 @@ pub(super) async fn check_passkey(
     let Ok(result) = webauthn.finish_passkey_authentication(answer, &authentication) else {
         return Ok(false);
     };
-    if let Some(mut passkey) = enrolled_passkey(state, user).await?
-        && passkey.update_credential(&result) == Some(true)
-    {
-        let sealed = seal(state, user, CREDENTIAL, &passkey)?;
-        state
-            .store
-            .update_factor_secret(user.id, FactorKind::Passkey, &sealed)
-            .await?;
-    }
-    Ok(true)
+    // webauthn-rs checked the answer against these very passkeys; one that
+    // went since (removed from another tab) no longer signs in.
+    let Some(mut kept) = passkeys_of(state, user)
+        .await?
+        .into_iter()
+        .find(|kept| kept.passkey.cred_id() == result.cred_id())
+    else {
+        return Ok(false);
+    };
+    let sealed = match kept.passkey.update_credential(&result) {
+        Some(true) => Some(seal(state, user, CREDENTIAL, &kept.passkey)?),
+        _ => None,
+    };
+    Ok(state
+        .store
+        .passkey_used(
+            kept.factor_id,
+            sealed.as_deref(),
+            result.cred_id(),
+            state.clock.now(),
+        )
+        .await?)
 }

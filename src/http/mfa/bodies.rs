@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use crate::http::views::string_enum;
@@ -48,9 +49,20 @@ pub(in crate::http) struct PasskeyConfirmRequest {
     /// `POST /mfa/passkey/enroll`, as `PublicKeyCredential.toJSON()` gives it.
     #[schema(required, nullable = false, value_type = Object)]
     pub(super) credential: Option<RegisterPublicKeyCredential>,
+    /// What to call it ("Work laptop", "Blue key"): 1 to 64 characters.
+    #[schema(nullable = false, max_length = 64)]
+    pub(super) name: Option<String>,
     /// End every other session of the account.
     #[serde(default)]
     pub(super) revoke_other_sessions: bool,
+}
+
+/// `PATCH /mfa/passkeys/{id}`: a passkey's new name.
+#[derive(Deserialize, ToSchema)]
+pub(in crate::http) struct PasskeyRenameRequest {
+    /// 1 to 64 characters.
+    #[schema(required, nullable = false, max_length = 64)]
+    pub(super) name: Option<String>,
 }
 
 /// `POST /mfa/totp/enroll` and `POST /mfa/email/enroll`: on the authority of
@@ -109,11 +121,17 @@ pub(in crate::http) struct RecoveryCodes {
 
 #[derive(Serialize, ToSchema)]
 pub(in crate::http) struct Factor {
+    /// Names a passkey for `PATCH` and `DELETE /mfa/passkeys/{id}`.
+    pub(super) id: Uuid,
     #[schema(schema_with = factor_method)]
     pub(super) method: &'static str,
     /// The number codes go to (`sms` only).
     pub(super) phone: Option<String>,
+    /// What the owner calls it (`passkey` only).
+    pub(super) name: Option<String>,
     pub(super) confirmed_at: DateTime<Utc>,
+    /// Its last sign-in (`passkey` only; `null` until the first).
+    pub(super) last_used_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, ToSchema)]

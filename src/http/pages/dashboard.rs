@@ -63,10 +63,17 @@ impl Moment {
 
 struct Factor {
     kind: &'static str,
-    label: &'static str,
-    /// The masked phone number of an SMS factor.
+    /// The kind in words, or a passkey's name.
+    label: String,
+    /// The masked phone number of an SMS factor; "Passkey" beside a
+    /// passkey's name.
     detail: String,
     added: Moment,
+    /// A passkey's last sign-in.
+    last_used: Option<Moment>,
+    /// Where its Remove button posts, under the root, and the button's
+    /// name for a screen reader.
+    remove: (String, String),
 }
 
 struct Session {
@@ -258,11 +265,33 @@ async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, 
         offers: offers(state, &enrolled),
         factors: factors
             .into_iter()
-            .map(|factor| Factor {
-                kind: factor.kind.as_str(),
-                label: label(factor.kind),
-                detail: factor.phone.unwrap_or_default(),
-                added: Moment::new(factor.confirmed_at),
+            .map(|factor| {
+                let (label, detail, remove) = match (factor.kind, factor.name) {
+                    (FactorKind::Passkey, name) => {
+                        let name = name.unwrap_or_else(|| label(FactorKind::Passkey).to_owned());
+                        let remove = (
+                            format!("mfa/passkeys/{}/remove", factor.id),
+                            format!("Remove the passkey {name}"),
+                        );
+                        (name, label(FactorKind::Passkey).to_owned(), remove)
+                    }
+                    (kind, _) => (
+                        label(kind).to_owned(),
+                        factor.phone.unwrap_or_default(),
+                        (
+                            format!("mfa/{}/remove", kind.as_str()),
+                            format!("Remove {}", label(kind).to_lowercase()),
+                        ),
+                    ),
+                };
+                Factor {
+                    kind: factor.kind.as_str(),
+                    label,
+                    detail,
+                    added: Moment::new(factor.confirmed_at),
+                    last_used: factor.last_used_at.map(Moment::new),
+                    remove,
+                }
             })
             .collect(),
         recovery_codes_left,

@@ -1,4 +1,5 @@
 //! The dashboard's forms that change the account: `POST /mfa/{method}/remove`,
+//! `POST /mfa/passkeys/{id}/remove`,
 //! `POST /sessions/{id}/revoke` and `POST /sessions/revoke-others` (the
 //! API's `DELETE`s, which a form cannot send). Each answers 303 back to the
 //! dashboard.
@@ -79,8 +80,46 @@ pub(super) async fn remove_factor(
     // A segment that is not UTF-8 names no factor.
     let method = method.map(|Path(method)| method).unwrap_or_default();
     let outcome = match FactorKind::parse(&method) {
-        Some(kind) => mfa::remove_factor(&state, &session, kind, false, &meta).await,
+        Some(kind) => mfa::remove_factor(&state, &session, kind, None, false, &meta).await,
         None => Err(FlowError::NotFound),
+    };
+    done(&state, outcome, "factor-removed")
+}
+
+#[utoipa::path(post, path = "/mfa/passkeys/{id}/remove", tag = "pages",
+    description = "The dashboard's form for `DELETE /mfa/passkeys/{id}`.",
+    params(("id" = String, Path, description = "A passkey's id")),
+    request_body(content = ManageForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Done, or signed out: to the dashboard or the log-in page"),
+        (status = 400, description = "An unreadable form", body = String, content_type = "text/html"),
+        (status = 403, description = "The CSRF check failed, or too old a sign-in", body = String, content_type = "text/html"),
+        (status = 404, description = "No such passkey", body = String, content_type = "text/html"),
+        (status = 413, description = "Over 64 KiB", body = String, content_type = "text/html"),
+        (status = 415, description = "`unsupported_media_type`: a post carrying the session cookie \
+            must be a form or JSON", body = ErrorBody, content_type = "application/json"),
+    ),
+    security(("session" = [])))]
+pub(super) async fn remove_passkey(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    jar: CookieJar,
+    MaybeSignedIn(session): MaybeSignedIn,
+    id: Result<Path<String>, PathRejection>,
+    form: Result<Form<ManageForm>, FormRejection>,
+) -> Response {
+    let session = match accept(&state, &headers, &jar, session, form) {
+        Ok(session) => session,
+        Err(refusal) => return *refusal,
+    };
+    let id = id.map(|Path(id)| id).unwrap_or_default();
+    let outcome = match Uuid::parse_str(&id) {
+        Ok(id) => {
+            let kind = FactorKind::Passkey;
+            mfa::remove_factor(&state, &session, kind, Some(id), false, &meta).await
+        }
+        Err(_) => Err(FlowError::NotFound),
     };
     done(&state, outcome, "factor-removed")
 }

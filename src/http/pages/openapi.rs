@@ -13,6 +13,7 @@ use utoipa::OpenApi;
     super::setup::get,
     super::dashboard::get,
     super::manage::remove_factor,
+    super::manage::remove_passkey,
     super::manage::revoke_session,
     super::manage::revoke_other_sessions,
     super::delete_account::submit,

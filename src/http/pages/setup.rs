@@ -56,11 +56,11 @@ pub(super) struct Offer {
     pub(super) action: &'static str,
 }
 
-/// The methods the server allows that the account has not set up yet.
+/// The methods the server allows that the account can still set up.
 pub(super) fn offers(state: &AppState, enrolled: &[FactorKind]) -> Vec<Offer> {
     FactorKind::ALL
         .into_iter()
-        .filter(|kind| mfa::available(state, *kind) && !enrolled.contains(kind))
+        .filter(|kind| mfa::available(state, *kind) && can_add(*kind, enrolled))
         .map(|kind| Offer {
             kind: kind.as_str(),
             label: label(kind),
@@ -69,10 +69,21 @@ pub(super) fn offers(state: &AppState, enrolled: &[FactorKind]) -> Vec<Offer> {
                 FactorKind::Totp => "Set up authenticator app",
                 FactorKind::Sms => "Set up text messages",
                 FactorKind::Email => "Set up email codes",
+                FactorKind::Passkey if enrolled.contains(&kind) => "Add another passkey",
                 FactorKind::Passkey => "Add a passkey",
             },
         })
         .collect()
+}
+
+/// Whether the account can set up `kind` beside what it has: a kind it
+/// lacks, or another passkey while it has fewer than it may keep.
+fn can_add(kind: FactorKind, enrolled: &[FactorKind]) -> bool {
+    let held = enrolled.iter().filter(|held| **held == kind).count();
+    match kind {
+        FactorKind::Passkey => held < mfa::MAX_PASSKEYS,
+        _ => held == 0,
+    }
 }
 
 /// Where the person is in setting up one method.
@@ -227,7 +238,7 @@ async fn step(
     let Some(kind) = kind.filter(|kind| mfa::available(state, *kind)) else {
         return Ok(Step::Choose(offers(state, &enrolled)));
     };
-    if enrolled.contains(&kind) {
+    if !can_add(kind, &enrolled) {
         return Ok(Step::AlreadyEnrolled(label(kind)));
     }
     Ok(match mfa::pending_enrolment(state, enroller, kind).await? {

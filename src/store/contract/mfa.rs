@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::audit::RequestMeta;
 use crate::domain::{FactorKind, TokenDigest, UserId};
 use crate::store::{
-    ChallengeRecord, EnrolError, FactorRecord, NewChallenge, NewMessage, PendingFactor, StoreResult,
+    ChallengeRecord, EnrolError, FactorRecord, NewChallenge, NewMessage, NewPasskey, PendingFactor,
+    StoreResult,
 };
 
 /// Second factors, recovery codes and login challenges.
@@ -23,33 +24,52 @@ pub trait MfaStore: Send + Sync {
     /// Counts one wrong enrolment code; returns the attempts so far.
     async fn count_enrolment_attempt(&self, user_id: UserId, kind: FactorKind) -> StoreResult<i32>;
 
-    /// Confirms a pending enrolment, with its `secret` from now on when one
-    /// is given (a passkey's credential replaces its ceremony's state);
-    /// false when there was none.
+    /// Confirms a pending enrolment; false when there was none.
     async fn confirm_factor(
         &self,
         user_id: UserId,
         kind: FactorKind,
         last_step: Option<i64>,
-        secret: Option<&[u8]>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
 
-    /// Replaces a confirmed factor's secret (a passkey's signature counter
-    /// moved on); false when there is no such factor.
-    async fn update_factor_secret(
+    /// Confirms the pending passkey enrolment with the credential it made
+    /// (which replaces the ceremony's state); false when there was none,
+    /// `AlreadyEnrolled` when that credential is already someone's.
+    async fn confirm_passkey(
         &self,
         user_id: UserId,
-        kind: FactorKind,
-        secret: &[u8],
+        passkey: &NewPasskey<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, EnrolError>;
+
+    /// Records a passkey's sign-in at `now`: its credential id, and its
+    /// sealed credential when the signature counter moved on. False when
+    /// the passkey is gone.
+    async fn passkey_used(
+        &self,
+        factor_id: Uuid,
+        sealed: Option<&[u8]>,
+        credential_id: &[u8],
+        now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+
+    /// Renames one of the account's passkeys; false when it has no such one.
+    async fn rename_passkey(&self, user_id: UserId, id: Uuid, name: &str) -> StoreResult<bool>;
 
     /// Records `step` as the last TOTP step used, only if it is later than
     /// the one recorded: two requests with one code cannot both pass.
     async fn advance_totp_step(&self, user_id: UserId, step: i64) -> StoreResult<bool>;
 
-    /// Removes a confirmed factor (and the recovery codes with the last one).
-    async fn delete_factor(&self, user_id: UserId, kind: FactorKind) -> StoreResult<bool>;
+    /// Removes the confirmed factors of `kind`, or only the one with `id`
+    /// (and the recovery codes with the last factor); false when there was
+    /// none.
+    async fn delete_factor(
+        &self,
+        user_id: UserId,
+        kind: FactorKind,
+        id: Option<Uuid>,
+    ) -> StoreResult<bool>;
 
     /// An operator's reset for an owner who lost every factor: in one
     /// transaction the factors (pending enrolments too) and recovery codes

@@ -17,6 +17,9 @@ macro_rules! sql_mfa {
                 code_attempts: row.try_get("code_attempts")?,
                 created_at: row.try_get("created_at")?,
                 confirmed_at: row.try_get("confirmed_at")?,
+                name: row.try_get("name")?,
+                last_used_at: row.try_get("last_used_at")?,
+                credential_id: row.try_get("credential_id")?,
             })
         }
 
@@ -24,8 +27,8 @@ macro_rules! sql_mfa {
         impl MfaStore for $store {
             async fn factors_of(&self, user_id: UserId) -> StoreResult<Vec<FactorRecord>> {
                 let rows = sqlx::query(
-                    "SELECT id, user_id, kind, secret, phone, last_step, code_digest, code_expires_at, code_attempts, created_at, confirmed_at \
-                     FROM mfa_factors WHERE user_id = $1 ORDER BY created_at",
+                    "SELECT id, user_id, kind, secret, phone, last_step, code_digest, code_expires_at, code_attempts, created_at, confirmed_at, \
+                     name, last_used_at, credential_id FROM mfa_factors WHERE user_id = $1 ORDER BY created_at",
                 )
                 .bind(user_id.as_uuid())
                 .fetch_all(self.reader())
@@ -79,34 +82,73 @@ macro_rules! sql_mfa {
                 Ok(attempts.unwrap_or(i32::MAX))
             }
 
-            async fn confirm_factor(&self, user_id: UserId, kind: FactorKind, last_step: Option<i64>, secret: Option<&[u8]>, now: DateTime<Utc>) -> StoreResult<bool> {
+            async fn confirm_factor(&self, user_id: UserId, kind: FactorKind, last_step: Option<i64>, now: DateTime<Utc>) -> StoreResult<bool> {
                 let mut conn = autocommit(self.writer()).await?;
                 let confirmed = sqlx::query(
-                    "UPDATE mfa_factors SET confirmed_at = $1, last_step = $2, code_digest = NULL, code_expires_at = NULL, \
-                     secret = COALESCE($5, secret) \
+                    "UPDATE mfa_factors SET confirmed_at = $1, last_step = $2, code_digest = NULL, code_expires_at = NULL \
                      WHERE user_id = $3 AND kind = $4 AND confirmed_at IS NULL",
                 )
                 .bind(now)
                 .bind(last_step)
                 .bind(user_id.as_uuid())
                 .bind(kind.as_str())
-                .bind(secret)
                 .execute(&mut *conn)
                 .await?;
                 conn.commit().await?;
                 Ok(confirmed.rows_affected() == 1)
             }
 
-            async fn update_factor_secret(&self, user_id: UserId, kind: FactorKind, secret: &[u8]) -> StoreResult<bool> {
+            async fn confirm_passkey(&self, user_id: UserId, passkey: &NewPasskey<'_>, now: DateTime<Utc>) -> Result<bool, EnrolError> {
+                let mut conn = autocommit(self.writer()).await.map_err(StoreError::from)?;
+                let confirmed = sqlx::query(
+                    "UPDATE mfa_factors SET confirmed_at = $1, code_expires_at = NULL, secret = $2, credential_id = $3, name = $4 \
+                     WHERE user_id = $5 AND kind = 'passkey' AND confirmed_at IS NULL",
+                )
+                .bind(now)
+                .bind(passkey.sealed)
+                .bind(passkey.credential_id)
+                .bind(passkey.name)
+                .bind(user_id.as_uuid())
+                .execute(&mut *conn)
+                .await;
+                let confirmed = match confirmed {
+                    Ok(done) => done,
+                    // The unique credential index: this credential is already someone's.
+                    Err(error) if is_unique_violation(&error) => return Err(EnrolError::AlreadyEnrolled),
+                    Err(error) => return Err(StoreError::from(error).into()),
+                };
+                conn.commit().await.map_err(StoreError::from)?;
+                Ok(confirmed.rows_affected() == 1)
+            }
+
+            async fn passkey_used(&self, factor_id: Uuid, sealed: Option<&[u8]>, credential_id: &[u8], now: DateTime<Utc>) -> StoreResult<bool> {
                 let mut conn = autocommit(self.writer()).await?;
-                let updated = sqlx::query("UPDATE mfa_factors SET secret = $1 WHERE user_id = $2 AND kind = $3 AND confirmed_at IS NOT NULL")
-                    .bind(secret)
-                    .bind(user_id.as_uuid())
-                    .bind(kind.as_str())
-                    .execute(&mut *conn)
-                    .await?;
+                let updated = sqlx::query(
+                    "UPDATE mfa_factors SET secret = COALESCE($1, secret), credential_id = $2, last_used_at = $3 \
+                     WHERE id = $4 AND kind = 'passkey' AND confirmed_at IS NOT NULL",
+                )
+                .bind(sealed)
+                .bind(credential_id)
+                .bind(now)
+                .bind(factor_id)
+                .execute(&mut *conn)
+                .await?;
                 conn.commit().await?;
                 Ok(updated.rows_affected() == 1)
+            }
+
+            async fn rename_passkey(&self, user_id: UserId, id: Uuid, name: &str) -> StoreResult<bool> {
+                let mut conn = autocommit(self.writer()).await?;
+                let renamed = sqlx::query(
+                    "UPDATE mfa_factors SET name = $1 WHERE id = $2 AND user_id = $3 AND kind = 'passkey' AND confirmed_at IS NOT NULL",
+                )
+                .bind(name)
+                .bind(id)
+                .bind(user_id.as_uuid())
+                .execute(&mut *conn)
+                .await?;
+                conn.commit().await?;
+                Ok(renamed.rows_affected() == 1)
             }
 
             async fn set_challenge_passkey(&self, id: Uuid, state: &[u8]) -> StoreResult<()> {
@@ -134,23 +176,27 @@ macro_rules! sql_mfa {
                 Ok(advanced.rows_affected() == 1)
             }
 
-            async fn delete_factor(&self, user_id: UserId, kind: FactorKind) -> StoreResult<bool> {
+            async fn delete_factor(&self, user_id: UserId, kind: FactorKind, id: Option<Uuid>) -> StoreResult<bool> {
                 let mut tx = begin(self.writer()).await?;
-                let deleted = sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1 AND kind = $2 AND confirmed_at IS NOT NULL")
-                    .bind(user_id.as_uuid())
-                    .bind(kind.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+                let deleted = sqlx::query(
+                    "DELETE FROM mfa_factors WHERE user_id = $1 AND kind = $2 AND confirmed_at IS NOT NULL \
+                     AND ($3 IS NULL OR id = $3)",
+                )
+                .bind(user_id.as_uuid())
+                .bind(kind.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
                 drop_orphan_recovery_codes(&mut tx, user_id).await?;
                 tx.commit().await?;
-                Ok(deleted.rows_affected() == 1)
+                Ok(deleted.rows_affected() > 0)
             }
 
             async fn reset_factors(&self, user_id: UserId, notice: &NewMessage, meta: &RequestMeta) -> StoreResult<Option<(Vec<FactorKind>, u64)>> {
                 let now = notice.created_at;
                 let mut tx = begin(self.writer()).await?;
                 let kinds: Vec<String> = sqlx::query_scalar(
-                    "SELECT kind FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL ORDER BY kind",
+                    "SELECT DISTINCT kind FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL ORDER BY kind",
                 )
                 .bind(user_id.as_uuid())
                 .fetch_all(&mut *tx)

@@ -31,7 +31,7 @@ macro_rules! sql_common {
         use crate::domain::{DisplayName, EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus};
         use crate::store::{
             Activation, AuditFilter, Backlog, Delivery, EmailChange, EmailChangeRecord, EmailChangeStore, EmailRevertRecord, LimitStore, LoginFailures, LoginRead, LoginRecord, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
-            NewChallenge, NewMessage, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PasswordStore, PendingFactor, Pruned, QuotaRefusal,
+            NewChallenge, NewMessage, NewPasskey, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PasswordStore, PendingFactor, Pruned, QuotaRefusal,
             QuotaTake, RegisterError, Registration, RetentionStore, SessionRecord, SessionStore, StoreError, StoreResult, TakenAddress, TokenRecord, UserCredentials, UserFilter, UserStore, UserSummary,
         };
 
