@@ -373,9 +373,10 @@ fn remove_query(
 )]
 pub(super) async fn recovery_codes(
     State(state): State<AppState>,
+    Meta(meta): Meta,
     SignedIn(session): SignedIn,
 ) -> Result<Json<RecoveryCodes>, ApiError> {
-    let codes = mfa::new_recovery_codes(&state, &session).await?;
+    let codes = mfa::new_recovery_codes(&state, &session, &meta).await?;
     Ok(Json(RecoveryCodes {
         recovery_codes: codes.iter().map(|code| code.as_str().to_owned()).collect(),
     }))

@@ -83,6 +83,17 @@ async fn each_of_several_passkeys_signs_in_and_goes_alone(backend: Backend) {
         "codes come with the first factor only: {second}"
     );
 
+    // The codes' issue is the owner's own doing, from their own device.
+    let activity = json_body(app.get_as(&cookie, "/me/activity").await).await;
+    let issued = activity["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|event| event["event"] == "mfa.recovery_codes_issued")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(issued["ip"], "127.0.0.1", "{activity}");
+
     let listed = passkeys(&app, &cookie).await;
     assert_eq!(listed.len(), 2, "{listed:?}");
     assert_eq!(

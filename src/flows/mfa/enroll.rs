@@ -292,7 +292,7 @@ pub(super) async fn finish(
     let user = enroller.user();
     let now = state.clock.now();
     let recovery_codes = if state.store.recovery_codes_left(user.id).await? == 0 {
-        issue_recovery_codes(state, user).await?
+        issue_recovery_codes(state, user, meta).await?
     } else {
         Vec::new()
     };
@@ -335,6 +335,7 @@ pub(super) async fn finish(
 pub(super) async fn issue_recovery_codes(
     state: &AppState,
     user: &User,
+    meta: &RequestMeta,
 ) -> Result<Vec<RecoveryCode>, FlowError> {
     let codes: Vec<RecoveryCode> = (0..RECOVERY_CODES)
         .map(|_| RecoveryCode::generate())
@@ -352,7 +353,7 @@ pub(super) async fn issue_recovery_codes(
         AuditKind::RecoveryCodesIssued,
         Outcome::Success,
         Some(user.id),
-        &RequestMeta::internal(),
+        meta,
     );
     state.store.audit(&event).await?;
     Ok(codes)

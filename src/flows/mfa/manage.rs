@@ -101,11 +101,12 @@ pub async fn remove_factor(
 pub async fn new_recovery_codes(
     state: &AppState,
     session: &CurrentSession,
+    meta: &RequestMeta,
 ) -> Result<Vec<RecoveryCode>, FlowError> {
     require_recent(state, session)?;
     let (factors, _) = factors(state, &session.user).await?;
     if factors.is_empty() {
         return Err(FlowError::MethodUnavailable);
     }
-    issue_recovery_codes(state, &session.user).await
+    issue_recovery_codes(state, &session.user, meta).await
 }

@@ -16,6 +16,7 @@ use super::{ErrorPage, accept_form, render, see_other};
 use crate::domain::RecoveryCode;
 use crate::flows::mfa;
 use crate::http::ApiError;
+use crate::http::meta::Meta;
 use crate::http::session::MaybeSignedIn;
 use crate::state::AppState;
 
@@ -54,6 +55,7 @@ pub(in crate::http) struct RenewForm {
 /// old one.
 pub(in crate::http) async fn renew(
     State(state): State<AppState>,
+    Meta(meta): Meta,
     headers: HeaderMap,
     jar: CookieJar,
     MaybeSignedIn(session): MaybeSignedIn,
@@ -67,7 +69,7 @@ pub(in crate::http) async fn renew(
     let Some(session) = session else {
         return see_other(&state, "login", &[]);
     };
-    match mfa::new_recovery_codes(&state, &session).await {
+    match mfa::new_recovery_codes(&state, &session, &meta).await {
         Ok(codes) => page(
             &state,
             jar,
