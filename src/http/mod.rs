@@ -19,6 +19,7 @@ mod metrics;
 mod mfa;
 mod openapi;
 mod pages;
+mod passkey_login;
 mod password;
 mod password_change;
 mod password_reset;
@@ -67,6 +68,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/token", post(token::post))
         .route("/login", form_or_json(pages::login::submit, login::post))
         .route("/login/unlock", get(unlock::get))
+        .route("/login/passkey/options", post(passkey_login::options))
+        .route("/login/passkey", post(passkey_login::sign_in))
         .route("/mfa", page_or_json(pages::mfa::get, mfa::list))
         .route("/mfa/challenge", form_or_json(pages::mfa::send_code, mfa::challenge))
         .route("/mfa/verify", form_or_json(pages::mfa::verify, mfa::verify))

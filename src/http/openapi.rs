@@ -31,6 +31,8 @@ pub(super) type ErrorBody = super::error::Body<'static>;
         super::resend::post,
         super::password::check,
         super::login::post,
+        super::passkey_login::options,
+        super::passkey_login::sign_in,
         super::mfa::challenge,
         super::mfa::verify,
         super::mfa::passkeys::passkey_options,

@@ -389,7 +389,8 @@ pub struct Pruned {
     pub sessions: u64,
     /// Verification, password reset and email change links.
     pub links: u64,
-    /// Second-factor challenges of past sign-ins.
+    /// Second-factor challenges of past sign-ins, and the claims of past
+    /// passkey sign-ins.
     pub challenges: u64,
     /// Messages delivered, given up on or cancelled.
     pub messages: u64,

@@ -45,6 +45,7 @@ mod outbox;
 mod overload;
 mod pages;
 mod passkey;
+mod passkey_sign_in;
 mod passkeys;
 mod password_change;
 mod password_check;

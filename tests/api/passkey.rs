@@ -221,6 +221,8 @@ async fn a_passkey_needs_a_domain_name(backend: Backend) {
         json_body(refused).await["error"]["code"],
         "method_unavailable"
     );
+    let alone = app.post_json("/login/passkey/options", &json!({})).await;
+    assert_eq!(alone.status(), 400, "nor a sign-in with one alone");
     let missing = app
         .post_as(
             &cookie,

@@ -1,11 +1,13 @@
 //! The second factor: challenges opened by the password step, codes sent by
-//! SMS or email, TOTP, passkeys, recovery codes, and enrolment of each.
+//! SMS or email, TOTP, passkeys, recovery codes, and enrolment of each; and
+//! a passkey's sign-in by itself, which is both factors at once.
 
 mod challenge;
 mod describe;
 mod enroll;
 mod manage;
 mod passkey;
+mod passkey_sign_in;
 mod reset;
 mod verify;
 
@@ -25,6 +27,7 @@ pub use passkey::{
     MAX_PASSKEYS, Passkeys, available, confirm_passkey, enroll_passkey, passkey_options,
     rename_passkey,
 };
+pub use passkey_sign_in::{SignInOptions, passkey_sign_in_options, sign_in_with_passkey};
 pub use reset::{FactorsReset, reset_factors_by_admin, reset_factors_from_cli};
 pub use verify::{Answer, verify_second_step};
 

@@ -13,10 +13,11 @@ use serde::de::DeserializeOwned;
 use url::Url;
 use uuid::Uuid;
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Webauthn,
-    WebauthnBuilder,
+    AuthenticationResult, CreationChallengeResponse, Passkey, PasskeyAuthentication,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse, Webauthn, WebauthnBuilder,
 };
+use webauthn_rs_proto::ResidentKeyRequirement;
 
 use super::enroll::{finish, pending, wrong_code};
 use super::{CODE_TTL, Enrolled, Enroller, load_challenge, ten_minutes_from};
@@ -56,7 +57,7 @@ impl Passkeys {
 }
 
 /// The relying party, when passkeys may be used at all.
-fn relying_party(state: &AppState) -> Result<&Webauthn, FlowError> {
+pub(super) fn relying_party(state: &AppState) -> Result<&Webauthn, FlowError> {
     match &state.passkeys {
         Some(passkeys) if state.mfa.allows(FactorKind::Passkey) => Ok(&passkeys.webauthn),
         _ => Err(FlowError::MethodUnavailable),
@@ -119,7 +120,7 @@ pub async fn enroll_passkey(
         .iter()
         .map(|kept| kept.passkey.cred_id().clone())
         .collect();
-    let (options, registration) = webauthn
+    let (mut options, registration) = webauthn
         .start_passkey_registration(
             user.id.as_uuid(),
             user.email.as_str(),
@@ -127,6 +128,13 @@ pub async fn enroll_passkey(
             Some(exclude),
         )
         .map_err(|error| FlowError::Internal(Box::new(error)))?;
+    // A passkey the device can find by itself (a discoverable credential)
+    // signs in without the address or the password (`passkey_sign_in.rs`).
+    // Preferred, not required: a security key that is full still makes one
+    // for the second step. The registration's check does not depend on it.
+    if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+        selection.resident_key = Some(ResidentKeyRequirement::Preferred);
+    }
     let now = state.clock.now();
     let pending = PendingFactor {
         id: Uuid::now_v7(),
@@ -259,13 +267,16 @@ pub async fn passkey_options(
 }
 
 /// One of the account's confirmed passkeys, opened.
-struct KeptPasskey {
+pub(super) struct KeptPasskey {
     factor_id: Uuid,
-    passkey: Passkey,
+    pub(super) passkey: Passkey,
 }
 
 /// The account's confirmed passkeys, oldest first.
-async fn passkeys_of(state: &AppState, user: &User) -> Result<Vec<KeptPasskey>, FlowError> {
+pub(super) async fn passkeys_of(
+    state: &AppState,
+    user: &User,
+) -> Result<Vec<KeptPasskey>, FlowError> {
     let factors = state.store.factors_of(user.id).await?;
     factors
         .iter()
@@ -305,14 +316,25 @@ pub(super) async fn check_passkey(
     };
     // webauthn-rs checked the answer against these very passkeys; one that
     // went since (removed from another tab) no longer signs in.
-    let Some(mut kept) = passkeys_of(state, user)
+    let Some(kept) = passkeys_of(state, user)
         .await?
         .into_iter()
         .find(|kept| kept.passkey.cred_id() == result.cred_id())
     else {
         return Ok(false);
     };
-    let sealed = match kept.passkey.update_credential(&result) {
+    record_use(state, user, kept, &result).await
+}
+
+/// Records `kept`'s sign-in: when, and the signature counter it carried.
+/// False when the passkey went meanwhile (removed from another tab).
+pub(super) async fn record_use(
+    state: &AppState,
+    user: &User,
+    mut kept: KeptPasskey,
+    result: &AuthenticationResult,
+) -> Result<bool, FlowError> {
+    let sealed = match kept.passkey.update_credential(result) {
         Some(true) => Some(seal(state, user, CREDENTIAL, &kept.passkey)?),
         _ => None,
     };

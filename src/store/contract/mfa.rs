@@ -54,6 +54,14 @@ pub trait MfaStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
 
+    /// Claims a passkey sign-in's ceremony, by its digest, until it would
+    /// have expired: false when it was claimed before (a replayed answer).
+    async fn claim_passkey_sign_in(
+        &self,
+        digest: &[u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
     /// Renames one of the account's passkeys; false when it has no such one.
     async fn rename_passkey(&self, user_id: UserId, id: Uuid, name: &str) -> StoreResult<bool>;
 

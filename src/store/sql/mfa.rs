@@ -137,6 +137,19 @@ macro_rules! sql_mfa {
                 Ok(updated.rows_affected() == 1)
             }
 
+            async fn claim_passkey_sign_in(&self, digest: &[u8; 32], expires_at: DateTime<Utc>) -> StoreResult<bool> {
+                let mut conn = autocommit(self.writer()).await?;
+                let claimed = sqlx::query(
+                    "INSERT INTO passkey_sign_ins (digest, expires_at) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING",
+                )
+                .bind(digest.as_slice())
+                .bind(expires_at)
+                .execute(&mut *conn)
+                .await?;
+                conn.commit().await?;
+                Ok(claimed.rows_affected() == 1)
+            }
+
             async fn rename_passkey(&self, user_id: UserId, id: Uuid, name: &str) -> StoreResult<bool> {
                 let mut conn = autocommit(self.writer()).await?;
                 let renamed = sqlx::query(

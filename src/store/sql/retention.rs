@@ -17,6 +17,8 @@ macro_rules! sql_retention {
              AND (revert_expires_at IS NULL OR revert_expires_at < $1) LIMIT $2)";
         const PRUNE_CHALLENGES: &str = "DELETE FROM mfa_challenges WHERE id IN \
             (SELECT id FROM mfa_challenges WHERE expires_at < $1 LIMIT $2)";
+        const PRUNE_PASSKEY_SIGN_INS: &str = "DELETE FROM passkey_sign_ins WHERE digest IN \
+            (SELECT digest FROM passkey_sign_ins WHERE expires_at < $1 LIMIT $2)";
         // A pending message is never deleted, however old: it is still owed.
         const PRUNE_MESSAGES: &str = "DELETE FROM outbox WHERE id IN \
             (SELECT id FROM outbox WHERE status <> 'pending' AND created_at < $1 LIMIT $2)";
@@ -34,7 +36,8 @@ macro_rules! sql_retention {
                     links: delete_in_batches(writer, PRUNE_VERIFICATION_LINKS, before, batch).await?
                         + delete_in_batches(writer, PRUNE_RESET_LINKS, before, batch).await?
                         + delete_in_batches(writer, PRUNE_EMAIL_CHANGE_LINKS, before, batch).await?,
-                    challenges: delete_in_batches(writer, PRUNE_CHALLENGES, before, batch).await?,
+                    challenges: delete_in_batches(writer, PRUNE_CHALLENGES, before, batch).await?
+                        + delete_in_batches(writer, PRUNE_PASSKEY_SIGN_INS, before, batch).await?,
                     messages: delete_in_batches(writer, PRUNE_MESSAGES, before, batch).await?,
                     signing_keys: delete_in_batches(writer, PRUNE_SIGNING_KEYS, before, batch).await?,
                 })
