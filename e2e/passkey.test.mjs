@@ -3,7 +3,8 @@
 // verification, stands in for a phone's or laptop's. A passkey is added
 // from the dashboard, its recovery codes shown, and the next login's second
 // step is answered with it; a second device's passkey is named beside the
-// first, and one of them removed. The app's public URL is http://localhost:PORT:
+// first, and one of them removed; and a passkey signs in alone, from the
+// login page, with no email or password. The app's public URL is http://localhost:PORT:
 // browsers offer passkeys to domain names only.
 
 import { after, before, test } from 'node:test';
@@ -183,4 +184,44 @@ test('a second device adds its own passkey; the first device is not asked twice;
   assert.match(await rows.first().textContent(), /last used/);
   assert.deepEqual(page.problems, []);
   await page.context().close();
+});
+
+test('a passkey signs in alone from the login page: no email, no password, no second step', async () => {
+  const page = await newPage(browser);
+  await virtualAuthenticator(page);
+  const email = uniqueEmail('alone');
+  await page.goto(app.url('/signup'));
+  await fillSignup(page, { email });
+  await createAccount(page);
+  await page.waitForURL(/\/check-inbox/);
+  await page.goto(await sink.link(email));
+  await page.waitForURL(app.url('/dashboard'));
+  await page.goto(app.url('/mfa/setup?method=passkey'));
+  await page.getByRole('button', { name: 'Create a passkey' }).click();
+  await page.getByRole('heading', { name: 'Your passkey is set up' }).waitFor();
+  await page.getByRole('link', { name: /continue to your dashboard/ }).click();
+  await page.waitForURL(app.url('/dashboard'));
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL(app.url('/signup'));
+
+  await page.goto(app.url('/login'));
+  await page.getByRole('heading', { name: 'Or use a passkey' }).waitFor();
+  assert.deepEqual(await axeViolations(page), []);
+  await screenshot(page, 'passkey-login');
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await page.waitForURL(app.url('/dashboard'));
+  assert.match(await page.locator('.signed-in').textContent(), new RegExp(email.replace(/[.+]/g, '\\$&')));
+  assert.match(await page.locator('[data-factor="passkey"]').textContent(), /last used/);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+
+  // A browser whose device holds no passkey for this site is told so, and
+  // the password form is still there.
+  const stranger = await newPage(browser);
+  await virtualAuthenticator(stranger);
+  await stranger.goto(app.url('/login'));
+  await stranger.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await stranger.getByText('No passkey answered. Try again, or log in with your email and password.').waitFor({ timeout: 30000 });
+  assert.equal(await stranger.getByLabel('Password', { exact: true }).isVisible(), true);
+  await stranger.context().close();
 });

@@ -93,6 +93,9 @@
   const passkeySignIn = document.querySelector('[data-passkey-signin]');
   if (passkeySignIn) signInWithPasskey(passkeySignIn);
 
+  const passkeyLogin = document.querySelector('[data-passkey-login]');
+  if (passkeyLogin) signInWithPasskeyAlone(passkeyLogin);
+
   const form = document.querySelector('form[data-signup]');
   if (form) signup(form);
 
@@ -545,9 +548,10 @@
   }
 
   // One ceremony behind one button: the options from the server, the
-  // browser's answer to them, that answer back to the server. Resolves to
-  // the server's last answer, or to the message to show beside the button.
-  async function ceremony({ begin, parse, ask, dismissed, finish, field, extra = {} }) {
+  // browser's answer to them, that answer back to the server (with what
+  // `extra` takes from the options' answer). Resolves to the server's last
+  // answer, or to the message to show beside the button.
+  async function ceremony({ begin, parse, ask, dismissed, finish, field, extra = () => ({}) }) {
     const started = await postJson(begin, {});
     if (!started.ok) return { message: refusal(started.answer) };
     let credential;
@@ -556,7 +560,7 @@
     } catch {
       return { message: dismissed };
     }
-    const finished = await postJson(finish, { ...extra, [field]: credential.toJSON() });
+    const finished = await postJson(finish, { ...extra(started.answer), [field]: credential.toJSON() });
     return finished.ok ? { answer: finished.answer } : { message: refusal(finished.answer) };
   }
 
@@ -596,7 +600,7 @@
           finish: 'mfa/passkey/confirm',
           field: 'credential',
           // Unnamed, the server calls it "Passkey 2" and the like.
-          extra: name ? { name } : {},
+          extra: () => (name ? { name } : {}),
         });
         if (message) return message;
         const issued = answer.recovery_codes || [];
@@ -632,6 +636,28 @@
           dismissed: 'The passkey did not answer. Try again, or use another method.',
           finish: 'mfa/verify',
           field: 'passkey',
+        });
+        if (message) return message;
+        window.location.assign(`${root}dashboard`);
+        return '';
+      });
+  }
+
+  // "Sign in with a passkey": no address, no password. The options name no
+  // passkey, so the device offers the ones it holds for this site; the
+  // sealed ceremony they came with goes back with its answer.
+  function signInWithPasskeyAlone(section) {
+    passkeyButton(section, '[data-passkey-login-start]',
+      'This browser cannot use passkeys. Log in with your email and password.',
+      async () => {
+        const { message } = await ceremony({
+          begin: 'login/passkey/options',
+          parse: (options) => PublicKeyCredential.parseRequestOptionsFromJSON(options),
+          ask: (options) => navigator.credentials.get(options),
+          dismissed: 'No passkey answered. Try again, or log in with your email and password.',
+          finish: 'login/passkey',
+          field: 'passkey',
+          extra: (options) => ({ ceremony: options.ceremony }),
         });
         if (message) return message;
         window.location.assign(`${root}dashboard`);

@@ -13,7 +13,8 @@ use serde::Deserialize;
 
 use super::fields::Field;
 use super::{ErrorPage, accept_form, csrf, render, see_other};
-use crate::flows::{self, CurrentSession, FlowError, LoginOutcome};
+use crate::domain::FactorKind;
+use crate::flows::{self, CurrentSession, FlowError, LoginOutcome, mfa};
 use crate::http::ApiError;
 use crate::http::login::{challenge_cookie, signed_in};
 use crate::http::meta::Meta;
@@ -39,6 +40,9 @@ struct LoginPage {
     signed_in_as: Option<String>,
     /// After a password reset: log in with the new password.
     password_reset: bool,
+    /// "Sign in with a passkey" (the public URL is a domain name, and
+    /// passkeys are allowed).
+    passkeys: bool,
 }
 
 impl LoginPage {
@@ -85,6 +89,7 @@ pub(super) async fn get(
         problem: None,
         signed_in_as,
         password_reset,
+        passkeys: mfa::available(&state, FactorKind::Passkey),
     };
     (jar, render(StatusCode::OK, &page)).into_response()
 }
@@ -150,6 +155,7 @@ pub(in crate::http) async fn submit(
         problem: Some(problem),
         signed_in_as: previous.map(|session| session.user.email.as_str().to_owned()),
         password_reset: false,
+        passkeys: mfa::available(&state, FactorKind::Passkey),
     };
     (jar, render(status, &page)).into_response()
 }
