@@ -25,7 +25,11 @@ pub struct ExportedFactor {
     pub kind: FactorKind,
     /// The number codes go to, for SMS.
     pub phone: Option<String>,
+    /// What the owner calls it, for passkeys.
+    pub name: Option<String>,
     pub added_at: DateTime<Utc>,
+    /// Its last sign-in, for passkeys.
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,7 +71,9 @@ pub async fn export_account(
             Some(ExportedFactor {
                 kind: factor.kind,
                 phone: factor.phone,
+                name: factor.name,
                 added_at: factor.confirmed_at?,
+                last_used_at: factor.last_used_at,
             })
         })
         .collect();

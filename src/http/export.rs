@@ -39,12 +39,18 @@ struct ExportedAccount {
 
 #[derive(Debug, Serialize, ToSchema)]
 struct ExportedFactorView {
-    /// `totp`, `sms` or `email`.
+    /// `totp`, `sms`, `email` or `passkey`.
     method: &'static str,
     /// For `sms`: the number codes go to.
     #[serde(skip_serializing_if = "Option::is_none")]
     phone: Option<String>,
+    /// For `passkey`: what the owner calls it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
     added_at: DateTime<Utc>,
+    /// For `passkey`: its last sign-in, once it had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_used_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -106,7 +112,9 @@ pub(super) async fn get(
             .map(|factor| ExportedFactorView {
                 method: factor.kind.as_str(),
                 phone: factor.phone,
+                name: factor.name,
                 added_at: factor.added_at,
+                last_used_at: factor.last_used_at,
             })
             .collect(),
         recovery_codes_left: export.recovery_codes_left,

@@ -166,6 +166,13 @@ async fn each_of_several_passkeys_signs_in_and_goes_alone(backend: Backend) {
         );
     }
     assert_eq!(passkeys(&app, &cookie).await[0]["name"], "Old phone");
+    // The owner's download has them by name, with their last use.
+    let export = json_body(app.get_as(&cookie, "/me/export").await).await;
+    let exported = export["second_factors"].as_array().unwrap();
+    assert_eq!(exported.len(), 2, "{export}");
+    assert_eq!(exported[0]["name"], "Old phone");
+    assert_eq!(exported[1]["name"], "Blue key");
+    assert!(exported[1]["last_used_at"].is_string(), "{export}");
 
     // Another account cannot name or remove them, nor find out they exist.
     let stranger = app.signed_up("stranger@example.com").await;
