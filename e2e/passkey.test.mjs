@@ -174,6 +174,16 @@ test('a second device adds its own passkey; the first device is not asked twice;
   assert.equal(await rows.count(), 1);
   assert.match(await rows.first().textContent(), /Passkey 2/);
 
+  // Renamed from its row.
+  await page.getByText('Rename').click();
+  await page.getByLabel('New name').fill('Blue key');
+  await screenshot(page, 'passkey-rename');
+  assert.deepEqual(await axeViolations(page), []);
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.waitForURL(/\/dashboard\?notice=passkey-renamed/);
+  assert.match(await rows.first().textContent(), /Blue key\s+Passkey/);
+  assert.equal(await page.getByRole('button', { name: 'Remove the passkey Blue key' }).count(), 1);
+
   // The one left signs in, and the dashboard shows when.
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.waitForURL(app.url('/signup'));

@@ -71,6 +71,8 @@ struct Factor {
     added: Moment,
     /// A passkey's last sign-in.
     last_used: Option<Moment>,
+    /// A passkey's id, for its Rename form.
+    passkey_id: Option<String>,
     /// Where its Remove button posts, under the root, and the button's
     /// name for a screen reader.
     remove: (String, String),
@@ -155,6 +157,7 @@ fn notice(key: &str) -> Option<&'static str> {
     match key {
         "factor-added" => Some("Two-step verification method added."),
         "factor-removed" => Some("Two-step verification method removed."),
+        "passkey-renamed" => Some("Passkey renamed."),
         "session-revoked" => Some("That session is signed out."),
         "sessions-revoked" => Some("Every other session is signed out."),
         "delete-unconfirmed" => {
@@ -290,6 +293,7 @@ async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, 
                     detail,
                     added: Moment::new(factor.confirmed_at),
                     last_used: factor.last_used_at.map(Moment::new),
+                    passkey_id: (factor.kind == FactorKind::Passkey).then(|| factor.id.to_string()),
                     remove,
                 }
             })

@@ -1,5 +1,5 @@
 //! The dashboard's forms that change the account: `POST /mfa/{method}/remove`,
-//! `POST /mfa/passkeys/{id}/remove`,
+//! `POST /mfa/passkeys/{id}/remove` and `/rename`,
 //! `POST /sessions/{id}/revoke` and `POST /sessions/revoke-others` (the
 //! API's `DELETE`s, which a form cannot send). Each answers 303 back to the
 //! dashboard.
@@ -122,6 +122,57 @@ pub(super) async fn remove_passkey(
         Err(_) => Err(FlowError::NotFound),
     };
     done(&state, outcome, "factor-removed")
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct RenamePasskeyForm {
+    /// Equal to the `latchkey_csrf` cookie.
+    csrf_token: Option<String>,
+    /// 1 to 64 characters.
+    name: Option<String>,
+}
+
+#[utoipa::path(post, path = "/mfa/passkeys/{id}/rename", tag = "pages",
+    description = "The dashboard's form for `PATCH /mfa/passkeys/{id}`.",
+    params(("id" = String, Path, description = "A passkey's id")),
+    request_body(content = RenamePasskeyForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Done, or signed out: to the dashboard or the log-in page"),
+        (status = 400, description = "An unreadable form", body = String, content_type = "text/html"),
+        (status = 403, description = "The CSRF check failed", body = String, content_type = "text/html"),
+        (status = 404, description = "No such passkey", body = String, content_type = "text/html"),
+        (status = 413, description = "Over 64 KiB", body = String, content_type = "text/html"),
+        (status = 415, description = "`unsupported_media_type`: a post carrying the session cookie \
+            must be a form or JSON", body = ErrorBody, content_type = "application/json"),
+        (status = 422, description = "The name: blank, over 64 characters, or with control characters", body = String, content_type = "text/html"),
+    ),
+    security(("session" = [])))]
+pub(super) async fn rename_passkey(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    MaybeSignedIn(session): MaybeSignedIn,
+    id: Result<Path<String>, PathRejection>,
+    form: Result<Form<RenamePasskeyForm>, FormRejection>,
+) -> Response {
+    let form = match accept_form(&state, &headers, &jar, form, |form: &RenamePasskeyForm| {
+        form.csrf_token.as_deref()
+    }) {
+        Ok(form) => form,
+        Err(refusal) => return *refusal,
+    };
+    let Some(session) = session else {
+        return see_other(&state, "login", &[]);
+    };
+    let id = id.map(|Path(id)| id).unwrap_or_default();
+    let outcome = match Uuid::parse_str(&id) {
+        Ok(id) => {
+            let name = form.name.unwrap_or_default();
+            mfa::rename_passkey(&state, &session.user, id, &name).await
+        }
+        Err(_) => Err(FlowError::NotFound),
+    };
+    done(&state, outcome, "passkey-renamed")
 }
 
 #[utoipa::path(post, path = "/sessions/{id}/revoke", tag = "pages",

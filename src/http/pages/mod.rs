@@ -63,6 +63,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/dashboard", get(dashboard::get))
         .route("/mfa/{method}/remove", post(manage::remove_factor))
         .route("/mfa/passkeys/{id}/remove", post(manage::remove_passkey))
+        .route("/mfa/passkeys/{id}/rename", post(manage::rename_passkey))
         .route("/sessions/{id}/revoke", post(manage::revoke_session))
         .route(
             "/sessions/revoke-others",

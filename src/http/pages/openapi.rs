@@ -14,6 +14,7 @@ use utoipa::OpenApi;
     super::dashboard::get,
     super::manage::remove_factor,
     super::manage::remove_passkey,
+    super::manage::rename_passkey,
     super::manage::revoke_session,
     super::manage::revoke_other_sessions,
     super::delete_account::submit,
