@@ -52,16 +52,31 @@ async function virtualAuthenticator(page) {
   };
 }
 
-test('a passkey is added from the dashboard, then answers the second step of the next login', async () => {
-  const page = await newPage(browser);
-  const authenticator = await virtualAuthenticator(page);
-  const email = uniqueEmail('passkey');
+/// A new account, verified and signed in on `page`, at its dashboard.
+async function verifiedAccount(page, prefix) {
+  const email = uniqueEmail(prefix);
   await page.goto(app.url('/signup'));
   await fillSignup(page, { email });
   await createAccount(page);
   await page.waitForURL(/\/check-inbox/);
   await page.goto(await sink.link(email));
   await page.waitForURL(app.url('/dashboard'));
+  return email;
+}
+
+/// "Create a passkey" on the set-up page (named `name`, if given), up to
+/// the recovery codes it shows.
+async function createPasskey(page, name) {
+  await page.goto(app.url('/mfa/setup?method=passkey'));
+  if (name) await page.getByLabel('Name it (optional)').fill(name);
+  await page.getByRole('button', { name: 'Create a passkey' }).click();
+  await page.getByRole('heading', { name: 'Your passkey is set up' }).waitFor();
+}
+
+test('a passkey is added from the dashboard, then answers the second step of the next login', async () => {
+  const page = await newPage(browser);
+  const authenticator = await virtualAuthenticator(page);
+  const email = await verifiedAccount(page, 'passkey');
 
   await page.getByRole('link', { name: 'Add a passkey' }).click();
   await page.waitForURL(app.url('/mfa/setup?method=passkey'));
@@ -106,16 +121,8 @@ test('a device without the passkey is told so, and the login still has its recov
   // holds no passkey for this account, comes to the second step.
   const first = await newPage(browser);
   await virtualAuthenticator(first);
-  const email = uniqueEmail('nokey');
-  await first.goto(app.url('/signup'));
-  await fillSignup(first, { email });
-  await createAccount(first);
-  await first.waitForURL(/\/check-inbox/);
-  await first.goto(await sink.link(email));
-  await first.waitForURL(app.url('/dashboard'));
-  await first.goto(app.url('/mfa/setup?method=passkey'));
-  await first.getByRole('button', { name: 'Create a passkey' }).click();
-  await first.getByRole('heading', { name: 'Your passkey is set up' }).waitFor();
+  const email = await verifiedAccount(first, 'nokey');
+  await createPasskey(first);
   const [recoveryCode] = await first.locator('#recovery-codes code').allTextContents();
   await first.context().close();
 
@@ -135,17 +142,8 @@ test('a device without the passkey is told so, and the login still has its recov
 test('a second device adds its own passkey; the first device is not asked twice; one is removed', async () => {
   const page = await newPage(browser);
   const laptop = await virtualAuthenticator(page);
-  const email = uniqueEmail('twokeys');
-  await page.goto(app.url('/signup'));
-  await fillSignup(page, { email });
-  await createAccount(page);
-  await page.waitForURL(/\/check-inbox/);
-  await page.goto(await sink.link(email));
-  await page.waitForURL(app.url('/dashboard'));
-  await page.goto(app.url('/mfa/setup?method=passkey'));
-  await page.getByLabel('Name it (optional)').fill('Laptop');
-  await page.getByRole('button', { name: 'Create a passkey' }).click();
-  await page.getByRole('heading', { name: 'Your passkey is set up' }).waitFor();
+  const email = await verifiedAccount(page, 'twokeys');
+  await createPasskey(page, 'Laptop');
   await page.getByRole('link', { name: /continue to your dashboard/ }).click();
   await page.waitForURL(app.url('/dashboard'));
 
@@ -199,16 +197,8 @@ test('a second device adds its own passkey; the first device is not asked twice;
 test('a passkey signs in alone from the login page: no email, no password, no second step', async () => {
   const page = await newPage(browser);
   await virtualAuthenticator(page);
-  const email = uniqueEmail('alone');
-  await page.goto(app.url('/signup'));
-  await fillSignup(page, { email });
-  await createAccount(page);
-  await page.waitForURL(/\/check-inbox/);
-  await page.goto(await sink.link(email));
-  await page.waitForURL(app.url('/dashboard'));
-  await page.goto(app.url('/mfa/setup?method=passkey'));
-  await page.getByRole('button', { name: 'Create a passkey' }).click();
-  await page.getByRole('heading', { name: 'Your passkey is set up' }).waitFor();
+  const email = await verifiedAccount(page, 'alone');
+  await createPasskey(page);
   await page.getByRole('link', { name: /continue to your dashboard/ }).click();
   await page.waitForURL(app.url('/dashboard'));
   await page.getByRole('button', { name: 'Log out' }).click();
