@@ -11,6 +11,7 @@ mod name;
 mod password;
 mod phone;
 mod policy;
+mod sign_in;
 mod token;
 mod totp;
 mod user;
@@ -25,6 +26,7 @@ pub use name::{DisplayName, NameError, PasskeyName};
 pub use password::{Password, PasswordHash};
 pub use phone::{PhoneError, PhoneNumber};
 pub use policy::{PasswordAssessment, PasswordPolicy, PolicyViolation};
+pub use sign_in::{SecondStep, SignedInWith};
 pub use token::{
     ChallengeToken, CsrfToken, DeviceToken, EmailChangeToken, EmailRevertToken, ResetToken,
     SessionToken, Token, TokenDigest, TokenError, TokenKind, UnlockToken, VerificationToken,

@@ -6,7 +6,9 @@ use super::mfa::{self, Challenge};
 use super::session::start_session_on;
 use super::{FlowError, StartedSession, unlock};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{EmailAddress, MfaPolicy, Password, PasswordHash, User, UserStatus};
+use crate::domain::{
+    EmailAddress, MfaPolicy, Password, PasswordHash, SignedInWith, User, UserStatus,
+};
 use crate::hashing::Upgrade;
 use crate::limits::{FailureKey, Rule, Subject};
 use crate::state::AppState;
@@ -192,7 +194,8 @@ pub async fn login(
         Some(digest) if known_device => Device::known(digest),
         _ => Device::fresh(),
     };
-    let session = start_session_on(state, &user, meta, device, Some(&event)).await?;
+    let with = SignedInWith::Password;
+    let session = start_session_on(state, &user, meta, device, with, Some(&event)).await?;
     Ok(LoginOutcome::Authenticated { user, session })
 }
 

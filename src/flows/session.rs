@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::FlowError;
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{DeviceToken, SessionToken, User, UserStatus};
+use crate::domain::{DeviceToken, SessionToken, SignedInWith, User, UserStatus};
 use crate::state::AppState;
 use crate::store::{NewSession, SessionRecord};
 use crate::tokens::TokenSession;
@@ -34,6 +34,8 @@ pub struct CurrentSession {
     pub authenticated_at: DateTime<Utc>,
     /// The absolute timeout: the session ends then at the latest.
     pub expires_at: DateTime<Utc>,
+    /// How it was signed in (`None`: before sessions kept it).
+    pub signed_in_with: Option<SignedInWith>,
 }
 
 impl CurrentSession {
@@ -42,6 +44,7 @@ impl CurrentSession {
         TokenSession {
             id: self.id,
             ends_at: self.expires_at,
+            signed_in_with: self.signed_in_with,
         }
     }
 }
@@ -59,6 +62,7 @@ pub struct StartedSession {
     pub device: Option<DeviceToken>,
     /// The absolute timeout.
     pub expires_at: DateTime<Utc>,
+    pub signed_in_with: SignedInWith,
 }
 
 impl StartedSession {
@@ -67,6 +71,7 @@ impl StartedSession {
         TokenSession {
             id: self.id,
             ends_at: self.expires_at,
+            signed_in_with: Some(self.signed_in_with),
         }
     }
 }
@@ -78,10 +83,11 @@ pub async fn start_session(
     state: &AppState,
     user: &User,
     meta: &RequestMeta,
+    with: SignedInWith,
     proof: Option<&AuditEvent>,
 ) -> Result<StartedSession, FlowError> {
     let device = super::device::recognise(state, user, meta).await?;
-    start_session_on(state, user, meta, device, proof).await
+    start_session_on(state, user, meta, device, with, proof).await
 }
 
 /// `start_session` on a device already recognised (or made), recording
@@ -91,9 +97,10 @@ pub(super) async fn start_session_on(
     user: &User,
     meta: &RequestMeta,
     device: super::device::Device,
+    with: SignedInWith,
     proof: Option<&AuditEvent>,
 ) -> Result<StartedSession, FlowError> {
-    let (mut started, mut session) = new_session(state, user, state.clock.now());
+    let (mut started, mut session) = new_session(state, user, state.clock.now(), with);
     session.device = Some(device.digest);
     state.store.create_session(&session, meta, proof).await?;
     if let Some(token) = device.new_token {
@@ -108,6 +115,7 @@ pub(super) fn new_session(
     state: &AppState,
     user: &User,
     now: DateTime<Utc>,
+    with: SignedInWith,
 ) -> (StartedSession, NewSession) {
     let token = SessionToken::generate();
     let session = NewSession {
@@ -116,6 +124,7 @@ pub(super) fn new_session(
         digest: token.digest(),
         created_at: now,
         authenticated_at: now,
+        signed_in_with: with,
         device: None,
         expires_at: now
             .checked_add_signed(delta(state.sessions.absolute))
@@ -127,6 +136,7 @@ pub(super) fn new_session(
             id: session.id,
             device: None,
             expires_at: session.expires_at,
+            signed_in_with: with,
         },
         session,
     )
@@ -165,6 +175,7 @@ pub async fn resume_session(
         created_at: record.created_at,
         authenticated_at: record.authenticated_at,
         expires_at: record.expires_at,
+        signed_in_with: record.signed_in_with,
     }))
 }
 

@@ -1,7 +1,7 @@
 //! GET /verify?token=: prove the address and activate the account.
 
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{MfaPolicy, User, UserStatus, VerificationToken};
+use crate::domain::{MfaPolicy, SignedInWith, User, UserStatus, VerificationToken};
 use crate::limits::{Rule, Subject};
 use crate::state::AppState;
 use crate::store::Activation;
@@ -83,7 +83,8 @@ pub async fn verify_email(
         MfaPolicy::Off | MfaPolicy::Optional => {
             // The browser that signed up becomes the account's first known
             // device, in the activation's transaction (no email about it).
-            let (mut started, mut session) = new_session(state, &user, now);
+            let (mut started, mut session) =
+                new_session(state, &user, now, SignedInWith::EmailLink);
             let device = super::device::Device::fresh();
             session.device = Some(device.digest);
             started.device = device.new_token;

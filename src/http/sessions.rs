@@ -15,6 +15,7 @@ use super::openapi::{ErrorBody, Unauthenticated};
 use super::path::ApiPath;
 use super::session::SignedIn;
 use super::views::Revoked;
+use crate::domain::SignedInWith;
 use crate::flows::{self, FlowError};
 use crate::state::AppState;
 
@@ -26,6 +27,12 @@ pub(super) struct SessionView {
     last_seen_at: DateTime<Utc>,
     ip: Option<String>,
     user_agent: Option<String>,
+    /// How it was signed in: `password`, `password+totp` (`+sms`, `+email`,
+    /// `+passkey`, `+recovery_code`), `passkey` (alone), or `email_link` (a
+    /// new account's verification link); `null` for a session from before
+    /// sessions kept it.
+    #[schema(example = "password+totp")]
+    signed_in_with: Option<&'static str>,
     /// The session this request came with.
     current: bool,
 }
@@ -58,6 +65,7 @@ pub(super) async fn list(
             last_seen_at: s.last_seen_at,
             ip: s.ip,
             user_agent: s.user_agent,
+            signed_in_with: s.signed_in_with.map(SignedInWith::as_str),
         })
         .collect();
     Ok(Json(SessionList { sessions }))

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{LoginFailures, QuotaTake};
 use crate::domain::{
-    EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus,
+    EmailAddress, FactorKind, PasswordHash, SignedInWith, TokenDigest, User, UserId, UserStatus,
 };
 
 #[derive(Debug)]
@@ -177,6 +177,7 @@ pub struct NewSession {
     pub created_at: DateTime<Utc>,
     pub authenticated_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    pub signed_in_with: SignedInWith,
     /// The device cookie's digest of the browser it started on: remembered
     /// (or seen again) in the same transaction as the session.
     pub device: Option<TokenDigest>,
@@ -206,6 +207,8 @@ pub struct SessionRecord {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// How it was signed in (`None`: before sessions kept it).
+    pub signed_in_with: Option<SignedInWith>,
 }
 
 /// The messages of one channel waiting to be delivered, for an operator's

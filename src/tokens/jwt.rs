@@ -49,6 +49,15 @@ pub struct AccessClaims {
     /// The session the token was issued for; ending the session ends the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<Uuid>,
+    /// How that session was signed in, as NIST SP 800-63B's level: `aal1`
+    /// or `aal2` (two factors). None for a session from before sessions
+    /// kept it: take it as `aal1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aal: Option<String>,
+    /// And as RFC 8176's method references (`pwd`, `otp`, `sms`, `hwk`,
+    /// `user`, `mfa`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 fn user_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<UserId, D::Error> {

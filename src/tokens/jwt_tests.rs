@@ -40,6 +40,8 @@ fn claims() -> AccessClaims {
         nbf: None,
         jti: "jti-1".to_owned(),
         sid: Some(Uuid::now_v7()),
+        aal: Some("aal2".to_owned()),
+        amr: vec!["pwd".to_owned(), "otp".to_owned(), "mfa".to_owned()],
     }
 }
 

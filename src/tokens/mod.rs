@@ -32,7 +32,7 @@ pub use keys::ALGORITHM;
 
 use crate::clock::Clock;
 use crate::crypto::Sealer;
-use crate::domain::UserId;
+use crate::domain::{SignedInWith, UserId};
 use crate::store::{Store, StoreError};
 use keyring::KeyRing;
 
@@ -97,12 +97,14 @@ impl fmt::Debug for IssuedToken {
     }
 }
 
-/// The session a token is issued for (its `sid`), and when that session
-/// ends at the latest (its absolute timeout).
+/// The session a token is issued for (its `sid`), when that session ends
+/// at the latest (its absolute timeout), and how it was signed in (its
+/// `aal` and `amr`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenSession {
     pub id: Uuid,
     pub ends_at: DateTime<Utc>,
+    pub signed_in_with: Option<SignedInWith>,
 }
 
 /// Issues and verifies access tokens, and publishes the JWKS. Cheap to clone:
@@ -180,6 +182,7 @@ impl AccessTokens {
         let exp = session.map_or(full_term, |session| {
             full_term.min(session.ends_at.timestamp()).max(iat)
         });
+        let with = session.and_then(|session| session.signed_in_with);
         let claims = AccessClaims {
             iss: self.shared.issuer.clone(),
             sub: user_id,
@@ -189,6 +192,10 @@ impl AccessTokens {
             nbf: None,
             jti: random_id(),
             sid: session.map(|session| session.id),
+            aal: with.map(|with| format!("aal{}", with.aal())),
+            amr: with.map_or_else(Vec::new, |with| {
+                with.amr().iter().map(|value| (*value).to_owned()).collect()
+            }),
         };
         Ok(IssuedToken {
             access_token: jwt::encode(&claims, ring.signing_key(now, PUBLISH_AHEAD))?,

@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::*;
 use crate::clock::ShiftedClock;
+use crate::domain::{FactorKind, SecondStep, SignedInWith};
 use crate::store;
 
 struct Fixture {
@@ -112,6 +113,9 @@ async fn issued_tokens_carry_the_documented_claims() {
     let far_end = TokenSession {
         id: session,
         ends_at: f.clock.now() + TimeDelta::days(1),
+        signed_in_with: Some(SignedInWith::PasswordAnd(SecondStep::Factor(
+            FactorKind::Totp,
+        ))),
     };
     let issued = tokens.issue(user, Some(far_end)).await.unwrap();
     assert_eq!(issued.token_type, "Bearer");
@@ -122,12 +126,16 @@ async fn issued_tokens_carry_the_documented_claims() {
     assert_eq!(claims.aud, "latchkey");
     assert_eq!(claims.sub, user);
     assert_eq!(claims.sid, Some(session));
+    assert_eq!(claims.aal.as_deref(), Some("aal2"));
+    assert_eq!(claims.amr, ["pwd", "otp", "mfa"]);
     assert_eq!(claims.exp - claims.iat, 900);
     assert!((claims.iat - f.clock.now().timestamp()).abs() <= 1);
     let again = tokens.issue(user, None).await.unwrap();
     let again = tokens.verify(&again.access_token).await.unwrap();
     assert_ne!(claims.jti, again.jti);
     assert_eq!(again.sid, None);
+    assert_eq!(again.aal, None, "no session, nothing to say of its sign-in");
+    assert!(again.amr.is_empty());
 
     let short = tokens.clone().with_ttl(Duration::from_secs(60));
     assert_eq!(short.issue(user, None).await.unwrap().expires_in, 60);
@@ -137,6 +145,7 @@ async fn issued_tokens_carry_the_documented_claims() {
     let ending = TokenSession {
         id: session,
         ends_at: f.clock.now() + TimeDelta::seconds(100),
+        signed_in_with: None,
     };
     let cut = tokens.issue(user, Some(ending)).await.unwrap();
     assert!((99..=100).contains(&cut.expires_in), "{}", cut.expires_in);
@@ -145,6 +154,7 @@ async fn issued_tokens_carry_the_documented_claims() {
     let ended = TokenSession {
         id: session,
         ends_at: f.clock.now() - TimeDelta::seconds(100),
+        signed_in_with: None,
     };
     assert_eq!(tokens.issue(user, Some(ended)).await.unwrap().expires_in, 0);
     assert_eq!(tokens.clone().with_ttl(Duration::ZERO).ttl(), MIN_TTL);

@@ -29,6 +29,7 @@ async fn a_write_cancelled_at_any_point_leaves_no_transaction_open(backend: Back
             created_at: now,
             authenticated_at: now,
             expires_at: now + chrono::TimeDelta::hours(1),
+            signed_in_with: latchkey::domain::SignedInWith::Password,
             device: None,
         }
     };

@@ -15,6 +15,7 @@ mod helpers;
 
 mod activity;
 mod admin;
+mod assurance;
 mod audit;
 mod cancellation;
 mod cli;

@@ -127,6 +127,10 @@ async fn a_passkey_signs_in_alone_once_per_ceremony(backend: Backend) {
     let body = json_body(done).await;
     assert_eq!(body["status"], "authenticated", "{body}");
     assert_eq!(body["user"]["email"], "alone@example.com");
+    // Two factors in one: its token says so.
+    let claims = crate::tokens::part(body["access_token"].as_str().unwrap(), 1);
+    assert_eq!(claims["aal"], "aal2");
+    assert_eq!(claims["amr"], json!(["hwk", "user", "mfa"]));
     let me = app
         .get_as(&format!("latchkey_session={cookie}"), "/me")
         .await;

@@ -61,6 +61,7 @@ pub(crate) async fn issue(app: &TestApp, user: UserId, session: Option<Uuid>) ->
     let session = session.map(|id| TokenSession {
         id,
         ends_at: DateTime::<Utc>::MAX_UTC,
+        signed_in_with: None,
     });
     app.state
         .tokens

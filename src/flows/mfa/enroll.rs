@@ -10,7 +10,8 @@ use super::{
 };
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
 use crate::domain::{
-    EnteredCode, FactorKind, OneTimeCode, PhoneNumber, RecoveryCode, TotpSecret, User,
+    EnteredCode, FactorKind, OneTimeCode, PhoneNumber, RecoveryCode, SecondStep, SignedInWith,
+    TotpSecret, User,
 };
 use crate::flows::{CurrentSession, FieldErrors, FlowError, StartedSession, start_session};
 use crate::state::AppState;
@@ -322,7 +323,11 @@ pub(super) async fn finish(
             if !state.store.complete_challenge(challenge.id, now).await? {
                 return Err(FlowError::MfaExpired);
             }
-            Some((user.clone(), start_session(state, user, meta, None).await?))
+            let with = SignedInWith::PasswordAnd(SecondStep::Factor(kind));
+            Some((
+                user.clone(),
+                start_session(state, user, meta, with, None).await?,
+            ))
         }
     };
     Ok(Enrolled {

@@ -21,7 +21,7 @@ use webauthn_rs::prelude::{
 use super::CODE_TTL;
 use super::passkey::{passkeys_of, record_use, relying_party};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{User, UserId, UserStatus};
+use crate::domain::{SignedInWith, User, UserId, UserStatus};
 use crate::flows::{FlowError, StartedSession, start_session};
 use crate::limits::{Rule, Subject};
 use crate::state::AppState;
@@ -152,7 +152,7 @@ pub async fn sign_in_with_passkey(
         meta,
     )
     .with_detail("passkey");
-    let session = start_session(state, &user, meta, Some(&event)).await?;
+    let session = start_session(state, &user, meta, SignedInWith::Passkey, Some(&event)).await?;
     Ok((user, session))
 }
 

@@ -6,7 +6,7 @@ use webauthn_rs::prelude::PublicKeyCredential;
 use super::passkey::check_passkey;
 use super::{MAX_ATTEMPTS, code_digest, load_challenge, recovery_digest};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{EnteredCode, FactorKind, TotpSecret, User};
+use crate::domain::{EnteredCode, FactorKind, SecondStep, SignedInWith, TotpSecret, User};
 use crate::flows::{FlowError, StartedSession, start_session};
 use crate::limits::{Rule, Subject};
 use crate::state::AppState;
@@ -51,7 +51,7 @@ pub async fn verify_second_step(
         },
         Answer::Passkey(signed) => check_passkey(state, &challenge, signed)
             .await?
-            .then_some(FactorKind::Passkey.as_str()),
+            .then_some(SecondStep::Factor(FactorKind::Passkey)),
     };
     let user = challenge.user.clone();
     let Some(method) = method else {
@@ -84,15 +84,14 @@ pub async fn verify_second_step(
         Some(user.id),
         meta,
     )
-    .with_detail(method);
-    let session = start_session(state, &user, meta, Some(&event)).await?;
-    if method == RECOVERY_CODE {
+    .with_detail(method.as_str());
+    let with = SignedInWith::PasswordAnd(method);
+    let session = start_session(state, &user, meta, with, Some(&event)).await?;
+    if method == SecondStep::RecoveryCode {
         tell_of_recovery_code(state, &user, meta).await?;
     }
     Ok((user, session))
 }
-
-const RECOVERY_CODE: &str = "recovery_code";
 
 /// The owner hears of every sign-in by recovery code, with how many are
 /// left: one used by someone else means the password is known too.
@@ -119,7 +118,7 @@ async fn check(
     state: &AppState,
     challenge: &ChallengeRecord,
     entered: &EnteredCode,
-) -> Result<Option<&'static str>, FlowError> {
+) -> Result<Option<SecondStep>, FlowError> {
     let now = state.clock.now();
     let user = &challenge.user;
     match entered {
@@ -129,7 +128,7 @@ async fn check(
                 .store
                 .use_recovery_code(user.id, &digest, now)
                 .await?
-                .then_some(RECOVERY_CODE))
+                .then_some(SecondStep::RecoveryCode))
         }
         EnteredCode::Digits(digits) => {
             if let (Some(method), Some(stored), Some(expires_at)) = (
@@ -142,7 +141,7 @@ async fn check(
                     && state.mfa.allows(method)
                     && bool::from(expected.as_slice().ct_eq(stored))
                 {
-                    return Ok(Some(method.as_str()));
+                    return Ok(Some(SecondStep::Factor(method)));
                 }
             }
             if !state.mfa.allows(FactorKind::Totp) {
@@ -168,7 +167,7 @@ async fn check(
                 .store
                 .advance_totp_step(user.id, step)
                 .await?
-                .then_some("totp"))
+                .then_some(SecondStep::Factor(FactorKind::Totp)))
         }
     }
 }

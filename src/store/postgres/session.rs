@@ -13,8 +13,8 @@ use crate::store::{NewSession, StoreError, StoreResult};
 
 const START_SESSION: &str = "\
 WITH session AS (
-    INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent)
-    VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)
+    INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent, signed_in_with)
+    VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $18)
 ), device AS (
     -- A device of another account keeps its owner (the flow never names
     -- one, but the row is not this session's to take). One seen within
@@ -69,6 +69,7 @@ impl PgStore {
             .bind(&events.user_agent)
             .bind(&events.detail)
             .bind(session.device_fresh_since())
+            .bind(session.signed_in_with.as_str())
             .execute(&self.pool)
             .await
             .map_err(StoreError::from)?;

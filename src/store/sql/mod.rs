@@ -28,7 +28,7 @@ macro_rules! sql_common {
         use uuid::Uuid;
 
         use crate::audit::{AuditEntry, AuditEvent, AuditKind, AuditRecord, Outcome, RequestMeta};
-        use crate::domain::{DisplayName, EmailAddress, FactorKind, PasswordHash, TokenDigest, User, UserId, UserStatus};
+        use crate::domain::{DisplayName, EmailAddress, FactorKind, PasswordHash, SignedInWith, TokenDigest, User, UserId, UserStatus};
         use crate::store::{
             Activation, AuditFilter, Backlog, Delivery, EmailChange, EmailChangeRecord, EmailChangeStore, EmailRevertRecord, LimitStore, LoginFailures, LoginRead, LoginRecord, AuditStore, ChallengePurpose, ChallengeRecord, Channel, EnrolError, FactorRecord, MfaStore, NewAccount,
             NewChallenge, NewMessage, NewPasskey, NewSession, NewToken, OutboxMessage, OutboxStore, OutboxSummary, PasswordStore, PendingFactor, Pruned, QuotaRefusal,
@@ -224,8 +224,8 @@ macro_rules! sql_common {
         /// caller's transaction.
         async fn insert_session(tx: &mut Tx, session: &NewSession, meta: &RequestMeta, proof: Option<&AuditEvent>) -> StoreResult<()> {
             sqlx::query(
-                "INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent) \
-                 VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
+                "INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent, signed_in_with) \
+                 VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)",
             )
             .bind(session.id)
             .bind(session.user_id.as_uuid())
@@ -235,6 +235,7 @@ macro_rules! sql_common {
             .bind(session.expires_at)
             .bind(meta.ip.as_deref())
             .bind(meta.user_agent.as_deref())
+            .bind(session.signed_in_with.as_str())
             .execute(&mut **tx)
             .await?;
             if let Some(device) = &session.device {

@@ -34,11 +34,15 @@ macro_rules! sql_sessions {
                 ip: row.try_get("ip")?,
                 user_agent: row.try_get("user_agent")?,
                 revoked_at: row.try_get("revoked_at")?,
+                signed_in_with: row
+                    .try_get::<Option<String>, _>("signed_in_with")?
+                    .as_deref()
+                    .and_then(SignedInWith::parse),
             })
         }
 
         const SESSION_COLUMNS: &str = "s.id AS session_id, s.created_at AS session_created_at, s.last_seen_at, s.authenticated_at, \
-                                       s.expires_at, s.ip, s.user_agent, s.revoked_at";
+                                       s.expires_at, s.ip, s.user_agent, s.revoked_at, s.signed_in_with";
 
         #[async_trait]
         impl SessionStore for $store {
