@@ -212,6 +212,8 @@ test('a passkey signs in alone from the login page: no email, no password, no se
   await page.waitForURL(app.url('/dashboard'));
   assert.match(await page.locator('.signed-in').textContent(), new RegExp(email.replace(/[.+]/g, '\\$&')));
   assert.match(await page.locator('[data-factor="passkey"]').textContent(), /last used/);
+  assert.match(await page.locator('tr.current').textContent(), /with a passkey/);
+  assert.deepEqual(await axeViolations(page), []);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 

@@ -18,7 +18,7 @@ use super::errors::unreadable_form;
 use super::fields::Field;
 use super::setup::{Offer, label, offers};
 use super::{ErrorPage, csrf, render, see_other};
-use crate::domain::FactorKind;
+use crate::domain::{FactorKind, SecondStep, SignedInWith};
 use crate::flows::{self, CurrentSession, FlowError, mfa};
 use crate::http::ApiError;
 use crate::http::meta::Meta;
@@ -84,6 +84,9 @@ struct Session {
     user_agent: String,
     ip: String,
     created: Moment,
+    /// "with a password and a passkey", or nothing for a session from
+    /// before sessions kept it.
+    signed_in_with: &'static str,
     last_seen: Moment,
     current: bool,
 }
@@ -311,6 +314,7 @@ async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, 
                 user_agent: record.user_agent.unwrap_or_default(),
                 ip: record.ip.unwrap_or_else(|| "unknown".to_owned()),
                 created: Moment::new(record.created_at),
+                signed_in_with: record.signed_in_with.map_or("", signed_in_words),
                 last_seen: Moment::new(record.last_seen_at),
                 current: record.id == session.id,
             })
@@ -318,6 +322,30 @@ async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, 
         activity,
         older_activity,
     })
+}
+
+/// How a session signed in, in words.
+fn signed_in_words(with: SignedInWith) -> &'static str {
+    match with {
+        SignedInWith::EmailLink => "from the verification email",
+        SignedInWith::Password => "with the password",
+        SignedInWith::PasswordAnd(SecondStep::Factor(FactorKind::Totp)) => {
+            "with the password and an authenticator app"
+        }
+        SignedInWith::PasswordAnd(SecondStep::Factor(FactorKind::Sms)) => {
+            "with the password and a text message"
+        }
+        SignedInWith::PasswordAnd(SecondStep::Factor(FactorKind::Email)) => {
+            "with the password and an emailed code"
+        }
+        SignedInWith::PasswordAnd(SecondStep::Factor(FactorKind::Passkey)) => {
+            "with the password and a passkey"
+        }
+        SignedInWith::PasswordAnd(SecondStep::RecoveryCode) => {
+            "with the password and a recovery code"
+        }
+        SignedInWith::Passkey => "with a passkey",
+    }
 }
 
 /// "Firefox on Windows" and the like, from a user agent: enough to tell
