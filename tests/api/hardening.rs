@@ -259,6 +259,7 @@ async fn no_answer_with_a_secret_is_cached_and_every_page_has_its_headers(backen
     for (path, expected) in [
         ("/static/app.css", "public, max-age=3600"),
         ("/static/app.js", "public, max-age=3600"),
+        ("/static/passkeys.js", "public, max-age=3600"),
         ("/.well-known/jwks.json", "public, max-age=60"),
     ] {
         let response = get(path, "*/*", None).await.unwrap();

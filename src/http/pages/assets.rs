@@ -1,10 +1,11 @@
-//! The one stylesheet and the one script, compiled into the binary.
+//! The stylesheet and the scripts, compiled into the binary.
 
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 
 const STYLESHEET: &str = include_str!("../../../static/app.css");
 const SCRIPT: &str = include_str!("../../../static/app.js");
+const PASSKEYS: &str = include_str!("../../../static/passkeys.js");
 
 /// An hour: long enough to spare requests, short enough that a new release
 /// reaches browsers soon without fingerprinted file names.
@@ -35,4 +36,11 @@ pub(super) async fn stylesheet() -> impl IntoResponse {
     security(()))]
 pub(super) async fn script() -> impl IntoResponse {
     asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+#[utoipa::path(get, path = "/static/passkeys.js", tag = "pages",
+    responses((status = 200, description = "The passkey pages' script", body = String, content_type = "text/javascript")),
+    security(()))]
+pub(super) async fn passkeys_script() -> impl IntoResponse {
+    asset("text/javascript; charset=utf-8", PASSKEYS)
 }

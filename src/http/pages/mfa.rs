@@ -2,7 +2,7 @@
 //! cookie names the challenge). Its forms post to `/mfa/verify` (a code
 //! from the app, a sent code, or a recovery code) and `/mfa/challenge`
 //! (send a code by SMS or email; 303 back here, where the page says where
-//! it went); its script signs in with a passkey (`static/app.js`).
+//! it went); its script signs in with a passkey (`static/passkeys.js`).
 
 use askama::Template;
 use axum::Form;

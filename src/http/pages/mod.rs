@@ -74,6 +74,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/email/change/cancel", post(email_change::cancel))
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/app.js", get(assets::script))
+        .route("/static/passkeys.js", get(assets::passkeys_script))
 }
 
 #[utoipa::path(get, path = "/", tag = "pages",

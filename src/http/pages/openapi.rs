@@ -26,6 +26,7 @@ use utoipa::OpenApi;
     super::email_revert::get,
     super::assets::stylesheet,
     super::assets::script,
+    super::assets::passkeys_script,
 ))]
 struct PagesDoc;
 

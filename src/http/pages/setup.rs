@@ -89,7 +89,7 @@ fn can_add(kind: FactorKind, enrolled: &[FactorKind]) -> bool {
 /// Where the person is in setting up one method.
 enum Step {
     Choose(Vec<Offer>),
-    /// The page's script runs the ceremony (`static/app.js`).
+    /// The page's script runs the ceremony (`static/passkeys.js`).
     PasskeyStart,
     TotpStart,
     TotpConfirm {
@@ -128,6 +128,11 @@ struct SetupPage {
 impl SetupPage {
     fn choosing(&self) -> bool {
         matches!(self.step, Step::Choose(_))
+    }
+
+    /// The passkey's step, whose script is `static/passkeys.js`.
+    fn making_passkey(&self) -> bool {
+        matches!(self.step, Step::PasskeyStart)
     }
 }
 
