@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::Sealer;
-use crate::domain::{AllowedDomains, Blocklist};
+use crate::domain::{AllowedDomains, Blocklist, FactorKind};
 use crate::flows::SessionPolicy;
 use crate::hashing::Hasher;
 use crate::limits::Limiter;
@@ -89,6 +89,16 @@ impl App {
             policy: config.mfa,
             methods: config.mfa_methods().map_err(anyhow::Error::msg)?,
         };
+        let passkeys = crate::flows::mfa::Passkeys::for_site(&config.public_url);
+        if passkeys.is_none() && mfa.allows(FactorKind::Passkey) {
+            // The default public URL is an IP address: say why the method
+            // is missing, and how to try it on this machine.
+            tracing::info!(
+                public_url = %config.public_url,
+                "passkeys are not offered: browsers offer them to domain names only \
+                 (LATCHKEY_PUBLIC_URL=http://localhost:8080 to try them here)"
+            );
+        }
         let dummy_hash = hasher.decoy()?;
         anyhow::ensure!(
             (tokens::MIN_TTL..=tokens::MAX_TTL).contains(&config.access_token_ttl),
@@ -166,7 +176,7 @@ impl App {
             admin_key,
             metrics: metrics.clone(),
             metrics_key,
-            passkeys: crate::flows::mfa::Passkeys::for_site(&config.public_url),
+            passkeys,
             enumeration_protection: config.enumeration_protection,
             background: Arc::new(tokio::sync::Semaphore::new(BACKGROUND_TASKS)),
         };

@@ -311,6 +311,10 @@ async fn a_whole_flow_logs_no_secret_at_trace_level(backend: Backend) {
         "the log was captured at DEBUG level and below: {}",
         log.lines().take(40).collect::<Vec<_>>().join("\n")
     );
+    assert!(
+        log.contains("passkeys are not offered"),
+        "an IP public URL's missing passkeys are explained at start"
+    );
     let mut leaks = Vec::new();
     for secret in &secrets {
         if appears(&log, secret) {
