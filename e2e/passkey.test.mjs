@@ -213,6 +213,7 @@ test('a passkey signs in alone from the login page: no email, no password, no se
   assert.match(await page.locator('.signed-in').textContent(), new RegExp(email.replace(/[.+]/g, '\\$&')));
   assert.match(await page.locator('[data-factor="passkey"]').textContent(), /last used/);
   assert.match(await page.locator('tr.current').textContent(), /with a passkey/);
+  assert.match(await page.locator('table.activity').first().textContent(), /Signed in with a passkey/);
   assert.deepEqual(await axeViolations(page), []);
   assert.deepEqual(page.problems, []);
   await page.context().close();

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::FlowError;
 use crate::audit::{AuditKind, Outcome};
-use crate::domain::{FactorKind, User};
+use crate::domain::{FactorKind, SignedInWith, User};
 use crate::state::AppState;
 
 /// The entries of one page, at most.
@@ -95,6 +95,8 @@ pub struct Activity {
     pub succeeded: bool,
     /// The method added or removed, for those entries.
     pub factor: Option<FactorKind>,
+    /// How a sign-in was made, for its entry.
+    pub signed_in_with: Option<SignedInWith>,
     /// Where the request came from: for a failed sign-in, whoever tried.
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -163,12 +165,21 @@ pub async fn activity(
             let factor = matches!(kind, AuditKind::FactorAdded | AuditKind::FactorRemoved)
                 .then(|| record.detail.as_deref().and_then(FactorKind::parse))
                 .flatten();
+            // "<session id> <how>" (`NewSession::started_detail`); older
+            // entries have the id alone.
+            let signed_in_with = (kind == AuditKind::SessionStarted)
+                .then(|| {
+                    let detail = record.detail.as_deref()?;
+                    SignedInWith::parse(detail.split_once(' ')?.1)
+                })
+                .flatten();
             Some(Activity {
                 at: record.at,
                 kind,
                 description,
                 succeeded: record.outcome == Outcome::Success.as_str(),
                 factor,
+                signed_in_with,
                 ip: record.ip,
                 user_agent: record.user_agent,
             })

@@ -13,6 +13,7 @@ use super::ApiError;
 use super::bearer::Authenticated;
 use super::openapi::BearerChallenge;
 use crate::audit::Outcome;
+use crate::domain::SignedInWith;
 use crate::flows::{self, ActivityCursor};
 use crate::state::AppState;
 
@@ -30,9 +31,14 @@ pub(super) struct ActivityEntry {
     /// password, a wrong code).
     #[schema(example = "success")]
     outcome: &'static str,
-    /// For a method added or removed: `totp`, `sms` or `email`.
+    /// For a method added or removed: `totp`, `sms`, `email` or `passkey`.
     #[serde(skip_serializing_if = "Option::is_none")]
     method: Option<&'static str>,
+    /// For a sign-in: how it was made, as `GET /sessions` says it
+    /// (`password`, `password+totp`, `passkey`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "password+passkey")]
+    signed_in_with: Option<&'static str>,
     /// Where the request came from: for a failed sign-in, whoever tried.
     ip: Option<String>,
     user_agent: Option<String>,
@@ -104,6 +110,7 @@ pub(super) async fn get(
             }
             .as_str(),
             method: entry.factor.map(|kind| kind.as_str()),
+            signed_in_with: entry.signed_in_with.map(SignedInWith::as_str),
             ip: entry.ip,
             user_agent: entry.user_agent,
         })

@@ -184,6 +184,12 @@ pub struct NewSession {
 }
 
 impl NewSession {
+    /// The detail of its `session.started` entry: the session's id and how
+    /// it signed in (`flows::activity` reads the second word back).
+    pub fn started_detail(&self) -> String {
+        format!("{} {}", self.id, self.signed_in_with.as_str())
+    }
+
     /// A device seen after this is not written again. Its `last_seen_at`
     /// only decides when it is forgotten (unseen for a year), so a day's
     /// precision is plenty; and without the write, one browser's sign-ins

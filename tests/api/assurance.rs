@@ -85,4 +85,19 @@ async fn tokens_say_how_their_session_signed_in(backend: Backend) {
         ["email_link", "password", "password+passkey"],
         "{listed}"
     );
+    // And the owner's activity, each sign-in's entry.
+    let activity = json_body(app.get_as(&cookie, "/me/activity").await).await;
+    let mut ways: Vec<&str> = activity["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["event"] == "session.started")
+        .map(|entry| entry["signed_in_with"].as_str().unwrap())
+        .collect();
+    ways.sort_unstable();
+    assert_eq!(
+        ways,
+        ["email_link", "password", "password+passkey"],
+        "{activity}"
+    );
 }

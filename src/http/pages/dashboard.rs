@@ -251,9 +251,10 @@ async fn account(state: &AppState, session: &CurrentSession) -> Result<Account, 
         .into_iter()
         .map(|entry| Event {
             at: Moment::new(entry.at),
-            description: match entry.factor {
-                Some(kind) => format!("{}: {}", entry.description, label(kind)),
-                None => entry.description.to_owned(),
+            description: match (entry.factor, entry.signed_in_with) {
+                (Some(kind), _) => format!("{}: {}", entry.description, label(kind)),
+                (None, Some(with)) => format!("{} {}", entry.description, signed_in_words(with)),
+                (None, None) => entry.description.to_owned(),
             },
             refused: !entry.succeeded,
             device: entry

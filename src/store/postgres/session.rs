@@ -46,7 +46,7 @@ impl PgStore {
             Some(session.user_id),
             meta,
         )
-        .with_detail(session.id.to_string());
+        .with_detail(session.started_detail());
         let mut events = Events::default();
         for event in proof.into_iter().chain([&started]) {
             events.push(event);

@@ -255,7 +255,7 @@ macro_rules! sql_common {
                 .await?;
             }
             let started = AuditEvent::new(session.created_at, AuditKind::SessionStarted, Outcome::Success, Some(session.user_id), meta)
-                .with_detail(session.id.to_string());
+                .with_detail(session.started_detail());
             let events: Vec<AuditEvent> = proof.cloned().into_iter().chain([started]).collect();
             insert_audits(tx, &events).await
         }
