@@ -53,21 +53,27 @@ async fn sign_in_with(app: &TestApp, device: &mut SoftPasskey) -> u16 {
     .as_u16()
 }
 
-async fn send(
-    app: &TestApp,
-    method: reqwest::Method,
-    cookie: &str,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut request = app
-        .client
-        .request(method, app.url(path))
-        .header("cookie", cookie);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap()
+/// `PATCH /mfa/passkeys/{id}` with `body`, as `cookie`'s account.
+async fn rename(app: &TestApp, cookie: &str, id: &str, body: Value) -> reqwest::Response {
+    app.client
+        .patch(app.url(&format!("/mfa/passkeys/{id}")))
+        .header("cookie", cookie)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `DELETE /mfa/passkeys/{id}` as `cookie`'s account: the status.
+async fn remove(app: &TestApp, cookie: &str, id: &str) -> u16 {
+    app.client
+        .delete(app.url(&format!("/mfa/passkeys/{id}")))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 async fn each_of_several_passkeys_signs_in_and_goes_alone(backend: Backend) {
@@ -142,22 +148,14 @@ async fn each_of_several_passkeys_signs_in_and_goes_alone(backend: Backend) {
     // Renamed; a blank or overlong name is refused and changes nothing.
     let phone_id = listed[0]["id"].as_str().unwrap().to_owned();
     let key_id = listed[1]["id"].as_str().unwrap().to_owned();
-    let path = format!("/mfa/passkeys/{phone_id}");
-    let renamed = send(
-        &app,
-        reqwest::Method::PATCH,
-        &cookie,
-        &path,
-        Some(json!({ "name": "Old phone" })),
-    )
-    .await;
+    let renamed = rename(&app, &cookie, &phone_id, json!({ "name": "Old phone" })).await;
     assert_eq!(renamed.status(), 204);
     for bad in [
         json!({ "name": " " }),
         json!({ "name": "k".repeat(65) }),
         json!({}),
     ] {
-        let refused = send(&app, reqwest::Method::PATCH, &cookie, &path, Some(bad)).await;
+        let refused = rename(&app, &cookie, &phone_id, bad).await;
         assert_eq!(refused.status(), 422);
         let body = json_body(refused).await;
         assert!(
@@ -176,46 +174,14 @@ async fn each_of_several_passkeys_signs_in_and_goes_alone(backend: Backend) {
 
     // Another account cannot name or remove them, nor find out they exist.
     let stranger = app.signed_up("stranger@example.com").await;
-    let theirs = send(
-        &app,
-        reqwest::Method::PATCH,
-        &stranger,
-        &path,
-        Some(json!({ "name": "Mine" })),
-    )
-    .await;
+    let theirs = rename(&app, &stranger, &phone_id, json!({ "name": "Mine" })).await;
     assert_eq!(theirs.status(), 404);
-    let theirs = send(&app, reqwest::Method::DELETE, &stranger, &path, None).await;
-    assert_eq!(theirs.status(), 404);
-    let unknown = send(
-        &app,
-        reqwest::Method::DELETE,
-        &cookie,
-        "/mfa/passkeys/not-an-id",
-        None,
-    )
-    .await;
-    assert_eq!(unknown.status(), 404);
+    assert_eq!(remove(&app, &stranger, &phone_id).await, 404);
+    assert_eq!(remove(&app, &cookie, "not-an-id").await, 404);
 
     // One goes; the other stays and still signs in, alone.
-    let removed = send(
-        &app,
-        reqwest::Method::DELETE,
-        &cookie,
-        &format!("/mfa/passkeys/{key_id}"),
-        None,
-    )
-    .await;
-    assert_eq!(removed.status(), 204);
-    let again = send(
-        &app,
-        reqwest::Method::DELETE,
-        &cookie,
-        &format!("/mfa/passkeys/{key_id}"),
-        None,
-    )
-    .await;
-    assert_eq!(again.status(), 404);
+    assert_eq!(remove(&app, &cookie, &key_id).await, 204);
+    assert_eq!(remove(&app, &cookie, &key_id).await, 404, "gone already");
     let listed = passkeys(&app, &cookie).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["id"], phone_id.as_str());
@@ -259,15 +225,7 @@ async fn an_account_keeps_at_most_ten_passkeys(backend: Backend) {
 
     // With one removed there is room again.
     let id = listed[3]["id"].as_str().unwrap();
-    let removed = send(
-        &app,
-        reqwest::Method::DELETE,
-        &cookie,
-        &format!("/mfa/passkeys/{id}"),
-        None,
-    )
-    .await;
-    assert_eq!(removed.status(), 204);
+    assert_eq!(remove(&app, &cookie, id).await, 204);
     let mut device = SoftPasskey::new(true);
     add_named_passkey(&app, &cookie, &mut device, None).await;
     let names: Vec<Value> = passkeys(&app, &cookie)
