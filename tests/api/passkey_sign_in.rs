@@ -19,6 +19,7 @@ use crate::passkey::{SITE, on_localhost};
 both_backends!(
     a_passkey_signs_in_alone_once_per_ceremony,
     a_passkey_answering_for_another_account_is_refused,
+    no_passkey_signs_in_where_second_factors_are_off,
 );
 
 /// An account's passkey as the test drives it.
@@ -210,4 +211,29 @@ async fn a_passkey_answering_for_another_account_is_refused(backend: Backend) {
         json_body(done).await["user"]["email"],
         "mallory@example.com"
     );
+}
+
+/// `LATCHKEY_MFA=off`: no second factor at all, so no passkey either, even
+/// one made while they were on.
+async fn no_passkey_signs_in_where_second_factors_are_off(backend: Backend) {
+    let app = on_localhost(backend).await;
+    let mut ada = holder(&app, "off@example.com").await;
+    let (ceremony, options) = begin(&app).await;
+    let handle = ada.user_handle.clone();
+    let signed = answer(&mut ada, &options, &handle);
+
+    let off = app
+        .another_instance(|config| {
+            config.public_url = Url::parse(SITE).unwrap();
+            config.mfa = latchkey::domain::MfaPolicy::Off;
+        })
+        .await;
+    let refused = off.post_json("/login/passkey/options", &json!({})).await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        json_body(refused).await["error"]["code"],
+        "method_unavailable"
+    );
+    let refused = finish(&off, &ceremony, &signed).await;
+    assert_eq!(refused.status(), 400, "an answer made while they were on");
 }
