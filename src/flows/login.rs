@@ -131,12 +131,7 @@ pub async fn login(
     }
     // Only the right password learns that the account is pending, or
     // disabled.
-    let refusal = match user.status {
-        UserStatus::Active => None,
-        UserStatus::Pending => Some(("email not verified", FlowError::EmailNotVerified)),
-        UserStatus::Disabled => Some(("account disabled", FlowError::AccountDisabled)),
-    };
-    if let Some((reason, error)) = refusal {
+    if let Some((reason, error)) = status_refusal(user.status) {
         let event = AuditEvent::new(
             now,
             AuditKind::LoginFailed,
@@ -235,6 +230,17 @@ async fn store_upgrade(
         .upgrade_password_hash(user.id, old, &upgrade.hash, &event)
         .await?;
     Ok(())
+}
+
+/// Why an account that proved who it is may still not sign in (the
+/// trail's words, and the answer): its address is not verified, or an
+/// operator disabled it. Whatever the way in, password or passkey.
+pub(super) fn status_refusal(status: UserStatus) -> Option<(&'static str, FlowError)> {
+    match status {
+        UserStatus::Active => None,
+        UserStatus::Pending => Some(("email not verified", FlowError::EmailNotVerified)),
+        UserStatus::Disabled => Some(("account disabled", FlowError::AccountDisabled)),
+    }
 }
 
 async fn audit_password_step(

@@ -4,13 +4,11 @@
 //! `POST /token`, which keeps them.
 
 use serde_json::{Value, json};
-use url::Url;
-use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 
 use crate::helpers::{Backend, PASSWORD, TestApp, both_backends, json_body, set_cookie};
 use crate::mfa::password_step;
-use crate::passkey::{SITE, add_named_passkey, on_localhost, sign_in_options};
+use crate::passkey::{add_named_passkey, answer_second_step, on_localhost};
 use crate::tokens::part;
 
 both_backends!(tokens_say_how_their_session_signed_in);
@@ -50,16 +48,7 @@ async fn tokens_say_how_their_session_signed_in(backend: Backend) {
     let mut device = SoftPasskey::new(true);
     add_named_passkey(&app, &linked, &mut device, None).await;
     let (token, _) = password_step(&app, "level@example.com").await;
-    let options = sign_in_options(&app, &token).await;
-    let signed = device
-        .do_authentication(Url::parse(SITE).unwrap(), options)
-        .unwrap();
-    let done = app
-        .post_json(
-            "/mfa/verify",
-            &json!({ "mfa_token": token, "passkey": signed }),
-        )
-        .await;
+    let done = answer_second_step(&app, &token, &mut device).await;
     assert_eq!(done.status(), 200);
     let cookie = format!(
         "latchkey_session={}",

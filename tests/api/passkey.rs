@@ -70,6 +70,24 @@ pub async fn sign_in_options(app: &TestApp, token: &str) -> RequestChallengeResp
     serde_json::from_value(json_body(options).await).unwrap()
 }
 
+/// `device` answers the passkey options of the login waiting on `token`:
+/// `POST /mfa/verify`'s answer.
+pub async fn answer_second_step(
+    app: &TestApp,
+    token: &str,
+    device: &mut SoftPasskey,
+) -> reqwest::Response {
+    let options = sign_in_options(app, token).await;
+    let signed = device
+        .do_authentication(Url::parse(SITE).unwrap(), options)
+        .expect("the soft passkey signs");
+    app.post_json(
+        "/mfa/verify",
+        &json!({ "mfa_token": token, "passkey": signed }),
+    )
+    .await
+}
+
 async fn a_passkey_is_added_then_signs_in_once_per_challenge(backend: Backend) {
     let app = on_localhost(backend).await;
     let cookie = app.signed_up("passkey@example.com").await;
@@ -156,16 +174,7 @@ async fn a_passkey_is_added_then_signs_in_once_per_challenge(backend: Backend) {
         )
         .await;
     assert_eq!(stale.status(), 401);
-    let options = sign_in_options(&app, &token).await;
-    let fresh = device
-        .do_authentication(Url::parse(SITE).unwrap(), options)
-        .unwrap();
-    let done = app
-        .post_json(
-            "/mfa/verify",
-            &json!({ "mfa_token": token, "passkey": fresh }),
-        )
-        .await;
+    let done = answer_second_step(&app, &token, &mut device).await;
     assert_eq!(done.status(), 200);
 
     // The owner is told, and it shows in the activity with its method.
@@ -279,15 +288,6 @@ async fn a_passkey_set_up_to_finish_a_login_starts_the_session(backend: Backend)
     // The next login asks for it.
     let (token, body) = password_step(&app, "required@example.com").await;
     assert_eq!(body["methods"], json!(["passkey", "recovery_code"]));
-    let options = sign_in_options(&app, &token).await;
-    let signed = device
-        .do_authentication(Url::parse(SITE).unwrap(), options)
-        .unwrap();
-    let done = app
-        .post_json(
-            "/mfa/verify",
-            &json!({ "mfa_token": token, "passkey": signed }),
-        )
-        .await;
+    let done = answer_second_step(&app, &token, &mut device).await;
     assert_eq!(done.status(), 200);
 }

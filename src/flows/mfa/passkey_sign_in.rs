@@ -21,7 +21,8 @@ use webauthn_rs::prelude::{
 use super::CODE_TTL;
 use super::passkey::{passkeys_of, record_use, relying_party};
 use crate::audit::{AuditEvent, AuditKind, Outcome, RequestMeta};
-use crate::domain::{SignedInWith, User, UserId, UserStatus};
+use crate::domain::{SignedInWith, User, UserId};
+use crate::flows::login::status_refusal;
 use crate::flows::{FlowError, StartedSession, start_session};
 use crate::limits::{Rule, Subject};
 use crate::state::AppState;
@@ -129,17 +130,9 @@ pub async fn sign_in_with_passkey(
         return Err(FlowError::InvalidPasskey);
     };
 
-    match user.status {
-        UserStatus::Active => {}
-        // Enrolling needs a verified address: a pending account has none.
-        UserStatus::Pending => {
-            refuse(state, &user, meta, "email not verified").await?;
-            return Err(FlowError::EmailNotVerified);
-        }
-        UserStatus::Disabled => {
-            refuse(state, &user, meta, "account disabled").await?;
-            return Err(FlowError::AccountDisabled);
-        }
+    if let Some((reason, error)) = status_refusal(user.status) {
+        refuse(state, &user, meta, reason).await?;
+        return Err(error);
     }
     if !record_use(state, &user, kept, &result).await? {
         return Err(FlowError::InvalidPasskey);

@@ -28,19 +28,30 @@ pub(super) struct ManageForm {
     csrf_token: Option<String>,
 }
 
-/// The session behind a form post whose CSRF token checks out; else the
-/// answer to give (a signed-out browser goes to the login page).
-fn accept(
+/// A dashboard form: its CSRF token.
+trait DashboardForm {
+    fn csrf_token(&self) -> Option<&str>;
+}
+
+impl DashboardForm for ManageForm {
+    fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
+}
+
+/// The session behind a form post whose CSRF token checks out, and the
+/// form; else the answer to give (a signed-out browser goes to the login
+/// page).
+fn accept<T: DashboardForm>(
     state: &AppState,
     headers: &HeaderMap,
     jar: &CookieJar,
     session: Option<CurrentSession>,
-    form: Result<Form<ManageForm>, FormRejection>,
-) -> Result<CurrentSession, Box<Response>> {
-    accept_form(state, headers, jar, form, |form: &ManageForm| {
-        form.csrf_token.as_deref()
-    })?;
-    session.ok_or_else(|| Box::new(see_other(state, "login", &[])))
+    form: Result<Form<T>, FormRejection>,
+) -> Result<(CurrentSession, T), Box<Response>> {
+    let form = accept_form(state, headers, jar, form, T::csrf_token)?;
+    let session = session.ok_or_else(|| Box::new(see_other(state, "login", &[])))?;
+    Ok((session, form))
 }
 
 fn done(state: &AppState, outcome: Result<(), FlowError>, notice: &str) -> Response {
@@ -73,8 +84,8 @@ pub(super) async fn remove_factor(
     method: Result<Path<String>, PathRejection>,
     form: Result<Form<ManageForm>, FormRejection>,
 ) -> Response {
-    let session = match accept(&state, &headers, &jar, session, form) {
-        Ok(session) => session,
+    let (session, _) = match accept(&state, &headers, &jar, session, form) {
+        Ok(accepted) => accepted,
         Err(refusal) => return *refusal,
     };
     // A segment that is not UTF-8 names no factor.
@@ -106,16 +117,16 @@ pub(super) async fn remove_passkey(
     headers: HeaderMap,
     jar: CookieJar,
     MaybeSignedIn(session): MaybeSignedIn,
-    id: Result<Path<String>, PathRejection>,
+    id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<ManageForm>, FormRejection>,
 ) -> Response {
-    let session = match accept(&state, &headers, &jar, session, form) {
-        Ok(session) => session,
+    let (session, _) = match accept(&state, &headers, &jar, session, form) {
+        Ok(accepted) => accepted,
         Err(refusal) => return *refusal,
     };
-    let id = id.map(|Path(id)| id).unwrap_or_default();
-    let outcome = match Uuid::parse_str(&id) {
-        Ok(id) => {
+    // A segment that is not a UUID names no passkey.
+    let outcome = match id {
+        Ok(Path(id)) => {
             let kind = FactorKind::Passkey;
             mfa::remove_factor(&state, &session, kind, Some(id), false, &meta).await
         }
@@ -130,6 +141,12 @@ pub(super) struct RenamePasskeyForm {
     csrf_token: Option<String>,
     /// 1 to 64 characters.
     name: Option<String>,
+}
+
+impl DashboardForm for RenamePasskeyForm {
+    fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
 }
 
 #[utoipa::path(post, path = "/mfa/passkeys/{id}/rename", tag = "pages",
@@ -152,21 +169,15 @@ pub(super) async fn rename_passkey(
     headers: HeaderMap,
     jar: CookieJar,
     MaybeSignedIn(session): MaybeSignedIn,
-    id: Result<Path<String>, PathRejection>,
+    id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<RenamePasskeyForm>, FormRejection>,
 ) -> Response {
-    let form = match accept_form(&state, &headers, &jar, form, |form: &RenamePasskeyForm| {
-        form.csrf_token.as_deref()
-    }) {
-        Ok(form) => form,
+    let (session, form) = match accept(&state, &headers, &jar, session, form) {
+        Ok(accepted) => accepted,
         Err(refusal) => return *refusal,
     };
-    let Some(session) = session else {
-        return see_other(&state, "login", &[]);
-    };
-    let id = id.map(|Path(id)| id).unwrap_or_default();
-    let outcome = match Uuid::parse_str(&id) {
-        Ok(id) => {
+    let outcome = match id {
+        Ok(Path(id)) => {
             let name = form.name.unwrap_or_default();
             mfa::rename_passkey(&state, &session.user, id, &name).await
         }
@@ -195,16 +206,15 @@ pub(super) async fn revoke_session(
     headers: HeaderMap,
     jar: CookieJar,
     MaybeSignedIn(session): MaybeSignedIn,
-    id: Result<Path<String>, PathRejection>,
+    id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<ManageForm>, FormRejection>,
 ) -> Response {
-    let session = match accept(&state, &headers, &jar, session, form) {
-        Ok(session) => session,
+    let (session, _) = match accept(&state, &headers, &jar, session, form) {
+        Ok(accepted) => accepted,
         Err(refusal) => return *refusal,
     };
-    let id = id.map(|Path(id)| id).unwrap_or_default();
-    let outcome = match Uuid::parse_str(&id) {
-        Ok(id) => flows::revoke_own_session(&state, &session, id, &meta).await,
+    let outcome = match id {
+        Ok(Path(id)) => flows::revoke_own_session(&state, &session, id, &meta).await,
         Err(_) => Err(FlowError::NotFound),
     };
     done(&state, outcome, "session-revoked")
@@ -230,8 +240,8 @@ pub(super) async fn revoke_other_sessions(
     MaybeSignedIn(session): MaybeSignedIn,
     form: Result<Form<ManageForm>, FormRejection>,
 ) -> Response {
-    let session = match accept(&state, &headers, &jar, session, form) {
-        Ok(session) => session,
+    let (session, _) = match accept(&state, &headers, &jar, session, form) {
+        Ok(accepted) => accepted,
         Err(refusal) => return *refusal,
     };
     let outcome = flows::revoke_other_sessions(&state, &session, &meta).await;
